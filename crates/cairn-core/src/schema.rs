@@ -1,0 +1,41 @@
+//! OpenAPI schemas for the string-shaped types (feature `openapi`).
+
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+
+use crate::digest::{ArtifactDigest, Digest, EntryDigest};
+use crate::name::{Alias, ArtifactName, DistributedId, Entity, Project, TypeName, VersionRef};
+use crate::path::EntryPath;
+use crate::wire::VersionIndex;
+
+macro_rules! string_schema {
+    ($($t:ty => $pattern:expr, $doc:literal;)*) => {$(
+        impl utoipa::PartialSchema for $t {
+            fn schema() -> RefOr<Schema> {
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern($pattern)
+                    .description(Some($doc))
+                    .into()
+            }
+        }
+        impl utoipa::ToSchema for $t {}
+    )*};
+}
+
+const NAME: Option<&str> = Some("^[A-Za-z0-9_.-]{1,128}$");
+
+string_schema! {
+    Digest => Some("^sha256:[0-9a-f]{64}$"), "SHA-256 of a blob's bytes";
+    EntryDigest => None::<&str>, "a blob digest, or a reference's opaque digest";
+    ArtifactDigest => Some("^[0-9a-f]{64}$"), "the artifact digest (semantics §3)";
+    EntryPath => None::<&str>, "a canonical relative POSIX path";
+    Entity => NAME, "an entity";
+    Project => NAME, "a project";
+    ArtifactName => NAME, "an artifact (collection) name";
+    DistributedId => NAME, "a distributed id";
+    TypeName => NAME, "an artifact type; cairn-* is reserved";
+    Alias => Some("^[^/:]{1,128}$"), "an alias (not v<number>)";
+    VersionRef => None::<&str>, "latest, vN or an alias";
+    VersionIndex => Some("^v[0-9]+$"), "a version number";
+}
