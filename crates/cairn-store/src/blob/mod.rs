@@ -1,0 +1,50 @@
+//! The blob store: content-addressed bytes, verified before they are published.
+//! It maps digest → bytes and never parses a manifest.
+
+mod object;
+
+use std::fmt::Debug;
+use std::ops::Range;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use cairn_core::Digest;
+use futures::stream::BoxStream;
+
+pub use object::ObjectBlobStore;
+
+use crate::error::Result;
+
+/// A stream of body bytes, as the server receives or sends them.
+pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
+
+/// What a verified put did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PutOutcome {
+    /// The blob is new.
+    Created,
+    /// The same bytes were stored already.
+    AlreadyPresent,
+}
+
+/// Content-addressed blob storage.
+#[async_trait]
+pub trait BlobStore: Send + Sync + Debug + 'static {
+    /// The size of a stored blob, or `None`.
+    async fn size(&self, digest: &Digest) -> Result<Option<u64>>;
+
+    /// Stream `body` in, hashing as it goes, and publish it under `expected` only if the
+    /// bytes hash to it and number at most `limit`; otherwise nothing is stored and the
+    /// error says why (`DigestMismatch`, `TooLarge`, `Body`).
+    async fn put(&self, expected: &Digest, body: ByteStream, limit: u64) -> Result<PutOutcome>;
+
+    /// The blob's bytes, or the `range` of them (already checked against its size).
+    async fn get(&self, digest: &Digest, range: Option<Range<u64>>) -> Result<ByteStream>;
+
+    /// Remove a blob (garbage collection); removing an absent blob is not an error.
+    async fn delete(&self, digest: &Digest) -> Result<()>;
+
+    /// Remove uploads that were interrupted (a crash mid-upload) and are older than `age`.
+    /// Returns how many were removed.
+    async fn clean_staging(&self, age: std::time::Duration) -> Result<usize>;
+}

@@ -1,0 +1,156 @@
+//! [`BlobStore`] on `object_store`: a local directory now, S3-compatible storage later.
+//! Uploads stream into `staging/<random>`; only verified bytes are renamed to
+//! `blobs/<aa>/<hex>`, atomically and without replacing an existing blob.
+
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cairn_core::{Digest, Hasher};
+use futures::{StreamExt, TryStreamExt};
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{GetOptions, GetRange, ObjectStore, WriteMultipart};
+
+use super::{BlobStore, ByteStream, PutOutcome};
+use crate::error::{Error, Result};
+
+/// Part size for multipart writes (S3 needs at least 5 MiB).
+const CHUNK: usize = 8 * 1024 * 1024;
+
+/// A blob store on any `object_store` backend.
+#[derive(Debug, Clone)]
+pub struct ObjectBlobStore {
+    store: Arc<dyn ObjectStore>,
+}
+
+impl ObjectBlobStore {
+    /// Blobs under a local directory (created if missing).
+    pub fn local(dir: &std::path::Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Blob(object_store::Error::Generic { store: "local", source: Box::new(e) }))?;
+        Ok(Self::new(Arc::new(LocalFileSystem::new_with_prefix(dir)?)))
+    }
+
+    /// Blobs in memory (tests).
+    pub fn memory() -> Self {
+        Self::new(Arc::new(InMemory::new()))
+    }
+
+    /// Blobs in any object store.
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+        Self { store }
+    }
+
+    fn location(digest: &Digest) -> Path {
+        let hex = digest.hex();
+        Path::from(format!("blobs/{}/{hex}", &hex[..2]))
+    }
+
+    async fn publish(&self, staging: &Path, target: &Path) -> Result<PutOutcome> {
+        match self.store.rename_if_not_exists(staging, target).await {
+            Ok(()) => Ok(PutOutcome::Created),
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                self.store.delete(staging).await?;
+                Ok(PutOutcome::AlreadyPresent)
+            }
+            Err(object_store::Error::NotSupported { .. } | object_store::Error::NotImplemented) => {
+                // stores without an atomic create-if-absent: the content is identical either way
+                let existed = self.store.head(target).await.is_ok();
+                self.store.copy(staging, target).await?;
+                self.store.delete(staging).await?;
+                Ok(if existed { PutOutcome::AlreadyPresent } else { PutOutcome::Created })
+            }
+            Err(e) => {
+                let _ = self.store.delete(staging).await;
+                Err(e.into())
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl BlobStore for ObjectBlobStore {
+    async fn size(&self, digest: &Digest) -> Result<Option<u64>> {
+        match self.store.head(&Self::location(digest)).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn put(&self, expected: &Digest, mut body: ByteStream, limit: u64) -> Result<PutOutcome> {
+        let staging = Path::from(format!("staging/{}", hex_id()));
+        let upload = self.store.put_multipart(&staging).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, CHUNK);
+        let mut hasher = Hasher::new();
+        let failure = loop {
+            match body.next().await {
+                None => break None,
+                Some(Err(e)) => break Some(Error::Body(e)),
+                Some(Ok(chunk)) => {
+                    hasher.update(&chunk);
+                    if hasher.len() > limit {
+                        break Some(Error::TooLarge { limit });
+                    }
+                    if let Err(e) = writer.wait_for_capacity(2).await {
+                        break Some(e.into());
+                    }
+                    writer.write(&chunk);
+                }
+            }
+        };
+        let actual = hasher.finish();
+        let failure = failure.or_else(|| {
+            (actual != *expected).then_some(Error::DigestMismatch { expected: *expected, actual })
+        });
+        if let Some(e) = failure {
+            let _ = writer.abort().await;
+            return Err(e);
+        }
+        writer.finish().await?;
+        self.publish(&staging, &Self::location(expected)).await
+    }
+
+    async fn get(&self, digest: &Digest, range: Option<Range<u64>>) -> Result<ByteStream> {
+        let options = GetOptions { range: range.map(GetRange::Bounded), ..GetOptions::default() };
+        let result = match self.store.get_opts(&Self::location(digest), options).await {
+            Ok(r) => r,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(Error::NotFound(format!("blob {digest}")));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(result.into_stream().map_err(std::io::Error::other).boxed())
+    }
+
+    async fn delete(&self, digest: &Digest) -> Result<()> {
+        match self.store.delete(&Self::location(digest)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn clean_staging(&self, age: Duration) -> Result<usize> {
+        let cutoff = chrono::Utc::now() - age;
+        let stale: Vec<Path> = self
+            .store
+            .list(Some(&Path::from("staging")))
+            .try_filter(|m| futures::future::ready(m.last_modified < cutoff))
+            .map_ok(|m| m.location)
+            .try_collect()
+            .await?;
+        for path in &stale {
+            self.store.delete(path).await?;
+        }
+        Ok(stale.len())
+    }
+}
+
+/// A random 128-bit id in hex, for staging names.
+pub(crate) fn hex_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,86 @@
+//! The one error type of cairn-store, by meaning; the server maps it to HTTP in one place.
+
+use cairn_core::{Alias, Digest, EntryPath, VersionIndex};
+
+/// What went wrong in a storage operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The request broke a rule of cairn-core (a name, a path, a patch…).
+    #[error(transparent)]
+    Invalid(#[from] cairn_core::Error),
+    /// A request that is well formed but cannot be carried out as asked.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// An artifact, version, alias or pending version that does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Committing a name that exists with another type.
+    #[error("artifact {name} already exists with type {existing}; cannot create another with type {requested}")]
+    TypeClash {
+        /// the collection
+        name: String,
+        /// its type
+        existing: String,
+        /// the type asked for
+        requested: String,
+    },
+    /// `expect_latest` did not hold.
+    #[error("latest is {actual}, not {expected} as the commit expected")]
+    LatestMoved {
+        /// what the commit expected
+        expected: VersionIndex,
+        /// what `latest` names (none when the collection has no version)
+        actual: String,
+    },
+    /// A commit or upsert names blobs the project does not have.
+    #[error("{} blob(s) are not stored; upload them first", .0.len())]
+    MissingBlobs(Vec<Digest>),
+    /// Upserts that disagree on paths.
+    #[error("conflicting entries for {} path(s): the same path with a different digest", .0.len())]
+    Conflicts(Vec<EntryPath>),
+    /// Deleting a version that still carries custom aliases.
+    #[error("version {version} still has aliases {}; delete them first or pass delete_aliases=true", list(.aliases))]
+    HasAliases {
+        /// the version
+        version: VersionIndex,
+        /// its custom aliases
+        aliases: Vec<Alias>,
+    },
+    /// The bytes received do not hash to the digest they were sent under.
+    #[error("the bytes received hash to {actual}, not {expected}")]
+    DigestMismatch {
+        /// the digest in the request
+        expected: Digest,
+        /// what the bytes hash to
+        actual: Digest,
+    },
+    /// A body over the size limit.
+    #[error("the blob is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// the limit in bytes
+        limit: u64,
+    },
+    /// Reading the request body failed (the client went away, say).
+    #[error("reading the upload failed: {0}")]
+    Body(std::io::Error),
+    /// The metadata database failed.
+    #[error("metadata database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Applying the database schema failed.
+    #[error("metadata database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The blob store failed.
+    #[error("blob store: {0}")]
+    Blob(#[from] object_store::Error),
+    /// Stored data that does not parse (a bug or corruption, never the client's fault).
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+}
+
+fn list(aliases: &[Alias]) -> String {
+    aliases.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+}
+
+/// cairn-store's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

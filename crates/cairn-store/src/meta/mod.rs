@@ -1,0 +1,123 @@
+//! The metadata store: tokens, which blobs each project holds, collections, versions,
+//! aliases and pending distributed versions. Every rule of semantics §5–§7 that needs a
+//! transaction is kept here; the pure rules come from cairn-core.
+
+mod paging;
+mod sqlite;
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use cairn_core::wire::{
+    ArtifactInfo, ArtifactList, CommitRequest, CommitResponse, ListQuery, PendingVersion,
+    UpsertRequest, Version, VersionList, VersionUpdate,
+};
+use cairn_core::{Alias, ArtifactName, Digest, DistributedId, Entity, Manifest, Project, VersionIndex, VersionRef};
+
+pub use sqlite::SqliteStore;
+
+use crate::error::Result;
+
+/// The project a request is about.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct ProjectKey {
+    /// The entity.
+    pub entity: Entity,
+    /// The project.
+    pub project: Project,
+}
+
+/// What a token may do, in increasing order.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Role {
+    /// Read artifacts and download files.
+    Read,
+    /// Also upload blobs, commit, upsert, move aliases.
+    Write,
+    /// Also delete versions and create tokens.
+    Admin,
+}
+
+impl Role {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "read" => Ok(Self::Read),
+            "write" => Ok(Self::Write),
+            "admin" => Ok(Self::Admin),
+            other => Err(crate::Error::Unprocessable(format!(
+                "unknown role '{other}': expected read, write or admin"
+            ))),
+        }
+    }
+}
+
+/// A stored token (only its SHA-256 is kept).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TokenRecord {
+    /// A name for people (who or what it was made for).
+    pub name: String,
+    /// The entity it reaches; `None` reaches every entity.
+    pub entity: Option<Entity>,
+    /// What it may do there.
+    pub role: Role,
+}
+
+/// Metadata storage.
+#[async_trait]
+pub trait MetadataStore: Send + Sync + Debug + 'static {
+    /// Store a token under the SHA-256 of its secret.
+    async fn create_token(&self, secret_hash: &Digest, token: &TokenRecord) -> Result<()>;
+    /// The token whose secret hashes to `secret_hash`.
+    async fn token(&self, secret_hash: &Digest) -> Result<Option<TokenRecord>>;
+    /// Whether any token that reaches every entity as admin exists.
+    async fn has_admin_token(&self) -> Result<bool>;
+
+    /// Note that `project` holds a verified blob.
+    async fn record_blob(&self, project: &ProjectKey, digest: &Digest, size: u64) -> Result<()>;
+    /// The subset of `digests` that `project` does not hold, in the order asked.
+    async fn missing_blobs(&self, project: &ProjectKey, digests: &[Digest]) -> Result<Vec<Digest>>;
+    /// The size of a blob `project` holds.
+    async fn blob_size(&self, project: &ProjectKey, digest: &Digest) -> Result<Option<u64>>;
+
+    /// Collections of a project, by name, paged.
+    async fn list_artifacts(&self, project: &ProjectKey, query: &ListQuery) -> Result<ArtifactList>;
+    /// One collection.
+    async fn artifact(&self, project: &ProjectKey, name: &ArtifactName) -> Result<ArtifactInfo>;
+    /// Commit a version (semantics §5, §6); retries and ordering are the store's business.
+    async fn commit(&self, project: &ProjectKey, name: &ArtifactName, request: CommitRequest) -> Result<CommitResponse>;
+    /// Resolve a reference to a committed version.
+    async fn version(&self, project: &ProjectKey, name: &ArtifactName, reference: &VersionRef) -> Result<Version>;
+    /// A collection's versions, paged.
+    async fn list_versions(&self, project: &ProjectKey, name: &ArtifactName, query: &ListQuery) -> Result<VersionList>;
+    /// A committed version and its manifest.
+    async fn manifest(&self, project: &ProjectKey, name: &ArtifactName, reference: &VersionRef) -> Result<(Version, Manifest)>;
+    /// Edit description and metadata.
+    async fn update_version(&self, project: &ProjectKey, name: &ArtifactName, reference: &VersionRef, update: VersionUpdate) -> Result<Version>;
+    /// Delete a version (its number is never reused).
+    async fn delete_version(&self, project: &ProjectKey, name: &ArtifactName, reference: &VersionRef, delete_aliases: bool) -> Result<()>;
+    /// Point `alias` at `version`, moving it if it named another.
+    async fn set_alias(&self, project: &ProjectKey, name: &ArtifactName, alias: &Alias, version: VersionIndex) -> Result<Version>;
+    /// Remove an alias (`latest` cannot be removed).
+    async fn delete_alias(&self, project: &ProjectKey, name: &ArtifactName, alias: &Alias) -> Result<()>;
+
+    /// Add a run's entries to the pending version of `id` (semantics §7).
+    async fn upsert(&self, project: &ProjectKey, name: &ArtifactName, id: &DistributedId, request: UpsertRequest) -> Result<PendingVersion>;
+    /// Commit the union of the pending version of `id` and `request`'s entries.
+    async fn finish(&self, project: &ProjectKey, name: &ArtifactName, id: &DistributedId, request: UpsertRequest) -> Result<CommitResponse>;
+    /// The pending version of `id`.
+    async fn pending(&self, project: &ProjectKey, name: &ArtifactName, id: &DistributedId) -> Result<PendingVersion>;
+    /// Drop the pending version of `id`.
+    async fn abort(&self, project: &ProjectKey, name: &ArtifactName, id: &DistributedId) -> Result<()>;
+}

@@ -1,0 +1,160 @@
+//! Committing a version: type rules, base and patch, `expect_latest`, blob checks, dedup,
+//! index assignment and aliases, all inside the caller's write transaction.
+
+use cairn_core::wire::{CommitRequest, CommitResponse, VersionIndex, check_metadata};
+use cairn_core::{Alias, ArtifactName, Manifest, TypeName, apply};
+use serde_json::{Map, Value};
+use sqlx::SqliteConnection;
+
+use super::rows::{self, Collection};
+use super::{blobs, now};
+use crate::error::{Error, Result};
+use crate::meta::ProjectKey;
+
+/// A version about to be committed.
+pub(super) struct NewVersion {
+    pub manifest: Manifest,
+    pub base: Option<u64>,
+    pub aliases: Vec<Alias>,
+    pub description: Option<String>,
+    pub metadata: Option<Map<String, Value>>,
+    pub expect_latest: Option<VersionIndex>,
+}
+
+/// The collection `name`, created with `type_` if new; a clash of types is a 409.
+pub(super) async fn collection_for_write(
+    conn: &mut SqliteConnection,
+    p: &ProjectKey,
+    name: &ArtifactName,
+    type_: Option<&TypeName>,
+) -> Result<Collection> {
+    if let Some(coll) = rows::collection(conn, p, name).await? {
+        return match type_ {
+            Some(t) if *t != coll.type_ => Err(Error::TypeClash {
+                name: name.to_string(),
+                existing: coll.type_.to_string(),
+                requested: t.to_string(),
+            }),
+            _ => Ok(coll),
+        };
+    }
+    let type_ = type_.ok_or_else(|| {
+        Error::Unprocessable(format!("type is required to create artifact '{name}'"))
+    })?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO collections (entity, project, name, type, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(p.entity.as_str())
+    .bind(p.project.as_str())
+    .bind(name.as_str())
+    .bind(type_.as_str())
+    .bind(now())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Collection { id, name: name.clone(), type_: type_.clone(), next_index: 0 })
+}
+
+/// `POST …/versions`.
+pub(super) async fn commit(
+    conn: &mut SqliteConnection,
+    p: &ProjectKey,
+    name: &ArtifactName,
+    req: CommitRequest,
+) -> Result<CommitResponse> {
+    let coll = collection_for_write(conn, p, name, req.type_.as_ref()).await?;
+    let base = match &req.base {
+        Some(r) => Some(rows::resolve_in(conn, &coll, r).await?),
+        None => None,
+    };
+    // only what is new needs its blobs checked: a base's entries were checked at its commit
+    let (manifest, new_entries) = match (req.manifest, req.patch, base) {
+        (Some(m), None, _) => (m.clone(), m),
+        (None, Some(patch), Some(b)) => {
+            let base_manifest = rows::manifest(conn, coll.id, b).await?;
+            let m = apply(&base_manifest, &patch)?;
+            (m, Manifest::from_entries(patch.put)?)
+        }
+        (None, Some(_), None) => {
+            return Err(Error::Unprocessable("a patch needs a base version".into()));
+        }
+        (Some(_), Some(_), _) | (None, None, _) => {
+            return Err(Error::Unprocessable("give exactly one of manifest or patch".into()));
+        }
+    };
+    blobs::check(conn, p, &new_entries).await?;
+    let version = NewVersion {
+        manifest,
+        base,
+        aliases: req.aliases,
+        description: req.description,
+        metadata: req.metadata,
+        expect_latest: req.expect_latest,
+    };
+    commit_version(conn, &coll, version).await
+}
+
+/// Dedup or insert `v` as the collection's next version, then move its aliases onto it.
+pub(super) async fn commit_version(
+    conn: &mut SqliteConnection,
+    coll: &Collection,
+    v: NewVersion,
+) -> Result<CommitResponse> {
+    if let Some(m) = &v.metadata {
+        check_metadata(m)?;
+    }
+    if let Some(expected) = v.expect_latest {
+        let actual = rows::alias(conn, coll.id, "latest").await?;
+        if actual != Some(expected.0) {
+            return Err(Error::LatestMoved {
+                expected,
+                actual: actual.map_or_else(|| "no version".into(), |i| format!("v{i}")),
+            });
+        }
+    }
+    let digest = v.manifest.digest();
+    let existing: Option<i64> =
+        sqlx::query_scalar("SELECT idx FROM versions WHERE collection_id = ? AND digest = ? ORDER BY idx LIMIT 1")
+            .bind(coll.id)
+            .bind(digest.to_string())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (idx, created) = match existing {
+        Some(idx) => (idx as u64, false),
+        None => {
+            let idx = coll.next_index;
+            sqlx::query(
+                "INSERT INTO versions (collection_id, idx, digest, manifest, size, file_count, description, metadata, base, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(coll.id)
+            .bind(idx)
+            .bind(digest.to_string())
+            .bind(v.manifest.canonical_bytes())
+            .bind(v.manifest.total_size() as i64)
+            .bind(v.manifest.len() as i64)
+            .bind(&v.description)
+            .bind(serde_json::to_string(&v.metadata.unwrap_or_default()).map_err(|e| Error::Corrupt(e.to_string()))?)
+            .bind(v.base.map(|b| b as i64))
+            .bind(now())
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("UPDATE collections SET next_index = ? WHERE id = ?")
+                .bind(idx + 1)
+                .bind(coll.id)
+                .execute(&mut *conn)
+                .await?;
+            (idx as u64, true)
+        }
+    };
+    for alias in v.aliases.iter().chain([&Alias::latest()]) {
+        rows::put_alias(conn, coll.id, alias, idx).await?;
+    }
+    let version = rows::version(conn, coll, idx).await?;
+    Ok(CommitResponse {
+        version: version.version,
+        index: idx,
+        digest,
+        created,
+        aliases: version.aliases,
+    })
+}

@@ -1,0 +1,159 @@
+//! Reading collections and versions, and resolving references.
+
+use cairn_core::wire::{Version, VersionIndex, VersionState};
+use cairn_core::{Alias, ArtifactName, Manifest, TypeName, VersionRef};
+use sqlx::SqliteConnection;
+
+use crate::error::{Error, Result};
+use crate::meta::ProjectKey;
+
+/// A collection row.
+#[derive(Debug, Clone)]
+pub(super) struct Collection {
+    pub id: i64,
+    pub name: ArtifactName,
+    pub type_: TypeName,
+    pub next_index: i64,
+}
+
+fn corrupt(e: impl std::fmt::Display) -> Error {
+    Error::Corrupt(e.to_string())
+}
+
+pub(super) async fn collection(
+    conn: &mut SqliteConnection,
+    p: &ProjectKey,
+    name: &ArtifactName,
+) -> Result<Option<Collection>> {
+    let row: Option<(i64, String, i64)> = sqlx::query_as(
+        "SELECT id, type, next_index FROM collections WHERE entity = ? AND project = ? AND name = ?",
+    )
+    .bind(p.entity.as_str())
+    .bind(p.project.as_str())
+    .bind(name.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|(id, type_, next_index)| {
+        Ok(Collection { id, name: name.clone(), type_: TypeName::new(type_).map_err(corrupt)?, next_index })
+    })
+    .transpose()
+}
+
+pub(super) async fn existing(conn: &mut SqliteConnection, p: &ProjectKey, name: &ArtifactName) -> Result<Collection> {
+    collection(conn, p, name)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("artifact '{}/{}/{name}'", p.entity, p.project)))
+}
+
+/// The version an alias names.
+pub(super) async fn alias(conn: &mut SqliteConnection, coll: i64, alias: &str) -> Result<Option<u64>> {
+    let idx: Option<i64> = sqlx::query_scalar("SELECT idx FROM aliases WHERE collection_id = ? AND alias = ?")
+        .bind(coll)
+        .bind(alias)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(idx.map(|i| i as u64))
+}
+
+async fn exists(conn: &mut SqliteConnection, coll: i64, idx: u64) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM versions WHERE collection_id = ? AND idx = ?")
+        .bind(coll)
+        .bind(idx as i64)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(n > 0)
+}
+
+/// Resolve `reference` within a collection to a committed version.
+pub(super) async fn resolve_in(conn: &mut SqliteConnection, coll: &Collection, reference: &VersionRef) -> Result<u64> {
+    let found = match reference {
+        VersionRef::Index(i) => exists(conn, coll.id, *i).await?.then_some(*i),
+        VersionRef::Alias(a) => alias(conn, coll.id, a.as_str()).await?,
+    };
+    found.ok_or_else(|| Error::NotFound(format!("version {reference} of artifact '{}'", coll.name)))
+}
+
+pub(super) async fn resolve(
+    conn: &mut SqliteConnection,
+    p: &ProjectKey,
+    name: &ArtifactName,
+    reference: &VersionRef,
+) -> Result<(Collection, u64)> {
+    let coll = existing(conn, p, name).await?;
+    let idx = resolve_in(conn, &coll, reference).await?;
+    Ok((coll, idx))
+}
+
+/// The columns [`VersionRow`] reads, for `FROM versions v`.
+pub(super) const VERSION_COLUMNS: &str = "v.idx, v.digest, v.size, v.file_count, v.description, v.metadata, \
+     v.created_at, v.base, \
+     (SELECT json_group_array(alias) FROM aliases a WHERE a.collection_id = v.collection_id AND a.idx = v.idx) AS aliases";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct VersionRow {
+    idx: i64,
+    digest: String,
+    size: i64,
+    file_count: i64,
+    description: Option<String>,
+    metadata: String,
+    created_at: String,
+    base: Option<i64>,
+    aliases: String,
+}
+
+impl VersionRow {
+    pub(super) fn into_version(self, coll: &Collection) -> Result<Version> {
+        let mut aliases: Vec<Alias> = serde_json::from_str(&self.aliases).map_err(corrupt)?;
+        aliases.sort();
+        Ok(Version {
+            name: coll.name.clone(),
+            type_: coll.type_.clone(),
+            version: VersionIndex(self.idx as u64),
+            index: self.idx as u64,
+            digest: self.digest.parse().map_err(corrupt)?,
+            aliases,
+            size: self.size as u64,
+            file_count: self.file_count as u64,
+            description: self.description,
+            metadata: serde_json::from_str(&self.metadata).map_err(corrupt)?,
+            created_at: self.created_at,
+            base: self.base.map(|b| VersionIndex(b as u64)),
+            state: VersionState::Committed,
+        })
+    }
+}
+
+pub(super) async fn version(conn: &mut SqliteConnection, coll: &Collection, idx: u64) -> Result<Version> {
+    let row: VersionRow = sqlx::query_as(&format!(
+        "SELECT {VERSION_COLUMNS} FROM versions v WHERE v.collection_id = ? AND v.idx = ?"
+    ))
+    .bind(coll.id)
+    .bind(idx as i64)
+    .fetch_one(&mut *conn)
+    .await?;
+    row.into_version(coll)
+}
+
+pub(super) async fn manifest(conn: &mut SqliteConnection, coll: i64, idx: u64) -> Result<Manifest> {
+    let bytes: Vec<u8> = sqlx::query_scalar("SELECT manifest FROM versions WHERE collection_id = ? AND idx = ?")
+        .bind(coll)
+        .bind(idx as i64)
+        .fetch_one(&mut *conn)
+        .await?;
+    Manifest::from_json(&bytes).map_err(corrupt)
+}
+
+/// Point `alias` at `idx`, moving it if it named another version.
+pub(super) async fn put_alias(conn: &mut SqliteConnection, coll: i64, alias: &Alias, idx: u64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO aliases (collection_id, alias, idx) VALUES (?, ?, ?)
+         ON CONFLICT (collection_id, alias) DO UPDATE SET idx = excluded.idx",
+    )
+    .bind(coll)
+    .bind(alias.as_str())
+    .bind(idx as i64)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
