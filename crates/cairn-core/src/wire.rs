@@ -336,3 +336,26 @@ pub struct Problem {
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
 }
+
+/// `POST /api/v1/tokens` (admin): make a scoped token.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// Who or what the token is for.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The entity it reaches; absent: every entity.
+    #[serde(default)]
+    pub entity: Option<crate::name::Entity>,
+    /// `read`, `write` or `admin`.
+    pub role: String,
+}
+
+/// The answer to a token request: the secret, shown once.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenResponse {
+    /// Send as `Authorization: Bearer <token>`.
+    pub token: String,
+}

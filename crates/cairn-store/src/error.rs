@@ -4,7 +4,6 @@ use cairn_core::{Alias, Digest, EntryPath, VersionIndex};
 
 /// What went wrong in a storage operation.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum Error {
     /// The request broke a rule of cairn-core (a name, a path, a patch…).
     #[error(transparent)]

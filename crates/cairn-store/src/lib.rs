@@ -2,8 +2,8 @@
 //!
 //! Storage behind two small traits: [`BlobStore`] (content-addressed bytes on `object_store`,
 //! verified before they are published) and [`MetadataStore`] (tokens, project blob holdings,
-//! collections, versions, aliases, pending distributed versions). [`conformance`] holds the
-//! suites every backend runs.
+//! collections, versions, aliases, pending distributed versions). `tests/conformance/` holds
+//! the suites every backend runs.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -21,7 +21,6 @@
 //! ```
 
 pub mod blob;
-pub mod conformance;
 pub mod error;
 pub mod meta;
 

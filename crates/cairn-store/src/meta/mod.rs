@@ -84,8 +84,8 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
     /// Whether any token that reaches every entity as admin exists.
     async fn has_admin_token(&self) -> Result<bool>;
 
-    /// Note that `project` holds a verified blob.
-    async fn record_blob(&self, project: &ProjectKey, digest: &Digest, size: u64) -> Result<()>;
+    /// Note that `project` holds a verified blob; true if it did not hold it before.
+    async fn record_blob(&self, project: &ProjectKey, digest: &Digest, size: u64) -> Result<bool>;
     /// The subset of `digests` that `project` does not hold, in the order asked.
     async fn missing_blobs(&self, project: &ProjectKey, digests: &[Digest]) -> Result<Vec<Digest>>;
     /// The size of a blob `project` holds.

@@ -9,8 +9,8 @@ use super::now;
 use crate::error::{Error, Result};
 use crate::meta::ProjectKey;
 
-pub(super) async fn record(pool: &SqlitePool, p: &ProjectKey, digest: &Digest, size: u64) -> Result<()> {
-    sqlx::query(
+pub(super) async fn record(pool: &SqlitePool, p: &ProjectKey, digest: &Digest, size: u64) -> Result<bool> {
+    let done = sqlx::query(
         "INSERT INTO project_blobs (entity, project, digest, size, created_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT DO NOTHING",
     )
@@ -21,7 +21,7 @@ pub(super) async fn record(pool: &SqlitePool, p: &ProjectKey, digest: &Digest, s
     .bind(now())
     .execute(pool)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// The sizes of those of `digests` the project holds.

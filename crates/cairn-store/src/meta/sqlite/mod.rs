@@ -68,7 +68,7 @@ impl MetadataStore for SqliteStore {
         tokens::has_admin(&self.read).await
     }
 
-    async fn record_blob(&self, project: &ProjectKey, digest: &Digest, size: u64) -> Result<()> {
+    async fn record_blob(&self, project: &ProjectKey, digest: &Digest, size: u64) -> Result<bool> {
         blobs::record(&self.write, project, digest, size).await
     }
 

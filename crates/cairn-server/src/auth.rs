@@ -1,0 +1,104 @@
+//! Bearer tokens: who is calling, and what they may do where. Tokens are random secrets; the
+//! registry keeps only their SHA-256.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use cairn_core::{Digest, Entity};
+use cairn_store::{MetadataStore, ProjectKey, Role, TokenRecord};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Prefix of every token Cairn makes.
+pub const TOKEN_PREFIX: &str = "cairn_";
+
+/// The authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Caller(pub TokenRecord);
+
+impl Caller {
+    /// Fail with 403 unless the caller may act as `role` on `entity`.
+    pub fn require_entity(&self, entity: &Entity, role: Role) -> Result<(), ApiError> {
+        let t = &self.0;
+        if t.entity.as_ref().is_some_and(|e| e != entity) {
+            return Err(ApiError::Forbidden(format!("this token cannot access entity '{entity}'")));
+        }
+        if t.role < role {
+            return Err(ApiError::Forbidden(format!(
+                "this token has the {} role on '{entity}'; this needs {}",
+                t.role.as_str(),
+                role.as_str()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Fail with 403 unless the caller may act as `role` in `project`.
+    pub fn require(&self, project: &ProjectKey, role: Role) -> Result<(), ApiError> {
+        self.require_entity(&project.entity, role)
+    }
+
+    /// Fail with 403 unless the caller is an administrator of every entity.
+    pub fn require_global_admin(&self) -> Result<(), ApiError> {
+        if self.0.entity.is_some() || self.0.role != Role::Admin {
+            return Err(ApiError::Forbidden("this needs an admin token for every entity".into()));
+        }
+        Ok(())
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let value = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or(ApiError::Unauthorized("no token: send 'Authorization: Bearer <token>'"))?;
+        let secret = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(ApiError::Unauthorized("the Authorization header is not 'Bearer <token>'"))?;
+        let record = state
+            .meta
+            .token(&Digest::of(secret.as_bytes()))
+            .await?
+            .ok_or(ApiError::Unauthorized("unknown token"))?;
+        Ok(Self(record))
+    }
+}
+
+/// A fresh random token secret.
+pub fn new_secret() -> String {
+    let bytes: [u8; 32] = rand::random();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{TOKEN_PREFIX}{hex}")
+}
+
+/// Store a new token and return its secret (shown once; only its hash is kept).
+pub async fn create_token(meta: &dyn MetadataStore, record: &TokenRecord) -> cairn_store::Result<String> {
+    let secret = new_secret();
+    meta.create_token(&Digest::of(secret.as_bytes()), record).await?;
+    Ok(secret)
+}
+
+/// Make sure an admin token exists. With `configured` (from `CAIRN_ADMIN_TOKEN`), that value
+/// becomes an admin token; otherwise, on the first start only, a random one is made and
+/// returned so the caller can print it once.
+pub async fn bootstrap_admin(meta: &dyn MetadataStore, configured: Option<&str>) -> cairn_store::Result<Option<String>> {
+    let admin = TokenRecord { name: "admin".into(), entity: None, role: Role::Admin };
+    if let Some(secret) = configured {
+        let hash = Digest::of(secret.as_bytes());
+        if meta.token(&hash).await?.is_none() {
+            meta.create_token(&hash, &admin).await?;
+        }
+        return Ok(None);
+    }
+    if meta.has_admin_token().await? {
+        return Ok(None);
+    }
+    create_token(meta, &admin).await.map(Some)
+}

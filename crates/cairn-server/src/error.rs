@@ -1,0 +1,154 @@
+//! The one application error, and the one place errors become HTTP answers
+//! (`application/problem+json`, RFC 9457). Client mistakes are explained; internal failures
+//! are logged and answered with a generic 500.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use cairn_core::wire::Problem;
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No token, or a token the registry does not know.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// A token without the right.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A route or file that does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A request body or path that does not parse.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A JSON body sent without `Content-Type: application/json`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A `Range` outside the file.
+    #[error("range not satisfiable for a file of {size} bytes")]
+    RangeNotSatisfiable {
+        /// the file's size
+        size: u64,
+    },
+    /// The file route asked for a reference entry: the client fetches it itself.
+    #[error("'{path}' is a reference to {reference}; fetch it from there")]
+    Reference {
+        /// the entry's path
+        path: String,
+        /// its URI
+        reference: String,
+    },
+    /// A storage error (most client errors are found there).
+    #[error(transparent)]
+    Store(#[from] cairn_store::Error),
+}
+
+impl From<cairn_core::Error> for ApiError {
+    fn from(e: cairn_core::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        match r {
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType(r.body_text()),
+            _ => Self::BadRequest(r.body_text()),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        Self::BadRequest(r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        Self::BadRequest(r.body_text())
+    }
+}
+
+fn problem(status: StatusCode, detail: String) -> Problem {
+    Problem {
+        type_: "about:blank".into(),
+        title: status.canonical_reason().unwrap_or("Error").into(),
+        status: status.as_u16(),
+        detail,
+        missing: None,
+        conflicts: None,
+        path: None,
+        reference: None,
+    }
+}
+
+impl ApiError {
+    /// The problem document for this error.
+    pub fn problem(&self) -> Problem {
+        use cairn_store::Error as S;
+        let detail = self.to_string();
+        let status = match self {
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            Self::Reference { path, reference } => {
+                let mut p = problem(StatusCode::CONFLICT, detail);
+                p.path = Some(path.clone());
+                p.reference = Some(reference.clone());
+                return p;
+            }
+            Self::Store(e) => match e {
+                S::Invalid(_) | S::Unprocessable(_) | S::DigestMismatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                S::NotFound(_) => StatusCode::NOT_FOUND,
+                S::TypeClash { .. } | S::LatestMoved { .. } | S::HasAliases { .. } => StatusCode::CONFLICT,
+                S::MissingBlobs(missing) => {
+                    let mut p = problem(StatusCode::CONFLICT, detail);
+                    p.missing = Some(missing.clone());
+                    return p;
+                }
+                S::Conflicts(paths) => {
+                    let mut p = problem(StatusCode::CONFLICT, detail);
+                    p.conflicts = Some(paths.iter().map(ToString::to_string).collect());
+                    return p;
+                }
+                S::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                S::Body(_) => StatusCode::BAD_REQUEST,
+                S::Database(_) | S::Migrate(_) | S::Blob(_) | S::Corrupt(_) => {
+                    tracing::error!(error = %e, "internal error");
+                    return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the registry's log".into());
+                }
+            },
+        };
+        problem(status, detail)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let p = self.problem();
+        let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut res = (status, serde_json::to_string(&p).unwrap_or_default()).into_response();
+        let headers = res.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        match &self {
+            Self::Unauthorized(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::RangeNotSatisfiable { size } => {
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    headers.insert(header::CONTENT_RANGE, v);
+                }
+            }
+            _ => {}
+        }
+        res
+    }
+}
+
+/// Handlers' result type.
+pub type ApiResult<T> = Result<T, ApiError>;

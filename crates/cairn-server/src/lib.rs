@@ -1,0 +1,65 @@
+//! # cairn-server
+//!
+//! The registry as a library: [`router`] builds the axum app for an [`AppState`] (a metadata
+//! store, a blob store and a [`Config`]); `cairn serve` only opens the stores and serves it.
+//! Every route of `shared/spec/api.md` is here, documented in the OpenAPI document served at
+//! `GET /api/v1/openapi.json` ([`openapi`]).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! let dir = tempfile::tempdir()?;
+//! let state = cairn_server::AppState {
+//!     meta: Arc::new(cairn_store::SqliteStore::open(&dir.path().join("cairn.db")).await?),
+//!     blobs: Arc::new(cairn_store::ObjectBlobStore::local(&dir.path().join("blobs"))?),
+//!     config: Arc::new(cairn_server::Config::default()),
+//! };
+//! let app: axum::Router = cairn_server::router(state);
+//! assert!(cairn_server::openapi().paths.paths.contains_key("/api/v1/health"));
+//! # let _ = app; Ok(()) }
+//! ```
+
+pub mod auth;
+pub mod error;
+mod extract;
+mod range;
+mod routes;
+mod web;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cairn_store::{BlobStore, MetadataStore};
+
+pub use error::ApiError;
+pub use routes::{openapi, router};
+
+/// The default single-request blob size limit: 5 GiB.
+pub const DEFAULT_MAX_BLOB_SIZE: u64 = 5 << 30;
+
+/// Registry settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Largest blob one `PUT` may carry.
+    pub max_blob_size: u64,
+    /// The built web app (Trunk's `dist/`), served at `/` when it holds an `index.html`.
+    pub web_dir: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self { max_blob_size: DEFAULT_MAX_BLOB_SIZE, web_dir: None }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Tokens, versions, aliases, …
+    pub meta: Arc<dyn MetadataStore>,
+    /// Blob bytes.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Settings.
+    pub config: Arc<Config>,
+}

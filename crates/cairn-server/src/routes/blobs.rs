@@ -1,0 +1,96 @@
+//! Content-addressed blobs: missing-check, verified upload, existence.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use cairn_core::wire::{MAX_MISSING_CHECK, MissingBlobs, Problem};
+use cairn_store::{Error, Role};
+use futures::{StreamExt, TryStreamExt};
+
+use super::params::{BlobParams, ProjectParams};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath};
+
+/// Which of these digests the project does not hold yet.
+#[utoipa::path(post, path = "/api/v1/projects/{entity}/{project}/blobs/missing", params(ProjectParams),
+    request_body = MissingBlobs, responses((status = 200, body = MissingBlobs), (status = 422, body = Problem)))]
+pub(crate) async fn missing(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(p): ApiPath<ProjectParams>,
+    ApiJson(req): ApiJson<MissingBlobs>,
+) -> ApiResult<Json<MissingBlobs>> {
+    let key = p.key();
+    caller.require(&key, Role::Write)?;
+    if req.digests.len() > MAX_MISSING_CHECK {
+        return Err(ApiError::BadRequest(format!(
+            "{} digests asked; at most {MAX_MISSING_CHECK} per request",
+            req.digests.len()
+        )));
+    }
+    let missing = state.meta.missing_blobs(&key, &req.digests).await?;
+    Ok(Json(MissingBlobs { digests: Vec::new(), missing }))
+}
+
+/// Upload a blob's bytes; they are hashed as they stream and stored only if they match.
+#[utoipa::path(put, path = "/api/v1/projects/{entity}/{project}/blobs/{digest}", params(BlobParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, description = "stored"), (status = 200, description = "already present"),
+        (status = 413, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn put(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(p): ApiPath<BlobParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<StatusCode> {
+    let key = p.key();
+    caller.require(&key, Role::Write)?;
+    let limit = state.config.max_blob_size;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        // refused before a byte of the body is read
+        return Err(Error::TooLarge { limit }.into());
+    }
+    let received = Arc::new(AtomicU64::new(0));
+    let counter = received.clone();
+    let stream = body
+        .into_data_stream()
+        .map_err(std::io::Error::other)
+        .inspect_ok(move |chunk| {
+            counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+        })
+        .boxed();
+    state.blobs.put(&p.digest, stream, limit).await?;
+    let size = received.load(Ordering::Relaxed);
+    let new = state.meta.record_blob(&key, &p.digest, size).await?;
+    Ok(if new { StatusCode::CREATED } else { StatusCode::OK })
+}
+
+/// Whether the project holds a blob, with its size.
+#[utoipa::path(head, path = "/api/v1/projects/{entity}/{project}/blobs/{digest}", params(BlobParams),
+    responses((status = 200, description = "held; Content-Length is its size"), (status = 404)))]
+pub(crate) async fn head(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(p): ApiPath<BlobParams>,
+) -> ApiResult<impl IntoResponse> {
+    let key = p.key();
+    caller.require(&key, Role::Read)?;
+    let size = state
+        .meta
+        .blob_size(&key, &p.digest)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("blob {} is not stored in this project", p.digest)))?;
+    Ok((StatusCode::OK, [(header::CONTENT_LENGTH, size.to_string())]))
+}

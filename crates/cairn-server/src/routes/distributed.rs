@@ -1,0 +1,73 @@
+//! Distributed versions: upsert, finish, inspect, abort.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use cairn_core::wire::{CommitResponse, PendingVersion, Problem, UpsertRequest};
+use cairn_store::Role;
+
+use super::params::DistributedParams;
+use super::versions::created_status;
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath};
+
+/// Add a run's entries to the pending version of a distributed id.
+#[utoipa::path(post, path = "/api/v1/projects/{entity}/{project}/artifacts/{name}/distributed/{id}/upsert",
+    params(DistributedParams), request_body = UpsertRequest,
+    responses((status = 200, body = PendingVersion), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn upsert(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(p): ApiPath<DistributedParams>,
+    ApiJson(req): ApiJson<UpsertRequest>,
+) -> ApiResult<Json<PendingVersion>> {
+    let key = p.key();
+    caller.require(&key, Role::Write)?;
+    Ok(Json(state.meta.upsert(&key, &p.name, &p.id, req).await?))
+}
+
+/// Commit the union of every upsert (and this request's entries) as one version.
+#[utoipa::path(post, path = "/api/v1/projects/{entity}/{project}/artifacts/{name}/distributed/{id}/finish",
+    params(DistributedParams), request_body = UpsertRequest,
+    responses((status = 201, body = CommitResponse), (status = 200, body = CommitResponse),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn finish(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(p): ApiPath<DistributedParams>,
+    ApiJson(req): ApiJson<UpsertRequest>,
+) -> ApiResult<(StatusCode, Json<CommitResponse>)> {
+    let key = p.key();
+    caller.require(&key, Role::Write)?;
+    let out = state.meta.finish(&key, &p.name, &p.id, req).await?;
+    Ok((created_status(&out), Json(out)))
+}
+
+/// The pending version of a distributed id, with its entries so far.
+#[utoipa::path(get, path = "/api/v1/projects/{entity}/{project}/artifacts/{name}/distributed/{id}",
+    params(DistributedParams), responses((status = 200, body = PendingVersion), (status = 404, body = Problem)))]
+pub(crate) async fn inspect(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(p): ApiPath<DistributedParams>,
+) -> ApiResult<Json<PendingVersion>> {
+    let key = p.key();
+    caller.require(&key, Role::Read)?;
+    Ok(Json(state.meta.pending(&key, &p.name, &p.id).await?))
+}
+
+/// Abort the pending version of a distributed id.
+#[utoipa::path(delete, path = "/api/v1/projects/{entity}/{project}/artifacts/{name}/distributed/{id}",
+    params(DistributedParams), responses((status = 204), (status = 404, body = Problem)))]
+pub(crate) async fn abort(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(p): ApiPath<DistributedParams>,
+) -> ApiResult<StatusCode> {
+    let key = p.key();
+    caller.require(&key, Role::Write)?;
+    state.meta.abort(&key, &p.name, &p.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

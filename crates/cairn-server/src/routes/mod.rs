@@ -1,0 +1,91 @@
+//! The HTTP API, one module per resource. Routes and their OpenAPI entries are registered
+//! together (utoipa-axum), so the document cannot miss a route.
+
+mod aliases;
+mod artifacts;
+mod blobs;
+mod distributed;
+mod files;
+mod identity;
+mod params;
+mod versions;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ApiError;
+use crate::{AppState, web};
+
+/// Largest JSON body (a commit of a very large manifest).
+const JSON_LIMIT: usize = 1 << 30;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Cairn registry", description = "Artifact registry for datasets and models (shared/spec/api.md)."),
+    components(schemas(cairn_core::wire::Problem)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(identity::health))
+        .routes(routes!(identity::whoami))
+        .routes(routes!(identity::create_token))
+        .routes(routes!(blobs::missing))
+        .routes(routes!(blobs::put, blobs::head))
+        .routes(routes!(artifacts::list))
+        .routes(routes!(artifacts::get))
+        .routes(routes!(versions::list, versions::commit))
+        .routes(routes!(versions::get, versions::update, versions::delete))
+        .routes(routes!(versions::manifest))
+        .routes(routes!(files::get))
+        .routes(routes!(aliases::put, aliases::delete))
+        .routes(routes!(distributed::upsert))
+        .routes(routes!(distributed::finish))
+        .routes(routes!(distributed::inspect, distributed::abort))
+}
+
+/// The OpenAPI document of every route (wildcards written `{path}`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = api().split_for_parts();
+    doc.paths.paths = std::mem::take(&mut doc.paths.paths)
+        .into_iter()
+        .map(|(path, item)| (path.replace("{*", "{"), item))
+        .collect();
+    doc
+}
+
+/// The registry's whole HTTP app: the API, its OpenAPI document and the web app.
+pub fn router(state: AppState) -> Router {
+    let doc = Arc::new(openapi());
+    let web_dir = state.config.web_dir.clone();
+    let api: Router<AppState> = api().split_for_parts().0;
+    let app = api
+        .route("/api/v1/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
+        .route("/api/{*rest}", any(|| async { ApiError::NotFound("no such API route".into()) }))
+        .layer(DefaultBodyLimit::max(JSON_LIMIT))
+        .with_state(state);
+    web::service(app, web_dir.as_deref()).layer(TraceLayer::new_for_http())
+}

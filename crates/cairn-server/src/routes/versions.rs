@@ -1,0 +1,119 @@
+//! Versions: commit, list, read, edit, delete, manifest.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use cairn_core::Manifest;
+use cairn_core::wire::{CommitRequest, CommitResponse, ListQuery, Problem, Version, VersionList, VersionUpdate};
+use cairn_store::Role;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::params::{ArtifactParams, VersionParams};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+
+/// A collection's versions (`limit`, `after`, `order=asc|desc`).
+#[utoipa::path(get, path = "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions",
+    params(ArtifactParams, ListQuery),
+    responses((status = 200, body = VersionList), (status = 404, body = Problem)))]
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(p): ApiPath<ArtifactParams>,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<VersionList>> {
+    let key = p.key();
+    caller.require(&key, Role::Read)?;
+    Ok(Json(state.meta.list_versions(&key, &p.name, &q).await?))
+}
+
+/// Commit a version from a full manifest, or from a patch against a base.
+#[utoipa::path(post, path = "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions",
+    params(ArtifactParams), request_body = CommitRequest,
+    responses((status = 201, body = CommitResponse), (status = 200, description = "identical content exists (created: false)", body = CommitResponse),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn commit(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(p): ApiPath<ArtifactParams>,
+    ApiJson(req): ApiJson<CommitRequest>,
+) -> ApiResult<(StatusCode, Json<CommitResponse>)> {
+    let key = p.key();
+    caller.require(&key, Role::Write)?;
+    let out = state.meta.commit(&key, &p.name, req).await?;
+    Ok((created_status(&out), Json(out)))
+}
+
+/// 201 for a new version, 200 for dedup onto an existing one.
+pub(super) fn created_status(out: &CommitResponse) -> StatusCode {
+    if out.created { StatusCode::CREATED } else { StatusCode::OK }
+}
+
+/// A version by `vN` or alias.
+#[utoipa::path(get, path = "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions/{ref}",
+    params(VersionParams), responses((status = 200, body = Version), (status = 404, body = Problem)))]
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(p): ApiPath<VersionParams>,
+) -> ApiResult<Json<Version>> {
+    let key = p.key();
+    caller.require(&key, Role::Read)?;
+    Ok(Json(state.meta.version(&key, &p.name, &p.reference).await?))
+}
+
+/// Edit a version's description and metadata (its manifest is immutable).
+#[utoipa::path(patch, path = "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions/{ref}",
+    params(VersionParams), request_body = VersionUpdate,
+    responses((status = 200, body = Version), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(p): ApiPath<VersionParams>,
+    ApiJson(update): ApiJson<VersionUpdate>,
+) -> ApiResult<Json<Version>> {
+    let key = p.key();
+    caller.require(&key, Role::Write)?;
+    Ok(Json(state.meta.update_version(&key, &p.name, &p.reference, update).await?))
+}
+
+/// Options of a version delete.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub(crate) struct DeleteQuery {
+    /// Also delete the version's custom aliases (else a version with aliases is kept: 409).
+    #[serde(default)]
+    delete_aliases: bool,
+}
+
+/// Delete a version (needs admin); its number is never reused.
+#[utoipa::path(delete, path = "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions/{ref}",
+    params(VersionParams, DeleteQuery),
+    responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(p): ApiPath<VersionParams>,
+    ApiQuery(q): ApiQuery<DeleteQuery>,
+) -> ApiResult<StatusCode> {
+    let key = p.key();
+    caller.require(&key, Role::Admin)?;
+    state.meta.delete_version(&key, &p.name, &p.reference, q.delete_aliases).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A version's manifest (semantics §4).
+#[utoipa::path(get, path = "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions/{ref}/manifest",
+    params(VersionParams), responses((status = 200, body = Manifest), (status = 404, body = Problem)))]
+pub(crate) async fn manifest(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(p): ApiPath<VersionParams>,
+) -> ApiResult<Json<Manifest>> {
+    let key = p.key();
+    caller.require(&key, Role::Read)?;
+    let (_, manifest) = state.meta.manifest(&key, &p.name, &p.reference).await?;
+    Ok(Json(manifest))
+}
