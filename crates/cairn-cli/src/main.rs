@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "cairn", version, about = "Cairn: an artifact registry for datasets and models")]
+#[command(
+    name = "cairn",
+    version,
+    about = "Cairn: an artifact registry for datasets and models"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -52,15 +56,25 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve::run(args).await,
-        Command::Token(TokenCommand::Create { entity, role, name, data_dir }) => {
-            let entity = entity.map(|e| e.parse::<cairn_core::Entity>()).transpose()?;
+        Command::Token(TokenCommand::Create {
+            entity,
+            role,
+            name,
+            data_dir,
+        }) => {
+            let entity = entity
+                .map(|e| e.parse::<cairn_core::Entity>())
+                .transpose()?;
             let role: cairn_store::Role = role.parse()?;
             if entity.is_none() && role != cairn_store::Role::Admin {
                 anyhow::bail!("a token for every entity must be an admin token: pass --entity E");
             }
             let meta = serve::open_metadata(&data_dir).await?;
             let record = cairn_store::TokenRecord { name, entity, role };
-            println!("{}", cairn_server::auth::create_token(&meta, &record).await?);
+            println!(
+                "{}",
+                cairn_server::auth::create_token(&meta, &record).await?
+            );
             Ok(())
         }
     }

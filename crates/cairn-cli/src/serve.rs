@@ -28,9 +28,12 @@ pub struct ServeArgs {
 
 /// Open (creating if needed) the SQLite metadata store under `data_dir`.
 pub async fn open_metadata(data_dir: &Path) -> anyhow::Result<SqliteStore> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
     let db = data_dir.join("cairn.db");
-    SqliteStore::open(&db).await.with_context(|| format!("opening {}", db.display()))
+    SqliteStore::open(&db)
+        .await
+        .with_context(|| format!("opening {}", db.display()))
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -40,7 +43,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if cleaned > 0 {
         tracing::info!(cleaned, "removed interrupted uploads");
     }
-    let configured = std::env::var("CAIRN_ADMIN_TOKEN").ok().filter(|t| !t.is_empty());
+    let configured = std::env::var("CAIRN_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty());
     let fresh = cairn_server::auth::bootstrap_admin(meta.as_ref(), configured.as_deref()).await?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -49,11 +54,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(token) = fresh {
         println!("Created the admin token (shown only this once; keep it):\n\n    {token}\n");
     }
-    println!("Cairn is running at {url}/ (API: {url}/api/v1/, data: {})", args.data_dir.display());
+    println!(
+        "Cairn is running at {url}/ (API: {url}/api/v1/, data: {})",
+        args.data_dir.display()
+    );
     let state = AppState {
         meta,
         blobs,
-        config: Arc::new(Config { max_blob_size: args.max_blob_size, web_dir: Some(args.web_dir) }),
+        config: Arc::new(Config {
+            max_blob_size: args.max_blob_size,
+            web_dir: Some(args.web_dir),
+        }),
     };
     axum::serve(listener, cairn_server::router(state))
         .with_graceful_shutdown(async {

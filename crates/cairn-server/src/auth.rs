@@ -22,7 +22,9 @@ impl Caller {
     pub fn require_entity(&self, entity: &Entity, role: Role) -> Result<(), ApiError> {
         let t = &self.0;
         if t.entity.as_ref().is_some_and(|e| e != entity) {
-            return Err(ApiError::Forbidden(format!("this token cannot access entity '{entity}'")));
+            return Err(ApiError::Forbidden(format!(
+                "this token cannot access entity '{entity}'"
+            )));
         }
         if t.role < role {
             return Err(ApiError::Forbidden(format!(
@@ -42,7 +44,9 @@ impl Caller {
     /// Fail with 403 unless the caller is an administrator of every entity.
     pub fn require_global_admin(&self) -> Result<(), ApiError> {
         if self.0.entity.is_some() || self.0.role != Role::Admin {
-            return Err(ApiError::Forbidden("this needs an admin token for every entity".into()));
+            return Err(ApiError::Forbidden(
+                "this needs an admin token for every entity".into(),
+            ));
         }
         Ok(())
     }
@@ -55,13 +59,17 @@ impl FromRequestParts<AppState> for Caller {
         let value = parts
             .headers
             .get(header::AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized("no token: send 'Authorization: Bearer <token>'"))?;
+            .ok_or(ApiError::Unauthorized(
+                "no token: send 'Authorization: Bearer <token>'",
+            ))?;
         let secret = value
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
-            .ok_or(ApiError::Unauthorized("the Authorization header is not 'Bearer <token>'"))?;
+            .ok_or(ApiError::Unauthorized(
+                "the Authorization header is not 'Bearer <token>'",
+            ))?;
         let record = state
             .meta
             .token(&Digest::of(secret.as_bytes()))
@@ -79,17 +87,28 @@ pub fn new_secret() -> String {
 }
 
 /// Store a new token and return its secret (shown once; only its hash is kept).
-pub async fn create_token(meta: &dyn MetadataStore, record: &TokenRecord) -> cairn_store::Result<String> {
+pub async fn create_token(
+    meta: &dyn MetadataStore,
+    record: &TokenRecord,
+) -> cairn_store::Result<String> {
     let secret = new_secret();
-    meta.create_token(&Digest::of(secret.as_bytes()), record).await?;
+    meta.create_token(&Digest::of(secret.as_bytes()), record)
+        .await?;
     Ok(secret)
 }
 
 /// Make sure an admin token exists. With `configured` (from `CAIRN_ADMIN_TOKEN`), that value
 /// becomes an admin token; otherwise, on the first start only, a random one is made and
 /// returned so the caller can print it once.
-pub async fn bootstrap_admin(meta: &dyn MetadataStore, configured: Option<&str>) -> cairn_store::Result<Option<String>> {
-    let admin = TokenRecord { name: "admin".into(), entity: None, role: Role::Admin };
+pub async fn bootstrap_admin(
+    meta: &dyn MetadataStore,
+    configured: Option<&str>,
+) -> cairn_store::Result<Option<String>> {
+    let admin = TokenRecord {
+        name: "admin".into(),
+        entity: None,
+        role: Role::Admin,
+    };
     if let Some(secret) = configured {
         let hash = Digest::of(secret.as_bytes());
         if meta.token(&hash).await?.is_none() {

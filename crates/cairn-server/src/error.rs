@@ -103,9 +103,13 @@ impl ApiError {
                 return p;
             }
             Self::Store(e) => match e {
-                S::Invalid(_) | S::Unprocessable(_) | S::DigestMismatch { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                S::Invalid(_) | S::Unprocessable(_) | S::DigestMismatch { .. } => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
                 S::NotFound(_) => StatusCode::NOT_FOUND,
-                S::TypeClash { .. } | S::LatestMoved { .. } | S::HasAliases { .. } => StatusCode::CONFLICT,
+                S::TypeClash { .. } | S::LatestMoved { .. } | S::HasAliases { .. } => {
+                    StatusCode::CONFLICT
+                }
                 S::MissingBlobs(missing) => {
                     let mut p = problem(StatusCode::CONFLICT, detail);
                     p.missing = Some(missing.clone());
@@ -120,7 +124,10 @@ impl ApiError {
                 S::Body(_) => StatusCode::BAD_REQUEST,
                 S::Database(_) | S::Migrate(_) | S::Blob(_) | S::Corrupt(_) => {
                     tracing::error!(error = %e, "internal error");
-                    return problem(StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the registry's log".into());
+                    return problem(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal error; see the registry's log".into(),
+                    );
                 }
             },
         };
@@ -134,7 +141,10 @@ impl IntoResponse for ApiError {
         let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = (status, serde_json::to_string(&p).unwrap_or_default()).into_response();
         let headers = res.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         match &self {
             Self::Unauthorized(_) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -49,7 +49,10 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { max_blob_size: DEFAULT_MAX_BLOB_SIZE, web_dir: None }
+        Self {
+            max_blob_size: DEFAULT_MAX_BLOB_SIZE,
+            web_dir: None,
+        }
     }
 }
 

@@ -10,7 +10,8 @@ use tower_http::services::{ServeDir, ServeFile};
 /// build it.
 pub(crate) fn service(router: Router, dir: Option<&Path>) -> Router {
     match dir.filter(|d| d.join("index.html").is_file()) {
-        Some(dir) => router.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+        Some(dir) => router
+            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
         None => router.fallback(|| async {
             Html(
                 "<!doctype html><title>Cairn</title><h1>Cairn registry</h1>\

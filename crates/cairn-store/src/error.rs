@@ -15,7 +15,9 @@ pub enum Error {
     #[error("{0} not found")]
     NotFound(String),
     /// Committing a name that exists with another type.
-    #[error("artifact {name} already exists with type {existing}; cannot create another with type {requested}")]
+    #[error(
+        "artifact {name} already exists with type {existing}; cannot create another with type {requested}"
+    )]
     TypeClash {
         /// the collection
         name: String,
@@ -78,7 +80,11 @@ pub enum Error {
 }
 
 fn list(aliases: &[Alias]) -> String {
-    aliases.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", ")
+    aliases
+        .iter()
+        .map(|a| a.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// cairn-store's result type.

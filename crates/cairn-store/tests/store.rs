@@ -19,13 +19,17 @@ async fn local_blob_store() {
     conformance::blob::run(&store).await;
     // nothing is left in staging by successful, failed or aborted uploads
     let staging = dir.path().join("staging");
-    let left: Vec<_> = std::fs::read_dir(&staging).map(|d| d.collect()).unwrap_or_default();
+    let left: Vec<_> = std::fs::read_dir(&staging)
+        .map(|d| d.collect())
+        .unwrap_or_default();
     assert!(left.is_empty(), "staging holds {left:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_metadata_store() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("cairn.db")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("cairn.db"))
+        .await
+        .unwrap();
     conformance::meta::run(Arc::new(store)).await;
 }

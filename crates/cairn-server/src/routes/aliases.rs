@@ -24,7 +24,12 @@ pub(crate) async fn put(
 ) -> ApiResult<Json<Version>> {
     let key = p.key();
     caller.require(&key, Role::Write)?;
-    Ok(Json(state.meta.set_alias(&key, &p.name, &p.alias, target.version).await?))
+    Ok(Json(
+        state
+            .meta
+            .set_alias(&key, &p.name, &p.alias, target.version)
+            .await?,
+    ))
 }
 
 /// Remove an alias (`latest` can only be moved).

@@ -36,7 +36,10 @@ pub(crate) async fn missing(
         )));
     }
     let missing = state.meta.missing_blobs(&key, &req.digests).await?;
-    Ok(Json(MissingBlobs { digests: Vec::new(), missing }))
+    Ok(Json(MissingBlobs {
+        digests: Vec::new(),
+        missing,
+    }))
 }
 
 /// Upload a blob's bytes; they are hashed as they stream and stored only if they match.
@@ -74,7 +77,11 @@ pub(crate) async fn put(
     state.blobs.put(&p.digest, stream, limit).await?;
     let size = received.load(Ordering::Relaxed);
     let new = state.meta.record_blob(&key, &p.digest, size).await?;
-    Ok(if new { StatusCode::CREATED } else { StatusCode::OK })
+    Ok(if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    })
 }
 
 /// Whether the project holds a blob, with its size.
@@ -91,6 +98,8 @@ pub(crate) async fn head(
         .meta
         .blob_size(&key, &p.digest)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("blob {} is not stored in this project", p.digest)))?;
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("blob {} is not stored in this project", p.digest))
+        })?;
     Ok((StatusCode::OK, [(header::CONTENT_LENGTH, size.to_string())]))
 }

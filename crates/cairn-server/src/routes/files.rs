@@ -30,16 +30,25 @@ pub(crate) async fn get(
     caller.require(&key, Role::Read)?;
     let (version, manifest) = state.meta.manifest(&key, &p.name, &p.reference).await?;
     let entry = manifest.get(&p.path).ok_or_else(|| {
-        ApiError::NotFound(format!("no file '{}' in version {} of artifact '{}'", p.path, version.version, p.name))
+        ApiError::NotFound(format!(
+            "no file '{}' in version {} of artifact '{}'",
+            p.path, version.version, p.name
+        ))
     })?;
     let digest = match (&entry.reference, entry.stored_blob()) {
         (None, Some(d)) => d,
         (reference, _) => {
-            return Err(ApiError::Reference { path: p.path.clone(), reference: reference.clone().unwrap_or_default() });
+            return Err(ApiError::Reference {
+                path: p.path.clone(),
+                reference: reference.clone().unwrap_or_default(),
+            });
         }
     };
     let size = entry.size;
-    let requested = range::parse(headers.get(header::RANGE).and_then(|v| v.to_str().ok()), size);
+    let requested = range::parse(
+        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+        size,
+    );
     let (status, part) = match requested {
         Requested::Whole => (StatusCode::OK, None),
         Requested::Part(r) => (StatusCode::PARTIAL_CONTENT, Some(r)),
@@ -50,15 +59,18 @@ pub(crate) async fn get(
     let h = res.headers_mut();
     let length = part.as_ref().map_or(size, |r| r.end - r.start);
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{digest}\"")) {
         h.insert(header::ETAG, etag);
     }
-    if let Some(r) = part {
-        if let Ok(v) = HeaderValue::from_str(&format!("bytes {}-{}/{size}", r.start, r.end - 1)) {
-            h.insert(header::CONTENT_RANGE, v);
-        }
+    if let Some(r) = part
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {}-{}/{size}", r.start, r.end - 1))
+    {
+        h.insert(header::CONTENT_RANGE, v);
     }
     Ok(res)
 }

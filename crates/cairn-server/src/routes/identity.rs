@@ -11,10 +11,22 @@ use crate::auth::{Caller, create_token as new_token};
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
 
+/// This document; needs no token.
+#[utoipa::path(get, path = "/api/v1/openapi.json", security(()), responses((status = 200, description = "the OpenAPI document")))]
+pub(crate) async fn openapi_json() -> Json<serde_json::Value> {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    Json(
+        DOC.get_or_init(|| serde_json::to_value(crate::openapi()).unwrap_or_default())
+            .clone(),
+    )
+}
+
 /// Liveness; needs no token.
 #[utoipa::path(get, path = "/api/v1/health", security(()), responses((status = 200, body = Health)))]
 pub(crate) async fn health() -> Json<Health> {
-    Json(Health { status: "ok".into() })
+    Json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// Who the token belongs to and what it reaches.
@@ -22,7 +34,11 @@ pub(crate) async fn health() -> Json<Health> {
 pub(crate) async fn whoami(Caller(token): Caller) -> Json<Whoami> {
     Json(Whoami {
         user: token.name,
-        entities: vec![token.entity.map_or_else(|| "*".to_owned(), |e| e.to_string())],
+        entities: vec![
+            token
+                .entity
+                .map_or_else(|| "*".to_owned(), |e| e.to_string()),
+        ],
         role: token.role.as_str().into(),
     })
 }

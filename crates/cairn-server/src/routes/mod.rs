@@ -10,11 +10,9 @@ mod identity;
 mod params;
 mod versions;
 
-use std::sync::Arc;
-
+use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{any, get};
-use axum::{Json, Router};
+use axum::routing::any;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -51,6 +49,7 @@ impl utoipa::Modify for BearerAuth {
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(identity::health))
+        .routes(routes!(identity::openapi_json))
         .routes(routes!(identity::whoami))
         .routes(routes!(identity::create_token))
         .routes(routes!(blobs::missing))
@@ -79,12 +78,13 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The registry's whole HTTP app: the API, its OpenAPI document and the web app.
 pub fn router(state: AppState) -> Router {
-    let doc = Arc::new(openapi());
     let web_dir = state.config.web_dir.clone();
     let api: Router<AppState> = api().split_for_parts().0;
     let app = api
-        .route("/api/v1/openapi.json", get(move || async move { Json(doc.as_ref().clone()) }))
-        .route("/api/{*rest}", any(|| async { ApiError::NotFound("no such API route".into()) }))
+        .route(
+            "/api/{*rest}",
+            any(|| async { ApiError::NotFound("no such API route".into()) }),
+        )
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .with_state(state);
     web::service(app, web_dir.as_deref()).layer(TraceLayer::new_for_http())

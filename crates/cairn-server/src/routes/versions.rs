@@ -4,7 +4,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use cairn_core::Manifest;
-use cairn_core::wire::{CommitRequest, CommitResponse, ListQuery, Problem, Version, VersionList, VersionUpdate};
+use cairn_core::wire::{
+    CommitRequest, CommitResponse, ListQuery, Problem, Version, VersionList, VersionUpdate,
+};
 use cairn_store::Role;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -49,7 +51,11 @@ pub(crate) async fn commit(
 
 /// 201 for a new version, 200 for dedup onto an existing one.
 pub(super) fn created_status(out: &CommitResponse) -> StatusCode {
-    if out.created { StatusCode::CREATED } else { StatusCode::OK }
+    if out.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
 }
 
 /// A version by `vN` or alias.
@@ -77,7 +83,12 @@ pub(crate) async fn update(
 ) -> ApiResult<Json<Version>> {
     let key = p.key();
     caller.require(&key, Role::Write)?;
-    Ok(Json(state.meta.update_version(&key, &p.name, &p.reference, update).await?))
+    Ok(Json(
+        state
+            .meta
+            .update_version(&key, &p.name, &p.reference, update)
+            .await?,
+    ))
 }
 
 /// Options of a version delete.
@@ -100,7 +111,10 @@ pub(crate) async fn delete(
 ) -> ApiResult<StatusCode> {
     let key = p.key();
     caller.require(&key, Role::Admin)?;
-    state.meta.delete_version(&key, &p.name, &p.reference, q.delete_aliases).await?;
+    state
+        .meta
+        .delete_version(&key, &p.name, &p.reference, q.delete_aliases)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

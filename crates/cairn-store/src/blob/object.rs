@@ -29,8 +29,12 @@ pub struct ObjectBlobStore {
 impl ObjectBlobStore {
     /// Blobs under a local directory (created if missing).
     pub fn local(dir: &std::path::Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Blob(object_store::Error::Generic { store: "local", source: Box::new(e) }))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            Error::Blob(object_store::Error::Generic {
+                store: "local",
+                source: Box::new(e),
+            })
+        })?;
         Ok(Self::new(Arc::new(LocalFileSystem::new_with_prefix(dir)?)))
     }
 
@@ -61,7 +65,11 @@ impl ObjectBlobStore {
                 let existed = self.store.head(target).await.is_ok();
                 self.store.copy(staging, target).await?;
                 self.store.delete(staging).await?;
-                Ok(if existed { PutOutcome::AlreadyPresent } else { PutOutcome::Created })
+                Ok(if existed {
+                    PutOutcome::AlreadyPresent
+                } else {
+                    PutOutcome::Created
+                })
             }
             Err(e) => {
                 let _ = self.store.delete(staging).await;
@@ -104,7 +112,10 @@ impl BlobStore for ObjectBlobStore {
         };
         let actual = hasher.finish();
         let failure = failure.or_else(|| {
-            (actual != *expected).then_some(Error::DigestMismatch { expected: *expected, actual })
+            (actual != *expected).then_some(Error::DigestMismatch {
+                expected: *expected,
+                actual,
+            })
         });
         if let Some(e) = failure {
             let _ = writer.abort().await;
@@ -115,7 +126,10 @@ impl BlobStore for ObjectBlobStore {
     }
 
     async fn get(&self, digest: &Digest, range: Option<Range<u64>>) -> Result<ByteStream> {
-        let options = GetOptions { range: range.map(GetRange::Bounded), ..GetOptions::default() };
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
         let result = match self.store.get_opts(&Self::location(digest), options).await {
             Ok(r) => r,
             Err(object_store::Error::NotFound { .. }) => {

@@ -12,7 +12,9 @@ use cairn_core::wire::{
     ArtifactInfo, ArtifactList, CommitRequest, CommitResponse, ListQuery, PendingVersion,
     UpsertRequest, Version, VersionList, VersionUpdate,
 };
-use cairn_core::{Alias, ArtifactName, Digest, DistributedId, Entity, Manifest, Project, VersionIndex, VersionRef};
+use cairn_core::{
+    Alias, ArtifactName, Digest, DistributedId, Entity, Manifest, Project, VersionIndex, VersionRef,
+};
 
 pub use sqlite::SqliteStore;
 
@@ -92,32 +94,98 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
     async fn blob_size(&self, project: &ProjectKey, digest: &Digest) -> Result<Option<u64>>;
 
     /// Collections of a project, by name, paged.
-    async fn list_artifacts(&self, project: &ProjectKey, query: &ListQuery) -> Result<ArtifactList>;
+    async fn list_artifacts(&self, project: &ProjectKey, query: &ListQuery)
+    -> Result<ArtifactList>;
     /// One collection.
     async fn artifact(&self, project: &ProjectKey, name: &ArtifactName) -> Result<ArtifactInfo>;
     /// Commit a version (semantics §5, §6); retries and ordering are the store's business.
-    async fn commit(&self, project: &ProjectKey, name: &ArtifactName, request: CommitRequest) -> Result<CommitResponse>;
+    async fn commit(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        request: CommitRequest,
+    ) -> Result<CommitResponse>;
     /// Resolve a reference to a committed version.
-    async fn version(&self, project: &ProjectKey, name: &ArtifactName, reference: &VersionRef) -> Result<Version>;
+    async fn version(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        reference: &VersionRef,
+    ) -> Result<Version>;
     /// A collection's versions, paged.
-    async fn list_versions(&self, project: &ProjectKey, name: &ArtifactName, query: &ListQuery) -> Result<VersionList>;
+    async fn list_versions(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        query: &ListQuery,
+    ) -> Result<VersionList>;
     /// A committed version and its manifest.
-    async fn manifest(&self, project: &ProjectKey, name: &ArtifactName, reference: &VersionRef) -> Result<(Version, Manifest)>;
+    async fn manifest(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        reference: &VersionRef,
+    ) -> Result<(Version, Manifest)>;
     /// Edit description and metadata.
-    async fn update_version(&self, project: &ProjectKey, name: &ArtifactName, reference: &VersionRef, update: VersionUpdate) -> Result<Version>;
+    async fn update_version(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        reference: &VersionRef,
+        update: VersionUpdate,
+    ) -> Result<Version>;
     /// Delete a version (its number is never reused).
-    async fn delete_version(&self, project: &ProjectKey, name: &ArtifactName, reference: &VersionRef, delete_aliases: bool) -> Result<()>;
+    async fn delete_version(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        reference: &VersionRef,
+        delete_aliases: bool,
+    ) -> Result<()>;
     /// Point `alias` at `version`, moving it if it named another.
-    async fn set_alias(&self, project: &ProjectKey, name: &ArtifactName, alias: &Alias, version: VersionIndex) -> Result<Version>;
+    async fn set_alias(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        alias: &Alias,
+        version: VersionIndex,
+    ) -> Result<Version>;
     /// Remove an alias (`latest` cannot be removed).
-    async fn delete_alias(&self, project: &ProjectKey, name: &ArtifactName, alias: &Alias) -> Result<()>;
+    async fn delete_alias(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        alias: &Alias,
+    ) -> Result<()>;
 
     /// Add a run's entries to the pending version of `id` (semantics §7).
-    async fn upsert(&self, project: &ProjectKey, name: &ArtifactName, id: &DistributedId, request: UpsertRequest) -> Result<PendingVersion>;
+    async fn upsert(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        id: &DistributedId,
+        request: UpsertRequest,
+    ) -> Result<PendingVersion>;
     /// Commit the union of the pending version of `id` and `request`'s entries.
-    async fn finish(&self, project: &ProjectKey, name: &ArtifactName, id: &DistributedId, request: UpsertRequest) -> Result<CommitResponse>;
+    async fn finish(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        id: &DistributedId,
+        request: UpsertRequest,
+    ) -> Result<CommitResponse>;
     /// The pending version of `id`.
-    async fn pending(&self, project: &ProjectKey, name: &ArtifactName, id: &DistributedId) -> Result<PendingVersion>;
+    async fn pending(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        id: &DistributedId,
+    ) -> Result<PendingVersion>;
     /// Drop the pending version of `id`.
-    async fn abort(&self, project: &ProjectKey, name: &ArtifactName, id: &DistributedId) -> Result<()>;
+    async fn abort(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        id: &DistributedId,
+    ) -> Result<()>;
 }

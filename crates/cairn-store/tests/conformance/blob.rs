@@ -6,12 +6,21 @@ use cairn_store::{BlobStore, ByteStream, Error, PutOutcome};
 use futures::{StreamExt, TryStreamExt};
 
 fn body(chunks: &[&[u8]]) -> ByteStream {
-    let chunks: Vec<_> = chunks.iter().map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+    let chunks: Vec<_> = chunks
+        .iter()
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
     futures::stream::iter(chunks).boxed()
 }
 
 async fn read(store: &dyn BlobStore, d: &Digest, range: Option<std::ops::Range<u64>>) -> Vec<u8> {
-    let chunks: Vec<Bytes> = store.get(d, range).await.unwrap().try_collect().await.unwrap();
+    let chunks: Vec<Bytes> = store
+        .get(d, range)
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
     chunks.concat()
 }
 
@@ -27,12 +36,24 @@ pub async fn run(store: &dyn BlobStore) {
 async fn put_verifies_and_dedups(store: &dyn BlobStore) {
     let d = Digest::of(b"hello world");
     assert_eq!(store.size(&d).await.unwrap(), None);
-    assert_eq!(store.put(&d, body(&[b"hello", b" ", b"world"]), 100).await.unwrap(), PutOutcome::Created);
+    assert_eq!(
+        store
+            .put(&d, body(&[b"hello", b" ", b"world"]), 100)
+            .await
+            .unwrap(),
+        PutOutcome::Created
+    );
     assert_eq!(store.size(&d).await.unwrap(), Some(11));
-    assert_eq!(store.put(&d, body(&[b"hello world"]), 100).await.unwrap(), PutOutcome::AlreadyPresent);
+    assert_eq!(
+        store.put(&d, body(&[b"hello world"]), 100).await.unwrap(),
+        PutOutcome::AlreadyPresent
+    );
     assert_eq!(read(store, &d, None).await, b"hello world");
     let empty = Digest::of(b"");
-    assert_eq!(store.put(&empty, body(&[]), 0).await.unwrap(), PutOutcome::Created);
+    assert_eq!(
+        store.put(&empty, body(&[]), 0).await.unwrap(),
+        PutOutcome::Created
+    );
     assert_eq!(store.size(&empty).await.unwrap(), Some(0));
 }
 
@@ -52,22 +73,34 @@ async fn mismatch_stores_nothing(store: &dyn BlobStore) {
 async fn limit_is_enforced_while_streaming(store: &dyn BlobStore) {
     let data = vec![7u8; 1000];
     let d = Digest::of(&data);
-    match store.put(&d, body(&[&data[..600], &data[600..]]), 999).await {
+    match store
+        .put(&d, body(&[&data[..600], &data[600..]]), 999)
+        .await
+    {
         Err(Error::TooLarge { limit: 999 }) => {}
         other => panic!("expected too large, got {other:?}"),
     }
     assert_eq!(store.size(&d).await.unwrap(), None);
-    assert_eq!(store.put(&d, body(&[&data]), 1000).await.unwrap(), PutOutcome::Created);
+    assert_eq!(
+        store.put(&d, body(&[&data]), 1000).await.unwrap(),
+        PutOutcome::Created
+    );
 }
 
 async fn broken_body_stores_nothing(store: &dyn BlobStore) {
     let d = Digest::of(b"never finished");
     let broken = futures::stream::iter([
         Ok(Bytes::from_static(b"never ")),
-        Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "client went away")),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "client went away",
+        )),
     ])
     .boxed();
-    assert!(matches!(store.put(&d, broken, 100).await, Err(Error::Body(_))));
+    assert!(matches!(
+        store.put(&d, broken, 100).await,
+        Err(Error::Body(_))
+    ));
     assert_eq!(store.size(&d).await.unwrap(), None);
 }
 
@@ -88,7 +121,10 @@ async fn large_multi_chunk_blob(store: &dyn BlobStore) {
     let data: Vec<u8> = (0..20 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     let d = Digest::of(&data);
     let chunks: Vec<&[u8]> = data.chunks(1 << 20).collect();
-    assert_eq!(store.put(&d, body(&chunks), u64::MAX).await.unwrap(), PutOutcome::Created);
+    assert_eq!(
+        store.put(&d, body(&chunks), u64::MAX).await.unwrap(),
+        PutOutcome::Created
+    );
     assert_eq!(store.size(&d).await.unwrap(), Some(data.len() as u64));
     assert_eq!(Digest::of(&read(store, &d, None).await), d);
 }

@@ -9,7 +9,12 @@ use super::now;
 use crate::error::{Error, Result};
 use crate::meta::ProjectKey;
 
-pub(super) async fn record(pool: &SqlitePool, p: &ProjectKey, digest: &Digest, size: u64) -> Result<bool> {
+pub(super) async fn record(
+    pool: &SqlitePool,
+    p: &ProjectKey,
+    digest: &Digest,
+    size: u64,
+) -> Result<bool> {
     let done = sqlx::query(
         "INSERT INTO project_blobs (entity, project, digest, size, created_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT DO NOTHING",
@@ -32,7 +37,8 @@ pub(super) async fn held(
 ) -> Result<HashMap<Digest, u64>> {
     let mut out = HashMap::with_capacity(digests.len());
     for batch in digests.chunks(500) {
-        let mut q = QueryBuilder::<Sqlite>::new("SELECT digest, size FROM project_blobs WHERE entity = ");
+        let mut q =
+            QueryBuilder::<Sqlite>::new("SELECT digest, size FROM project_blobs WHERE entity = ");
         q.push_bind(p.entity.as_str())
             .push(" AND project = ")
             .push_bind(p.project.as_str())
@@ -55,21 +61,29 @@ pub(super) async fn held(
 
 /// Check that the project holds every blob the stored entries of `entries` name, with the
 /// sizes they declare: 409 `missing` otherwise, 422 for a size that does not match.
-pub(super) async fn check(conn: &mut SqliteConnection, p: &ProjectKey, entries: &Manifest) -> Result<()> {
+pub(super) async fn check(
+    conn: &mut SqliteConnection,
+    p: &ProjectKey,
+    entries: &Manifest,
+) -> Result<()> {
     let wanted: Vec<Digest> = entries.stored_blobs().into_iter().collect();
     let held = held(conn, p, &wanted).await?;
-    let missing: Vec<Digest> = wanted.iter().filter(|d| !held.contains_key(d)).copied().collect();
+    let missing: Vec<Digest> = wanted
+        .iter()
+        .filter(|d| !held.contains_key(d))
+        .copied()
+        .collect();
     if !missing.is_empty() {
         return Err(Error::MissingBlobs(missing));
     }
     for (path, entry) in entries.iter() {
-        if let Some(size) = entry.stored_blob().and_then(|d| held.get(&d)) {
-            if *size != entry.size {
-                return Err(Error::Unprocessable(format!(
-                    "entry '{path}' declares size {} but blob {} holds {size} bytes",
-                    entry.size, entry.digest
-                )));
-            }
+        if let Some(size) = entry.stored_blob().and_then(|d| held.get(&d))
+            && *size != entry.size
+        {
+            return Err(Error::Unprocessable(format!(
+                "entry '{path}' declares size {} but blob {} holds {size} bytes",
+                entry.size, entry.digest
+            )));
         }
     }
     Ok(())

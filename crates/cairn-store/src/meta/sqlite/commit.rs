@@ -2,7 +2,7 @@
 //! index assignment and aliases, all inside the caller's write transaction.
 
 use cairn_core::wire::{CommitRequest, CommitResponse, VersionIndex, check_metadata};
-use cairn_core::{Alias, ArtifactName, Manifest, TypeName, apply};
+use cairn_core::{Alias, ArtifactName, Manifest, Patch, TypeName, apply};
 use serde_json::{Map, Value};
 use sqlx::SqliteConnection;
 
@@ -51,7 +51,18 @@ pub(super) async fn collection_for_write(
     .bind(now())
     .fetch_one(&mut *conn)
     .await?;
-    Ok(Collection { id, name: name.clone(), type_: type_.clone(), next_index: 0 })
+    Ok(Collection {
+        id,
+        name: name.clone(),
+        type_: type_.clone(),
+        next_index: 0,
+    })
+}
+
+/// What a commit carries.
+enum Content {
+    Full(Manifest),
+    Patch(Patch),
 }
 
 /// `POST …/versions`.
@@ -61,24 +72,34 @@ pub(super) async fn commit(
     name: &ArtifactName,
     req: CommitRequest,
 ) -> Result<CommitResponse> {
+    // the request's shape is checked before anything is looked up
+    let content = match (req.manifest, req.patch) {
+        (Some(m), None) => Content::Full(m),
+        (None, Some(patch)) if req.base.is_some() => Content::Patch(patch),
+        (None, Some(_)) => return Err(Error::Unprocessable("a patch needs a base version".into())),
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(Error::Unprocessable(
+                "give exactly one of manifest or patch".into(),
+            ));
+        }
+    };
     let coll = collection_for_write(conn, p, name, req.type_.as_ref()).await?;
     let base = match &req.base {
         Some(r) => Some(rows::resolve_in(conn, &coll, r).await?),
         None => None,
     };
     // only what is new needs its blobs checked: a base's entries were checked at its commit
-    let (manifest, new_entries) = match (req.manifest, req.patch, base) {
-        (Some(m), None, _) => (m.clone(), m),
-        (None, Some(patch), Some(b)) => {
+    let (manifest, new_entries) = match (content, base) {
+        (Content::Full(m), _) => (m.clone(), m),
+        (Content::Patch(patch), Some(b)) => {
             let base_manifest = rows::manifest(conn, coll.id, b).await?;
-            let m = apply(&base_manifest, &patch)?;
-            (m, Manifest::from_entries(patch.put)?)
+            (
+                apply(&base_manifest, &patch)?,
+                Manifest::from_entries(patch.put)?,
+            )
         }
-        (None, Some(_), None) => {
+        (Content::Patch(_), None) => {
             return Err(Error::Unprocessable("a patch needs a base version".into()));
-        }
-        (Some(_), Some(_), _) | (None, None, _) => {
-            return Err(Error::Unprocessable("give exactly one of manifest or patch".into()));
         }
     };
     blobs::check(conn, p, &new_entries).await?;
@@ -112,12 +133,13 @@ pub(super) async fn commit_version(
         }
     }
     let digest = v.manifest.digest();
-    let existing: Option<i64> =
-        sqlx::query_scalar("SELECT idx FROM versions WHERE collection_id = ? AND digest = ? ORDER BY idx LIMIT 1")
-            .bind(coll.id)
-            .bind(digest.to_string())
-            .fetch_optional(&mut *conn)
-            .await?;
+    let existing: Option<i64> = sqlx::query_scalar(
+        "SELECT idx FROM versions WHERE collection_id = ? AND digest = ? ORDER BY idx LIMIT 1",
+    )
+    .bind(coll.id)
+    .bind(digest.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
     let (idx, created) = match existing {
         Some(idx) => (idx as u64, false),
         None => {

@@ -19,7 +19,12 @@ fn corrupt(e: impl std::fmt::Display) -> Error {
     Error::Corrupt(e.to_string())
 }
 
-async fn load(conn: &mut SqliteConnection, p: &ProjectKey, name: &ArtifactName, id: &DistributedId) -> Result<Option<Pending>> {
+async fn load(
+    conn: &mut SqliteConnection,
+    p: &ProjectKey,
+    name: &ArtifactName,
+    id: &DistributedId,
+) -> Result<Option<Pending>> {
     let row: Option<(String, Vec<u8>, String)> = sqlx::query_as(
         "SELECT type, manifest, aliases FROM pending WHERE entity = ? AND project = ? AND name = ? AND distributed_id = ?",
     )
@@ -80,7 +85,9 @@ pub(super) async fn upsert(
     let pending = load(conn, p, name, id).await?;
     let type_ = settle_type(conn, p, name, pending.as_ref(), req.type_.as_ref())
         .await?
-        .ok_or_else(|| Error::Unprocessable(format!("type is required to create artifact '{name}'")))?;
+        .ok_or_else(|| {
+            Error::Unprocessable(format!("type is required to create artifact '{name}'"))
+        })?;
     let partial = req.manifest.unwrap_or_default();
     blobs::check(conn, p, &partial).await?;
     let (base, old_aliases) = pending.map(|p| (p.manifest, p.aliases)).unwrap_or_default();
@@ -168,21 +175,35 @@ pub(super) async fn inspect(
     })
 }
 
-async fn delete(conn: &mut SqliteConnection, p: &ProjectKey, name: &ArtifactName, id: &DistributedId) -> Result<u64> {
-    let done = sqlx::query("DELETE FROM pending WHERE entity = ? AND project = ? AND name = ? AND distributed_id = ?")
-        .bind(p.entity.as_str())
-        .bind(p.project.as_str())
-        .bind(name.as_str())
-        .bind(id.as_str())
-        .execute(&mut *conn)
-        .await?;
+async fn delete(
+    conn: &mut SqliteConnection,
+    p: &ProjectKey,
+    name: &ArtifactName,
+    id: &DistributedId,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "DELETE FROM pending WHERE entity = ? AND project = ? AND name = ? AND distributed_id = ?",
+    )
+    .bind(p.entity.as_str())
+    .bind(p.project.as_str())
+    .bind(name.as_str())
+    .bind(id.as_str())
+    .execute(&mut *conn)
+    .await?;
     Ok(done.rows_affected())
 }
 
-pub(super) async fn abort(pool: &SqlitePool, p: &ProjectKey, name: &ArtifactName, id: &DistributedId) -> Result<()> {
+pub(super) async fn abort(
+    pool: &SqlitePool,
+    p: &ProjectKey,
+    name: &ArtifactName,
+    id: &DistributedId,
+) -> Result<()> {
     let mut conn = pool.acquire().await?;
     if delete(&mut conn, p, name, id).await? == 0 {
-        return Err(Error::NotFound(format!("pending version '{id}' of artifact '{name}'")));
+        return Err(Error::NotFound(format!(
+            "pending version '{id}' of artifact '{name}'"
+        )));
     }
     Ok(())
 }

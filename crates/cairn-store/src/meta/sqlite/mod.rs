@@ -18,8 +18,8 @@ use cairn_core::wire::{
     UpsertRequest, Version, VersionList, VersionUpdate,
 };
 use cairn_core::{Alias, ArtifactName, Digest, DistributedId, Manifest, VersionIndex, VersionRef};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::{MetadataStore, ProjectKey, TokenRecord};
 use crate::error::Result;
@@ -75,15 +75,26 @@ impl MetadataStore for SqliteStore {
     async fn missing_blobs(&self, project: &ProjectKey, digests: &[Digest]) -> Result<Vec<Digest>> {
         let mut conn = self.read.acquire().await?;
         let held = blobs::held(&mut conn, project, digests).await?;
-        Ok(digests.iter().filter(|d| !held.contains_key(d)).copied().collect())
+        Ok(digests
+            .iter()
+            .filter(|d| !held.contains_key(d))
+            .copied()
+            .collect())
     }
 
     async fn blob_size(&self, project: &ProjectKey, digest: &Digest) -> Result<Option<u64>> {
         let mut conn = self.read.acquire().await?;
-        Ok(blobs::held(&mut conn, project, &[*digest]).await?.get(digest).copied())
+        Ok(blobs::held(&mut conn, project, &[*digest])
+            .await?
+            .get(digest)
+            .copied())
     }
 
-    async fn list_artifacts(&self, project: &ProjectKey, query: &ListQuery) -> Result<ArtifactList> {
+    async fn list_artifacts(
+        &self,
+        project: &ProjectKey,
+        query: &ListQuery,
+    ) -> Result<ArtifactList> {
         versions::list_artifacts(&self.read, project, query).await
     }
 
@@ -91,24 +102,44 @@ impl MetadataStore for SqliteStore {
         versions::artifact(&self.read, project, name).await
     }
 
-    async fn commit(&self, project: &ProjectKey, name: &ArtifactName, request: CommitRequest) -> Result<CommitResponse> {
+    async fn commit(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        request: CommitRequest,
+    ) -> Result<CommitResponse> {
         let mut tx = self.write.begin().await?;
         let out = commit::commit(&mut tx, project, name, request).await?;
         tx.commit().await?;
         Ok(out)
     }
 
-    async fn version(&self, project: &ProjectKey, name: &ArtifactName, reference: &VersionRef) -> Result<Version> {
+    async fn version(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        reference: &VersionRef,
+    ) -> Result<Version> {
         let mut conn = self.read.acquire().await?;
         let (coll, idx) = rows::resolve(&mut conn, project, name, reference).await?;
         rows::version(&mut conn, &coll, idx).await
     }
 
-    async fn list_versions(&self, project: &ProjectKey, name: &ArtifactName, query: &ListQuery) -> Result<VersionList> {
+    async fn list_versions(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        query: &ListQuery,
+    ) -> Result<VersionList> {
         versions::list_versions(&self.read, project, name, query).await
     }
 
-    async fn manifest(&self, project: &ProjectKey, name: &ArtifactName, reference: &VersionRef) -> Result<(Version, Manifest)> {
+    async fn manifest(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        reference: &VersionRef,
+    ) -> Result<(Version, Manifest)> {
         let mut conn = self.read.acquire().await?;
         let (coll, idx) = rows::resolve(&mut conn, project, name, reference).await?;
         let version = rows::version(&mut conn, &coll, idx).await?;
@@ -116,54 +147,99 @@ impl MetadataStore for SqliteStore {
         Ok((version, manifest))
     }
 
-    async fn update_version(&self, project: &ProjectKey, name: &ArtifactName, reference: &VersionRef, update: VersionUpdate) -> Result<Version> {
+    async fn update_version(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        reference: &VersionRef,
+        update: VersionUpdate,
+    ) -> Result<Version> {
         let mut tx = self.write.begin().await?;
         let out = versions::update(&mut tx, project, name, reference, update).await?;
         tx.commit().await?;
         Ok(out)
     }
 
-    async fn delete_version(&self, project: &ProjectKey, name: &ArtifactName, reference: &VersionRef, delete_aliases: bool) -> Result<()> {
+    async fn delete_version(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        reference: &VersionRef,
+        delete_aliases: bool,
+    ) -> Result<()> {
         let mut tx = self.write.begin().await?;
         versions::delete(&mut tx, project, name, reference, delete_aliases).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn set_alias(&self, project: &ProjectKey, name: &ArtifactName, alias: &Alias, version: VersionIndex) -> Result<Version> {
+    async fn set_alias(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        alias: &Alias,
+        version: VersionIndex,
+    ) -> Result<Version> {
         let mut tx = self.write.begin().await?;
         let out = versions::set_alias(&mut tx, project, name, alias, version).await?;
         tx.commit().await?;
         Ok(out)
     }
 
-    async fn delete_alias(&self, project: &ProjectKey, name: &ArtifactName, alias: &Alias) -> Result<()> {
+    async fn delete_alias(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        alias: &Alias,
+    ) -> Result<()> {
         let mut tx = self.write.begin().await?;
         versions::delete_alias(&mut tx, project, name, alias).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn upsert(&self, project: &ProjectKey, name: &ArtifactName, id: &DistributedId, request: UpsertRequest) -> Result<PendingVersion> {
+    async fn upsert(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        id: &DistributedId,
+        request: UpsertRequest,
+    ) -> Result<PendingVersion> {
         let mut tx = self.write.begin().await?;
         let out = distributed::upsert(&mut tx, project, name, id, request).await?;
         tx.commit().await?;
         Ok(out)
     }
 
-    async fn finish(&self, project: &ProjectKey, name: &ArtifactName, id: &DistributedId, request: UpsertRequest) -> Result<CommitResponse> {
+    async fn finish(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        id: &DistributedId,
+        request: UpsertRequest,
+    ) -> Result<CommitResponse> {
         let mut tx = self.write.begin().await?;
         let out = distributed::finish(&mut tx, project, name, id, request).await?;
         tx.commit().await?;
         Ok(out)
     }
 
-    async fn pending(&self, project: &ProjectKey, name: &ArtifactName, id: &DistributedId) -> Result<PendingVersion> {
+    async fn pending(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        id: &DistributedId,
+    ) -> Result<PendingVersion> {
         let mut conn = self.read.acquire().await?;
         distributed::inspect(&mut conn, project, name, id).await
     }
 
-    async fn abort(&self, project: &ProjectKey, name: &ArtifactName, id: &DistributedId) -> Result<()> {
+    async fn abort(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        id: &DistributedId,
+    ) -> Result<()> {
         distributed::abort(&self.write, project, name, id).await
     }
 }

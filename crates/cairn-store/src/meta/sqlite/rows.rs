@@ -34,38 +34,57 @@ pub(super) async fn collection(
     .fetch_optional(&mut *conn)
     .await?;
     row.map(|(id, type_, next_index)| {
-        Ok(Collection { id, name: name.clone(), type_: TypeName::new(type_).map_err(corrupt)?, next_index })
+        Ok(Collection {
+            id,
+            name: name.clone(),
+            type_: TypeName::new(type_).map_err(corrupt)?,
+            next_index,
+        })
     })
     .transpose()
 }
 
-pub(super) async fn existing(conn: &mut SqliteConnection, p: &ProjectKey, name: &ArtifactName) -> Result<Collection> {
+pub(super) async fn existing(
+    conn: &mut SqliteConnection,
+    p: &ProjectKey,
+    name: &ArtifactName,
+) -> Result<Collection> {
     collection(conn, p, name)
         .await?
         .ok_or_else(|| Error::NotFound(format!("artifact '{}/{}/{name}'", p.entity, p.project)))
 }
 
 /// The version an alias names.
-pub(super) async fn alias(conn: &mut SqliteConnection, coll: i64, alias: &str) -> Result<Option<u64>> {
-    let idx: Option<i64> = sqlx::query_scalar("SELECT idx FROM aliases WHERE collection_id = ? AND alias = ?")
-        .bind(coll)
-        .bind(alias)
-        .fetch_optional(&mut *conn)
-        .await?;
+pub(super) async fn alias(
+    conn: &mut SqliteConnection,
+    coll: i64,
+    alias: &str,
+) -> Result<Option<u64>> {
+    let idx: Option<i64> =
+        sqlx::query_scalar("SELECT idx FROM aliases WHERE collection_id = ? AND alias = ?")
+            .bind(coll)
+            .bind(alias)
+            .fetch_optional(&mut *conn)
+            .await?;
     Ok(idx.map(|i| i as u64))
 }
 
 async fn exists(conn: &mut SqliteConnection, coll: i64, idx: u64) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM versions WHERE collection_id = ? AND idx = ?")
-        .bind(coll)
-        .bind(idx as i64)
-        .fetch_one(&mut *conn)
-        .await?;
+    let n: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM versions WHERE collection_id = ? AND idx = ?")
+            .bind(coll)
+            .bind(idx as i64)
+            .fetch_one(&mut *conn)
+            .await?;
     Ok(n > 0)
 }
 
 /// Resolve `reference` within a collection to a committed version.
-pub(super) async fn resolve_in(conn: &mut SqliteConnection, coll: &Collection, reference: &VersionRef) -> Result<u64> {
+pub(super) async fn resolve_in(
+    conn: &mut SqliteConnection,
+    coll: &Collection,
+    reference: &VersionRef,
+) -> Result<u64> {
     let found = match reference {
         VersionRef::Index(i) => exists(conn, coll.id, *i).await?.then_some(*i),
         VersionRef::Alias(a) => alias(conn, coll.id, a.as_str()).await?,
@@ -124,7 +143,11 @@ impl VersionRow {
     }
 }
 
-pub(super) async fn version(conn: &mut SqliteConnection, coll: &Collection, idx: u64) -> Result<Version> {
+pub(super) async fn version(
+    conn: &mut SqliteConnection,
+    coll: &Collection,
+    idx: u64,
+) -> Result<Version> {
     let row: VersionRow = sqlx::query_as(&format!(
         "SELECT {VERSION_COLUMNS} FROM versions v WHERE v.collection_id = ? AND v.idx = ?"
     ))
@@ -136,16 +159,22 @@ pub(super) async fn version(conn: &mut SqliteConnection, coll: &Collection, idx:
 }
 
 pub(super) async fn manifest(conn: &mut SqliteConnection, coll: i64, idx: u64) -> Result<Manifest> {
-    let bytes: Vec<u8> = sqlx::query_scalar("SELECT manifest FROM versions WHERE collection_id = ? AND idx = ?")
-        .bind(coll)
-        .bind(idx as i64)
-        .fetch_one(&mut *conn)
-        .await?;
+    let bytes: Vec<u8> =
+        sqlx::query_scalar("SELECT manifest FROM versions WHERE collection_id = ? AND idx = ?")
+            .bind(coll)
+            .bind(idx as i64)
+            .fetch_one(&mut *conn)
+            .await?;
     Manifest::from_json(&bytes).map_err(corrupt)
 }
 
 /// Point `alias` at `idx`, moving it if it named another version.
-pub(super) async fn put_alias(conn: &mut SqliteConnection, coll: i64, alias: &Alias, idx: u64) -> Result<()> {
+pub(super) async fn put_alias(
+    conn: &mut SqliteConnection,
+    coll: i64,
+    alias: &Alias,
+    idx: u64,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO aliases (collection_id, alias, idx) VALUES (?, ?, ?)
          ON CONFLICT (collection_id, alias) DO UPDATE SET idx = excluded.idx",

@@ -39,10 +39,9 @@ pub(super) async fn find(pool: &SqlitePool, hash: &Digest) -> Result<Option<Toke
 }
 
 pub(super) async fn has_admin(pool: &SqlitePool) -> Result<bool> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM tokens WHERE entity IS NULL AND role = 'admin'",
-    )
-    .fetch_one(pool)
-    .await?;
+    let n: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM tokens WHERE entity IS NULL AND role = 'admin'")
+            .fetch_one(pool)
+            .await?;
     Ok(n > 0)
 }

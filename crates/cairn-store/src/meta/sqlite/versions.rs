@@ -14,7 +14,11 @@ use crate::error::{Error, Result};
 use crate::meta::ProjectKey;
 use crate::meta::paging::Page;
 
-pub(super) async fn list_artifacts(pool: &SqlitePool, p: &ProjectKey, q: &ListQuery) -> Result<ArtifactList> {
+pub(super) async fn list_artifacts(
+    pool: &SqlitePool,
+    p: &ProjectKey,
+    q: &ListQuery,
+) -> Result<ArtifactList> {
     let page = Page::of(q)?;
     let type_ = q.type_.as_deref().map(TypeName::new).transpose()?;
     let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
@@ -49,22 +53,37 @@ pub(super) async fn list_artifacts(pool: &SqlitePool, p: &ProjectKey, q: &ListQu
     Ok(ArtifactList { artifacts, next })
 }
 
-pub(super) async fn artifact(pool: &SqlitePool, p: &ProjectKey, name: &ArtifactName) -> Result<ArtifactInfo> {
+pub(super) async fn artifact(
+    pool: &SqlitePool,
+    p: &ProjectKey,
+    name: &ArtifactName,
+) -> Result<ArtifactInfo> {
     let mut conn = pool.acquire().await?;
     let coll = rows::existing(&mut conn, p, name).await?;
-    let aliases: Vec<(String, i64)> = sqlx::query_as("SELECT alias, idx FROM aliases WHERE collection_id = ?")
-        .bind(coll.id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let aliases: Vec<(String, i64)> =
+        sqlx::query_as("SELECT alias, idx FROM aliases WHERE collection_id = ?")
+            .bind(coll.id)
+            .fetch_all(&mut *conn)
+            .await?;
     let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM versions WHERE collection_id = ?")
         .bind(coll.id)
         .fetch_one(&mut *conn)
         .await?;
     let aliases = aliases
         .into_iter()
-        .map(|(a, i)| Ok((Alias::new(a).map_err(|e| Error::Corrupt(e.to_string()))?, VersionIndex(i as u64))))
+        .map(|(a, i)| {
+            Ok((
+                Alias::new(a).map_err(|e| Error::Corrupt(e.to_string()))?,
+                VersionIndex(i as u64),
+            ))
+        })
         .collect::<Result<BTreeMap<_, _>>>()?;
-    Ok(ArtifactInfo { name: coll.name, type_: coll.type_, aliases, versions: versions as u64 })
+    Ok(ArtifactInfo {
+        name: coll.name,
+        type_: coll.type_,
+        aliases,
+        versions: versions as u64,
+    })
 }
 
 pub(super) async fn list_versions(
@@ -75,14 +94,13 @@ pub(super) async fn list_versions(
 ) -> Result<VersionList> {
     let page = Page::of(q)?;
     let desc = page.descending(q)?;
-    let after = match q.after.as_deref() {
-        None => None,
-        Some(a) => Some(
-            a.trim_start_matches('v')
-                .parse::<i64>()
-                .map_err(|_| Error::Unprocessable(format!("invalid 'after' for versions: '{a}'")))?,
-        ),
-    };
+    let after =
+        match q.after.as_deref() {
+            None => None,
+            Some(a) => Some(a.trim_start_matches('v').parse::<i64>().map_err(|_| {
+                Error::Unprocessable(format!("invalid 'after' for versions: '{a}'"))
+            })?),
+        };
     let mut conn = pool.acquire().await?;
     let coll = rows::existing(&mut conn, p, name).await?;
     let (cmp, order) = if desc { ("<", "DESC") } else { (">", "ASC") };
@@ -98,7 +116,10 @@ pub(super) async fn list_versions(
         .bind(page.fetch())
         .fetch_all(&mut *conn)
         .await?;
-    let mut versions = rows.into_iter().map(|r| r.into_version(&coll)).collect::<Result<Vec<Version>>>()?;
+    let mut versions = rows
+        .into_iter()
+        .map(|r| r.into_version(&coll))
+        .collect::<Result<Vec<Version>>>()?;
     let next = page.trim(&mut versions, |v| v.index.to_string());
     Ok(VersionList { versions, next })
 }
@@ -140,9 +161,16 @@ pub(super) async fn delete(
 ) -> Result<()> {
     let (coll, idx) = rows::resolve(conn, p, name, reference).await?;
     let version = rows::version(conn, &coll, idx).await?;
-    let custom: Vec<Alias> = version.aliases.into_iter().filter(|a| !a.is_latest()).collect();
+    let custom: Vec<Alias> = version
+        .aliases
+        .into_iter()
+        .filter(|a| !a.is_latest())
+        .collect();
     if !custom.is_empty() && !delete_aliases {
-        return Err(Error::HasAliases { version: VersionIndex(idx), aliases: custom });
+        return Err(Error::HasAliases {
+            version: VersionIndex(idx),
+            aliases: custom,
+        });
     }
     sqlx::query("DELETE FROM aliases WHERE collection_id = ? AND idx = ?")
         .bind(coll.id)
@@ -155,14 +183,15 @@ pub(super) async fn delete(
         .execute(&mut *conn)
         .await?;
     // `latest` moves to the highest remaining version (or goes when none remains)
-    let highest: Option<i64> = sqlx::query_scalar("SELECT max(idx) FROM versions WHERE collection_id = ?")
-        .bind(coll.id)
-        .fetch_one(&mut *conn)
-        .await?;
-    if let Some(h) = highest {
-        if rows::alias(conn, coll.id, "latest").await?.is_none() {
-            rows::put_alias(conn, coll.id, &Alias::latest(), h as u64).await?;
-        }
+    let highest: Option<i64> =
+        sqlx::query_scalar("SELECT max(idx) FROM versions WHERE collection_id = ?")
+            .bind(coll.id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if let Some(h) = highest
+        && rows::alias(conn, coll.id, "latest").await?.is_none()
+    {
+        rows::put_alias(conn, coll.id, &Alias::latest(), h as u64).await?;
     }
     Ok(())
 }
@@ -198,7 +227,9 @@ pub(super) async fn delete_alias(
         .execute(&mut *conn)
         .await?;
     if gone.rows_affected() == 0 {
-        return Err(Error::NotFound(format!("alias '{alias}' of artifact '{name}'")));
+        return Err(Error::NotFound(format!(
+            "alias '{alias}' of artifact '{name}'"
+        )));
     }
     Ok(())
 }

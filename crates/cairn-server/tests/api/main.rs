@@ -1,0 +1,53 @@
+//! The HTTP contract (shared/spec/api.md) and the rules of shared/spec/semantics.md, against a
+//! real registry on a loopback port.
+
+mod aliases;
+mod auth;
+mod blobs;
+mod commits;
+mod distributed;
+mod files;
+mod openapi;
+mod patches;
+
+use cairn_testkit::TestServer;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// The project every test uses unless it says otherwise.
+pub const P: &str = "ent/proj";
+
+/// `/api/v1/projects/ent/proj` + `rest`.
+pub fn p(rest: &str) -> String {
+    format!("/api/v1/projects/{P}{rest}")
+}
+
+/// A manifest body of `(path, content)` pairs (the blobs are not uploaded).
+pub fn manifest(files: &[(&str, &str)]) -> Value {
+    let contents: serde_json::Map<String, Value> = files
+        .iter()
+        .map(|(path, c)| {
+            (
+                (*path).to_owned(),
+                json!({"digest": cairn_core::Digest::of(c.as_bytes()), "size": c.len()}),
+            )
+        })
+        .collect();
+    json!({"version": 1, "contents": contents})
+}
+
+/// POST a commit body to `name`.
+pub async fn commit(s: &TestServer, name: &str, body: Value) -> reqwest::Response {
+    s.req(Method::POST, &p(&format!("/artifacts/{name}/versions")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Upload the contents.
+pub async fn upload(s: &TestServer, contents: &[&str]) {
+    for c in contents {
+        s.put_blob(P, c.as_bytes()).await;
+    }
+}

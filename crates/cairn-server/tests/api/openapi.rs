@@ -1,0 +1,166 @@
+use cairn_testkit::{TestServer, expect};
+use reqwest::StatusCode;
+
+/// Every route of shared/spec/api.md, and Cairn's additions.
+const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/health"),
+    ("get", "/api/v1/whoami"),
+    ("get", "/api/v1/openapi.json"),
+    ("post", "/api/v1/tokens"),
+    ("post", "/api/v1/projects/{entity}/{project}/blobs/missing"),
+    ("put", "/api/v1/projects/{entity}/{project}/blobs/{digest}"),
+    ("head", "/api/v1/projects/{entity}/{project}/blobs/{digest}"),
+    ("get", "/api/v1/projects/{entity}/{project}/artifacts"),
+    (
+        "get",
+        "/api/v1/projects/{entity}/{project}/artifacts/{name}",
+    ),
+    (
+        "get",
+        "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions",
+    ),
+    (
+        "post",
+        "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions",
+    ),
+    (
+        "get",
+        "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions/{ref}",
+    ),
+    (
+        "patch",
+        "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions/{ref}",
+    ),
+    (
+        "delete",
+        "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions/{ref}",
+    ),
+    (
+        "get",
+        "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions/{ref}/manifest",
+    ),
+    (
+        "get",
+        "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions/{ref}/files/{path}",
+    ),
+    (
+        "put",
+        "/api/v1/projects/{entity}/{project}/artifacts/{name}/aliases/{alias}",
+    ),
+    (
+        "delete",
+        "/api/v1/projects/{entity}/{project}/artifacts/{name}/aliases/{alias}",
+    ),
+    (
+        "post",
+        "/api/v1/projects/{entity}/{project}/artifacts/{name}/distributed/{id}/upsert",
+    ),
+    (
+        "post",
+        "/api/v1/projects/{entity}/{project}/artifacts/{name}/distributed/{id}/finish",
+    ),
+    (
+        "get",
+        "/api/v1/projects/{entity}/{project}/artifacts/{name}/distributed/{id}",
+    ),
+    (
+        "delete",
+        "/api/v1/projects/{entity}/{project}/artifacts/{name}/distributed/{id}",
+    ),
+];
+
+#[tokio::test]
+async fn every_route_is_documented_and_nothing_else() {
+    let s = TestServer::start().await;
+    let res = s
+        .client
+        .get(format!("{}/api/v1/openapi.json", s.url))
+        .send()
+        .await
+        .unwrap();
+    let doc = expect(res, StatusCode::OK).await;
+    let paths = doc["paths"].as_object().unwrap();
+    for (method, path) in ROUTES {
+        let item = paths
+            .get(*path)
+            .unwrap_or_else(|| panic!("{path} is not in the OpenAPI document"));
+        assert!(
+            item.get(*method).is_some(),
+            "{method} {path} is not in the OpenAPI document"
+        );
+    }
+    let documented: usize = paths
+        .values()
+        .map(|item| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| *k != "parameters")
+                .count()
+        })
+        .sum();
+    assert_eq!(
+        documented,
+        ROUTES.len(),
+        "the document has routes this test does not know"
+    );
+    // path parameters are documented with their rules
+    let put_blob = &paths["/api/v1/projects/{entity}/{project}/blobs/{digest}"]["put"];
+    let names: Vec<&str> = put_blob["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["entity", "project", "digest"]);
+    assert!(doc["components"]["schemas"]["CommitRequest"].is_object());
+}
+
+#[tokio::test]
+async fn unknown_api_routes_are_problems() {
+    let s = TestServer::start().await;
+    let res = s
+        .client
+        .get(format!("{}/api/v1/nope", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    expect(res, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
+async fn serves_the_web_app_with_spa_fallback() {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<html>cairn app</html>").unwrap();
+    std::fs::write(dist.path().join("app.js"), "console.log(1)").unwrap();
+    let config = cairn_server::Config {
+        web_dir: Some(dist.path().to_owned()),
+        ..Default::default()
+    };
+    let s = TestServer::with_config(config).await;
+    let get = |path: &str| s.client.get(format!("{}{path}", s.url)).send();
+    assert_eq!(
+        get("/").await.unwrap().text().await.unwrap(),
+        "<html>cairn app</html>"
+    );
+    assert_eq!(
+        get("/app.js").await.unwrap().text().await.unwrap(),
+        "console.log(1)"
+    );
+    let deep = get("/ent/proj/data/v3").await.unwrap();
+    assert_eq!(deep.status(), StatusCode::OK);
+    assert_eq!(deep.text().await.unwrap(), "<html>cairn app</html>");
+    // without a built app, / says how to build it
+    let bare = TestServer::start().await;
+    let page = bare
+        .client
+        .get(format!("{}/", bare.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("trunk build"), "{page}");
+}

@@ -1,0 +1,172 @@
+//! # cairn-testkit
+//!
+//! A real registry for tests: [`TestServer::start`] opens SQLite and a local blob directory in
+//! a temporary directory, serves [`cairn_server::router`] on `127.0.0.1:0`, and hands back its
+//! URL, an admin token and a few helpers for the requests every test makes.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cairn_core::wire::CommitResponse;
+use cairn_core::{Digest, Entry, EntryPath, Manifest};
+use cairn_server::{AppState, Config};
+use cairn_store::{ObjectBlobStore, Role, SqliteStore, TokenRecord};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+
+/// The admin token every test server starts with.
+pub const ADMIN_TOKEN: &str = "cairn_test_admin";
+
+/// A registry on a loopback port, alive as long as this value.
+#[derive(Debug)]
+pub struct TestServer {
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// Shared HTTP client.
+    pub client: reqwest::Client,
+    /// The stores, for tests that look behind the API.
+    pub state: AppState,
+    /// The data directory (removed on drop).
+    pub dir: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl TestServer {
+    /// Start with the default configuration.
+    pub async fn start() -> Self {
+        Self::with_config(Config::default()).await
+    }
+
+    /// Start with `config`.
+    pub async fn with_config(config: Config) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let meta = SqliteStore::open(&dir.path().join("cairn.db"))
+            .await
+            .expect("open sqlite");
+        let blobs = ObjectBlobStore::local(&dir.path().join("blobs")).expect("blob dir");
+        cairn_server::auth::bootstrap_admin(&meta, Some(ADMIN_TOKEN))
+            .await
+            .expect("admin token");
+        let state = AppState {
+            meta: Arc::new(meta),
+            blobs: Arc::new(blobs),
+            config: Arc::new(config),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = cairn_server::router(state.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        Self {
+            url: format!("http://{addr}"),
+            addr,
+            client: reqwest::Client::new(),
+            state,
+            dir,
+            server,
+        }
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_owned()
+    }
+
+    /// A token with `role` on `entity`.
+    pub async fn token(&self, entity: &str, role: Role) -> String {
+        let record = TokenRecord {
+            name: format!("{entity}-{}", role.as_str()),
+            entity: Some(entity.parse().unwrap()),
+            role,
+        };
+        cairn_server::auth::create_token(self.state.meta.as_ref(), &record)
+            .await
+            .expect("token")
+    }
+
+    /// A request to `path` (absolute, e.g. `/api/v1/whoami`) with the admin token.
+    pub fn req(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(ADMIN_TOKEN)
+    }
+
+    /// `GET path` with the admin token, as JSON, expecting `status`.
+    pub async fn get_json(&self, path: &str, status: StatusCode) -> Value {
+        expect(self.req(Method::GET, path).send().await.unwrap(), status).await
+    }
+
+    /// Upload `bytes` as a blob of `/api/v1/projects/{project}` (`entity/project`).
+    pub async fn put_blob(&self, project: &str, bytes: &[u8]) -> Digest {
+        let d = Digest::of(bytes);
+        let res = self
+            .req(
+                Method::PUT,
+                &format!("/api/v1/projects/{project}/blobs/{d}"),
+            )
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success(), "upload failed: {}", res.status());
+        d
+    }
+
+    /// Upload every file and commit them as a new version of `project/name` with `type_`.
+    pub async fn commit_files(
+        &self,
+        project: &str,
+        name: &str,
+        files: &[(&str, &str)],
+    ) -> CommitResponse {
+        let mut m = Manifest::new();
+        for (path, content) in files {
+            let d = self.put_blob(project, content.as_bytes()).await;
+            m.insert(
+                EntryPath::new(*path).unwrap(),
+                Entry::blob(d, content.len() as u64),
+            )
+            .unwrap();
+        }
+        let body = serde_json::json!({"type": "dataset", "manifest": m});
+        let res = self
+            .req(
+                Method::POST,
+                &format!("/api/v1/projects/{project}/artifacts/{name}/versions"),
+            )
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.status().is_success(),
+            "commit failed: {}",
+            res.text().await.unwrap()
+        );
+        res.json().await.unwrap()
+    }
+}
+
+/// Check the status (showing the body if it differs) and parse the JSON body (`null` if empty).
+pub async fn expect(res: Response, status: StatusCode) -> Value {
+    let got = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    }
+}
