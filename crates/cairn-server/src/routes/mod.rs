@@ -13,7 +13,8 @@ mod versions;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::any;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -87,5 +88,8 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .with_state(state);
-    web::service(app, web_dir.as_deref()).layer(TraceLayer::new_for_http())
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+        .on_response(DefaultOnResponse::new().level(Level::INFO));
+    web::service(app, web_dir.as_deref()).layer(trace)
 }
