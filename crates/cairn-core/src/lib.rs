@@ -41,7 +41,7 @@ pub use error::{Error, Result};
 pub use manifest::{Entry, Manifest};
 pub use merge::merge;
 pub use name::{
-    Alias, ArtifactName, ArtifactPath, Defaults, DistributedId, Entity, Project, TypeName,
+    Alias, ArtifactName, ArtifactPath, Defaults, DistributedId, Entity, Project, RunId, TypeName,
     VersionRef,
 };
 pub use patch::{Patch, apply, diff};

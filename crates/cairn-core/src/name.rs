@@ -103,6 +103,11 @@ name_type!(
     "distributed id"
 );
 name_type!(
+    /// A run's id (assigned by the registry).
+    RunId,
+    "run id"
+);
+name_type!(
     /// An artifact type (`dataset`, `model`, …); `cairn-*` is reserved.
     TypeName,
     "type",

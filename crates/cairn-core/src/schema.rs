@@ -4,7 +4,9 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 use crate::digest::{ArtifactDigest, Digest, EntryDigest};
-use crate::name::{Alias, ArtifactName, DistributedId, Entity, Project, TypeName, VersionRef};
+use crate::name::{
+    Alias, ArtifactName, DistributedId, Entity, Project, RunId, TypeName, VersionRef,
+};
 use crate::path::EntryPath;
 use crate::wire::VersionIndex;
 
@@ -34,6 +36,7 @@ string_schema! {
     Project => NAME, "a project";
     ArtifactName => NAME, "an artifact (collection) name";
     DistributedId => NAME, "a distributed id";
+    RunId => NAME, "a run id";
     TypeName => NAME, "an artifact type; cairn-* is reserved";
     Alias => Some("^[^/:]{1,128}$"), "an alias (not v<number>)";
     VersionRef => None::<&str>, "latest, vN or an alias";

@@ -8,6 +8,7 @@ mod distributed;
 mod files;
 mod identity;
 mod params;
+mod runs;
 mod versions;
 
 use axum::Router;
@@ -65,6 +66,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(distributed::upsert))
         .routes(routes!(distributed::finish))
         .routes(routes!(distributed::inspect, distributed::abort))
+        .routes(routes!(runs::create))
+        .routes(routes!(runs::get))
+        .routes(routes!(runs::use_version))
+        .routes(routes!(runs::lineage))
 }
 
 /// The OpenAPI document of every route (wildcards written `{path}`).

@@ -1,6 +1,6 @@
 //! Typed path parameters: each validates as it parses, so a bad name is a 422 naming it.
 
-use cairn_core::{Alias, ArtifactName, Digest, DistributedId, Entity, Project, VersionRef};
+use cairn_core::{Alias, ArtifactName, Digest, DistributedId, Entity, Project, RunId, VersionRef};
 use cairn_store::ProjectKey;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -72,5 +72,10 @@ params! {
         name: ArtifactName,
         /// The distributed id.
         id: DistributedId
+    }
+    /// `{P}/runs/{id}`.
+    RunParams {
+        /// The run.
+        id: RunId
     }
 }

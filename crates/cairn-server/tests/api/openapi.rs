@@ -67,6 +67,13 @@ const ROUTES: &[(&str, &str)] = &[
         "delete",
         "/api/v1/projects/{entity}/{project}/artifacts/{name}/distributed/{id}",
     ),
+    ("post", "/api/v1/projects/{entity}/{project}/runs"),
+    ("get", "/api/v1/projects/{entity}/{project}/runs/{id}"),
+    ("post", "/api/v1/projects/{entity}/{project}/runs/{id}/use"),
+    (
+        "get",
+        "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions/{ref}/lineage",
+    ),
 ];
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use cairn_core::Digest;
 use futures::stream::BoxStream;
 
 pub use object::ObjectBlobStore;
+pub(crate) use object::hex_id;
 
 use crate::error::Result;
 

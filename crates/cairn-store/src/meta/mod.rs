@@ -9,11 +9,12 @@ use std::fmt::Debug;
 
 use async_trait::async_trait;
 use cairn_core::wire::{
-    ArtifactInfo, ArtifactList, CommitRequest, CommitResponse, ListQuery, PendingVersion,
-    UpsertRequest, Version, VersionList, VersionUpdate,
+    ArtifactInfo, ArtifactList, CommitRequest, CommitResponse, Lineage, ListQuery, PendingVersion,
+    Run, RunRequest, UpsertRequest, Version, VersionList, VersionUpdate,
 };
 use cairn_core::{
-    Alias, ArtifactName, Digest, DistributedId, Entity, Manifest, Project, VersionIndex, VersionRef,
+    Alias, ArtifactName, Digest, DistributedId, Entity, Manifest, Project, RunId, VersionIndex,
+    VersionRef,
 };
 
 pub use sqlite::SqliteStore;
@@ -188,4 +189,24 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
         name: &ArtifactName,
         id: &DistributedId,
     ) -> Result<()>;
+
+    /// Start a run; the store assigns its id.
+    async fn create_run(&self, project: &ProjectKey, request: RunRequest) -> Result<Run>;
+    /// A run, with the versions it logged and used.
+    async fn run(&self, project: &ProjectKey, id: &RunId) -> Result<Run>;
+    /// Record that `run` uses a version, and resolve it.
+    async fn use_version(
+        &self,
+        project: &ProjectKey,
+        run: &RunId,
+        name: &ArtifactName,
+        reference: &VersionRef,
+    ) -> Result<Version>;
+    /// Which run logged a version and which runs used it.
+    async fn lineage(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        reference: &VersionRef,
+    ) -> Result<Lineage>;
 }

@@ -62,6 +62,7 @@ pub async fn run(store: Arc<dyn MetadataStore>) {
     aliases_and_deletes(&*store).await;
     paging(&*store).await;
     distributed(&*store).await;
+    runs_and_lineage(&*store).await;
     concurrent_commits_are_contiguous(store).await;
 }
 
@@ -609,4 +610,60 @@ async fn concurrent_commits_are_contiguous(store: Arc<dyn MetadataStore>) {
     }
     indices.sort_unstable();
     assert_eq!(indices, (0..24).collect::<Vec<u64>>());
+}
+
+async fn runs_and_lineage(store: &dyn MetadataStore) {
+    use cairn_core::wire::RunRequest;
+    let p = project("runs");
+    let n = name("data");
+    hold(store, &p, &["1", "2"]).await;
+    let req = RunRequest {
+        name: Some("prep".into()),
+        group: Some("g1".parse().unwrap()),
+        job_type: Some("preprocess".into()),
+    };
+    let producer = store.create_run(&p, req).await.unwrap();
+    let consumer = store.create_run(&p, RunRequest::default()).await.unwrap();
+    assert_ne!(producer.id, consumer.id);
+    let mut req = commit_of(manifest(&[("a", "1")]));
+    req.run = Some(producer.id.clone());
+    store.commit(&p, &n, req).await.unwrap();
+    let used = store
+        .use_version(&p, &consumer.id, &n, &VersionRef::latest())
+        .await
+        .unwrap();
+    assert_eq!(used.logged_by.as_ref(), Some(&producer.id));
+    store
+        .use_version(&p, &consumer.id, &n, &VersionRef::Index(0))
+        .await
+        .unwrap(); // once is enough
+    let lineage = store.lineage(&p, &n, &VersionRef::Index(0)).await.unwrap();
+    assert_eq!(lineage.logged_by, Some(producer.id.clone()));
+    assert_eq!(lineage.used_by, [consumer.id.clone()]);
+    let run = store.run(&p, &producer.id).await.unwrap();
+    assert_eq!(
+        (run.name.as_deref(), run.job_type.as_deref()),
+        (Some("prep"), Some("preprocess"))
+    );
+    assert_eq!(run.logged.len(), 1);
+    assert_eq!(store.run(&p, &consumer.id).await.unwrap().used.len(), 1);
+    // unknown runs are refused and change nothing
+    let ghost: cairn_core::RunId = "ghost".parse().unwrap();
+    let mut req = commit_of(manifest(&[("a", "2")]));
+    req.run = Some(ghost.clone());
+    assert!(matches!(
+        store.commit(&p, &n, req).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store
+            .use_version(&p, &ghost, &n, &VersionRef::latest())
+            .await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(
+        store.run(&project("elsewhere"), &producer.id).await,
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(store.artifact(&p, &n).await.unwrap().versions, 1);
 }

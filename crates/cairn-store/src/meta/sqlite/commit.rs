@@ -2,12 +2,12 @@
 //! index assignment and aliases, all inside the caller's write transaction.
 
 use cairn_core::wire::{CommitRequest, CommitResponse, VersionIndex, check_metadata};
-use cairn_core::{Alias, ArtifactName, Manifest, Patch, TypeName, apply};
+use cairn_core::{Alias, ArtifactName, Manifest, Patch, RunId, TypeName, apply};
 use serde_json::{Map, Value};
 use sqlx::SqliteConnection;
 
 use super::rows::{self, Collection};
-use super::{blobs, now};
+use super::{blobs, now, runs};
 use crate::error::{Error, Result};
 use crate::meta::ProjectKey;
 
@@ -19,6 +19,7 @@ pub(super) struct NewVersion {
     pub description: Option<String>,
     pub metadata: Option<Map<String, Value>>,
     pub expect_latest: Option<VersionIndex>,
+    pub logged_by: Option<RunId>,
 }
 
 /// The collection `name`, created with `type_` if new; a clash of types is a 409.
@@ -53,6 +54,7 @@ pub(super) async fn collection_for_write(
     .await?;
     Ok(Collection {
         id,
+        project: p.clone(),
         name: name.clone(),
         type_: type_.clone(),
         next_index: 0,
@@ -110,6 +112,7 @@ pub(super) async fn commit(
         description: req.description,
         metadata: req.metadata,
         expect_latest: req.expect_latest,
+        logged_by: req.run,
     };
     commit_version(conn, &coll, version).await
 }
@@ -122,6 +125,9 @@ pub(super) async fn commit_version(
 ) -> Result<CommitResponse> {
     if let Some(m) = &v.metadata {
         check_metadata(m)?;
+    }
+    if let Some(run) = &v.logged_by {
+        runs::check(conn, &coll.project, run).await?;
     }
     if let Some(expected) = v.expect_latest {
         let actual = rows::alias(conn, coll.id, "latest").await?;
@@ -145,8 +151,8 @@ pub(super) async fn commit_version(
         None => {
             let idx = coll.next_index;
             sqlx::query(
-                "INSERT INTO versions (collection_id, idx, digest, manifest, size, file_count, description, metadata, base, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO versions (collection_id, idx, digest, manifest, size, file_count, description, metadata, base, logged_by, created_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(coll.id)
             .bind(idx)
@@ -157,6 +163,7 @@ pub(super) async fn commit_version(
             .bind(&v.description)
             .bind(serde_json::to_string(&v.metadata.unwrap_or_default()).map_err(|e| Error::Corrupt(e.to_string()))?)
             .bind(v.base.map(|b| b as i64))
+            .bind(v.logged_by.as_ref().map(RunId::as_str))
             .bind(now())
             .execute(&mut *conn)
             .await?;

@@ -5,7 +5,7 @@ use cairn_core::{Alias, ArtifactName, DistributedId, Manifest, TypeName, merge};
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::commit::{NewVersion, collection_for_write, commit_version};
-use super::{blobs, now, rows};
+use super::{blobs, now, rows, runs};
 use crate::error::{Error, Result};
 use crate::meta::ProjectKey;
 
@@ -88,6 +88,9 @@ pub(super) async fn upsert(
         .ok_or_else(|| {
             Error::Unprocessable(format!("type is required to create artifact '{name}'"))
         })?;
+    if let Some(run) = &req.run {
+        runs::check(conn, p, run).await?;
+    }
     let partial = req.manifest.unwrap_or_default();
     blobs::check(conn, p, &partial).await?;
     let (base, old_aliases) = pending.map(|p| (p.manifest, p.aliases)).unwrap_or_default();
@@ -149,6 +152,7 @@ pub(super) async fn finish(
             description: req.description,
             metadata: req.metadata,
             expect_latest: None,
+            logged_by: req.run,
         },
     )
     .await?;

@@ -6,6 +6,7 @@ mod blobs;
 mod commit;
 mod distributed;
 mod rows;
+mod runs;
 mod tokens;
 mod versions;
 
@@ -14,10 +15,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use cairn_core::wire::{
-    ArtifactInfo, ArtifactList, CommitRequest, CommitResponse, ListQuery, PendingVersion,
-    UpsertRequest, Version, VersionList, VersionUpdate,
+    ArtifactInfo, ArtifactList, CommitRequest, CommitResponse, Lineage, ListQuery, PendingVersion,
+    Run, RunRequest, UpsertRequest, Version, VersionList, VersionUpdate,
 };
-use cairn_core::{Alias, ArtifactName, Digest, DistributedId, Manifest, VersionIndex, VersionRef};
+use cairn_core::{
+    Alias, ArtifactName, Digest, DistributedId, Manifest, RunId, VersionIndex, VersionRef,
+};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -241,6 +244,38 @@ impl MetadataStore for SqliteStore {
         id: &DistributedId,
     ) -> Result<()> {
         distributed::abort(&self.write, project, name, id).await
+    }
+
+    async fn create_run(&self, project: &ProjectKey, request: RunRequest) -> Result<Run> {
+        runs::create(&self.write, project, request).await
+    }
+
+    async fn run(&self, project: &ProjectKey, id: &RunId) -> Result<Run> {
+        let mut conn = self.read.acquire().await?;
+        runs::get(&mut conn, project, id).await
+    }
+
+    async fn use_version(
+        &self,
+        project: &ProjectKey,
+        run: &RunId,
+        name: &ArtifactName,
+        reference: &VersionRef,
+    ) -> Result<Version> {
+        let mut tx = self.write.begin().await?;
+        let out = runs::use_version(&mut tx, project, run, name, reference).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn lineage(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        reference: &VersionRef,
+    ) -> Result<Lineage> {
+        let mut conn = self.read.acquire().await?;
+        runs::lineage(&mut conn, project, name, reference).await
     }
 }
 

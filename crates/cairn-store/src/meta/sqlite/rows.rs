@@ -1,7 +1,7 @@
 //! Reading collections and versions, and resolving references.
 
 use cairn_core::wire::{Version, VersionIndex, VersionState};
-use cairn_core::{Alias, ArtifactName, Manifest, TypeName, VersionRef};
+use cairn_core::{Alias, ArtifactName, Manifest, RunId, TypeName, VersionRef};
 use sqlx::SqliteConnection;
 
 use crate::error::{Error, Result};
@@ -11,6 +11,7 @@ use crate::meta::ProjectKey;
 #[derive(Debug, Clone)]
 pub(super) struct Collection {
     pub id: i64,
+    pub project: ProjectKey,
     pub name: ArtifactName,
     pub type_: TypeName,
     pub next_index: i64,
@@ -36,6 +37,7 @@ pub(super) async fn collection(
     row.map(|(id, type_, next_index)| {
         Ok(Collection {
             id,
+            project: p.clone(),
             name: name.clone(),
             type_: TypeName::new(type_).map_err(corrupt)?,
             next_index,
@@ -105,7 +107,7 @@ pub(super) async fn resolve(
 
 /// The columns [`VersionRow`] reads, for `FROM versions v`.
 pub(super) const VERSION_COLUMNS: &str = "v.idx, v.digest, v.size, v.file_count, v.description, v.metadata, \
-     v.created_at, v.base, \
+     v.created_at, v.base, v.logged_by, \
      (SELECT json_group_array(alias) FROM aliases a WHERE a.collection_id = v.collection_id AND a.idx = v.idx) AS aliases";
 
 #[derive(sqlx::FromRow)]
@@ -118,6 +120,7 @@ pub(super) struct VersionRow {
     metadata: String,
     created_at: String,
     base: Option<i64>,
+    logged_by: Option<String>,
     aliases: String,
 }
 
@@ -139,6 +142,11 @@ impl VersionRow {
             created_at: self.created_at,
             base: self.base.map(|b| VersionIndex(b as u64)),
             state: VersionState::Committed,
+            logged_by: self
+                .logged_by
+                .map(RunId::new)
+                .transpose()
+                .map_err(corrupt)?,
         })
     }
 }

@@ -11,8 +11,12 @@ use serde_json::{Map, Value};
 use crate::digest::{ArtifactDigest, Digest, serde_via_str};
 use crate::error::{Error, Result};
 use crate::manifest::Manifest;
-use crate::name::{Alias, ArtifactName, DistributedId, TypeName, VersionRef};
+use crate::name::{Alias, ArtifactName, DistributedId, RunId, TypeName, VersionRef};
 use crate::patch::Patch;
+
+mod lineage;
+
+pub use lineage::{Lineage, Run, RunRequest, UseRequest, VersionKey};
 
 /// Most top-level keys version metadata may have.
 pub const MAX_METADATA_KEYS: usize = 100;
@@ -184,6 +188,9 @@ pub struct Version {
     pub base: Option<VersionIndex>,
     /// Always `committed` here.
     pub state: VersionState,
+    /// The run that logged this version.
+    #[serde(default)]
+    pub logged_by: Option<RunId>,
 }
 
 /// `GET {P}/artifacts/{name}/versions`.
@@ -227,6 +234,9 @@ pub struct CommitRequest {
     /// Fail with 409 unless `latest` is this version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect_latest: Option<VersionIndex>,
+    /// The run logging this version (lineage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunId>,
 }
 
 /// The answer to a commit or a finish.
@@ -286,6 +296,9 @@ pub struct UpsertRequest {
     /// Metadata of the finished version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Map<String, Value>>,
+    /// The run sending this request; the finishing run is recorded as `logged_by`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunId>,
 }
 
 /// A pending distributed version (`GET …/distributed/{id}` and the upsert answer).
