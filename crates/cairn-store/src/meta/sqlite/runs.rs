@@ -68,6 +68,9 @@ pub(super) async fn check(conn: &mut SqliteConnection, p: &ProjectKey, id: &RunI
     Ok(())
 }
 
+/// name, group, job type, created at
+type RunRow = (Option<String>, Option<String>, Option<String>, String);
+
 fn keys(rows: Vec<(String, i64)>) -> Result<Vec<VersionKey>> {
     rows.into_iter()
         .map(|(name, idx)| {
@@ -80,7 +83,7 @@ fn keys(rows: Vec<(String, i64)>) -> Result<Vec<VersionKey>> {
 }
 
 pub(super) async fn get(conn: &mut SqliteConnection, p: &ProjectKey, id: &RunId) -> Result<Run> {
-    let row: Option<(Option<String>, Option<String>, Option<String>, String)> =
+    let row: Option<RunRow> =
         sqlx::query_as("SELECT name, run_group, job_type, created_at FROM runs WHERE entity = ? AND project = ? AND id = ?")
             .bind(p.entity.as_str())
             .bind(p.project.as_str())
