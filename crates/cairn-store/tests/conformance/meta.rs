@@ -639,7 +639,7 @@ async fn runs_and_lineage(store: &dyn MetadataStore) {
         .unwrap(); // once is enough
     let lineage = store.lineage(&p, &n, &VersionRef::Index(0)).await.unwrap();
     assert_eq!(lineage.logged_by, Some(producer.id.clone()));
-    assert_eq!(lineage.used_by, [consumer.id.clone()]);
+    assert_eq!(lineage.used_by, std::slice::from_ref(&consumer.id));
     let run = store.run(&p, &producer.id).await.unwrap();
     assert_eq!(
         (run.name.as_deref(), run.job_type.as_deref()),
