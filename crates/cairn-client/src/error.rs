@@ -1,0 +1,74 @@
+//! The SDK's one error type.
+
+use std::path::PathBuf;
+
+use cairn_core::Digest;
+use cairn_core::wire::Problem;
+
+/// What can go wrong talking to a registry or touching local files.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Missing or unreadable configuration.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A rule of cairn-core (a name, a path, a duplicate add…).
+    #[error(transparent)]
+    Core(#[from] cairn_core::Error),
+    /// The registry answered with a problem.
+    #[error("the registry answered {status}: {}", .problem.detail)]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// The problem document.
+        problem: Box<Problem>,
+    },
+    /// The registry could not be reached or the transfer broke.
+    #[error("HTTP: {0}")]
+    Http(#[from] reqwest::Error),
+    /// A local file or directory.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What happened.
+        source: std::io::Error,
+    },
+    /// Downloaded bytes that do not hash to the manifest's digest.
+    #[error("{} downloaded as {actual}, but the manifest says {expected}", .path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// The manifest's digest.
+        expected: Digest,
+        /// What the bytes hash to.
+        actual: Digest,
+    },
+    /// A reference that cannot be resolved.
+    #[error("reference {uri}: {reason}")]
+    Reference {
+        /// The URI.
+        uri: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// The HTTP status, if the registry answered with a problem.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// The SDK's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,214 @@
+//! The registry's HTTP API, with retries of transient failures and problem documents turned
+//! into [`Error::Api`].
+
+use std::path::Path;
+use std::time::Duration;
+
+use cairn_core::wire::Problem;
+use cairn_core::{Digest, Entity, Project};
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+
+/// How many times a transient failure is tried.
+const ATTEMPTS: u32 = 5;
+
+/// Characters escaped in one path segment.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'\\')
+    .add(b'^')
+    .add(b'|');
+
+/// Percent-encode an entry path for a URL, keeping its `/`s.
+pub(crate) fn encode_path(path: &str) -> String {
+    path.split('/')
+        .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A project on a registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProjectRef {
+    /// The entity.
+    pub entity: Entity,
+    /// The project.
+    pub project: Project,
+}
+
+impl ProjectRef {
+    /// `/api/v1/projects/{entity}/{project}` + `rest`.
+    pub(crate) fn api(&self, rest: &str) -> String {
+        format!("/api/v1/projects/{}/{}{rest}", self.entity, self.project)
+    }
+}
+
+/// An authenticated connection to a registry.
+#[derive(Clone, Debug)]
+pub struct Http {
+    client: reqwest::Client,
+    host: String,
+    token: String,
+}
+
+fn transient(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT
+    )
+}
+
+async fn backoff(attempt: u32) {
+    let base = 100u64 << attempt.min(6);
+    let jitter = rand::random::<u64>() % base;
+    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+}
+
+impl Http {
+    /// Connect with `config`.
+    pub fn new(config: &Config) -> Result<Self> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(Self {
+            client,
+            host: config.host.trim_end_matches('/').to_owned(),
+            token: config.token.clone(),
+        })
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.host))
+            .bearer_auth(&self.token)
+    }
+
+    /// Send what `make` builds, retrying connection failures and 429/502/503/504 with backoff;
+    /// any other non-success answer becomes [`Error::Api`].
+    pub(crate) async fn send(
+        &self,
+        make: impl Fn(RequestBuilder) -> Result<RequestBuilder>,
+        method: Method,
+        path: &str,
+    ) -> Result<Response> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = make(self.request(method.clone(), path))?.send().await;
+            match result {
+                Ok(res) if res.status().is_success() => return Ok(res),
+                Ok(res) if transient(res.status()) && attempt < ATTEMPTS => backoff(attempt).await,
+                Ok(res) => return Err(problem(res).await),
+                Err(e)
+                    if (e.is_connect() || e.is_timeout() || e.is_request())
+                        && attempt < ATTEMPTS =>
+                {
+                    backoff(attempt).await
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// A JSON call.
+    pub(crate) async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&(impl Serialize + Sync)>,
+    ) -> Result<T> {
+        let res = self
+            .send(
+                |r| {
+                    Ok(match body {
+                        Some(b) => r.json(b),
+                        None => r,
+                    })
+                },
+                method,
+                path,
+            )
+            .await?;
+        Ok(res.json().await?)
+    }
+
+    /// A GET whose body the caller streams.
+    pub(crate) async fn get(&self, path: &str) -> Result<Response> {
+        self.send(Ok, Method::GET, path).await
+    }
+
+    /// Upload a file as a blob, streaming it from disk (re-read on every retry).
+    pub(crate) async fn put_blob(
+        &self,
+        project: &ProjectRef,
+        digest: &Digest,
+        file: &Path,
+        size: u64,
+    ) -> Result<()> {
+        let path = project.api(&format!("/blobs/{digest}"));
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let f = tokio::fs::File::open(file)
+                .await
+                .map_err(|e| Error::io(file, e))?;
+            let body =
+                reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(f, 1 << 20));
+            let result = self
+                .request(Method::PUT, &path)
+                .header(reqwest::header::CONTENT_LENGTH, size)
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .body(body)
+                .send()
+                .await;
+            match result {
+                Ok(res) if res.status().is_success() => return Ok(()),
+                Ok(res) if transient(res.status()) && attempt < ATTEMPTS => backoff(attempt).await,
+                Ok(res) => return Err(problem(res).await),
+                Err(e) if attempt < ATTEMPTS && !e.is_builder() => backoff(attempt).await,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+async fn problem(res: Response) -> Error {
+    let status = res.status();
+    let text = res.text().await.unwrap_or_default();
+    let problem = serde_json::from_str::<Problem>(&text).unwrap_or_else(|_| Problem {
+        type_: "about:blank".into(),
+        title: status.canonical_reason().unwrap_or("error").into(),
+        status: status.as_u16(),
+        detail: if text.is_empty() {
+            status.to_string()
+        } else {
+            text
+        },
+        missing: None,
+        conflicts: None,
+        path: None,
+        reference: None,
+    });
+    Error::Api {
+        status: status.as_u16(),
+        problem: Box::new(problem),
+    }
+}
