@@ -1,10 +1,16 @@
-//! `cairn`: run the registry (`cairn serve`) and manage its tokens (`cairn token create`).
+//! `cairn`: run the registry, manage its tokens, and use it: put, draft, upsert, finish, get,
+//! verify, ls, alias, diff, login.
 
+mod commands;
+mod progress;
 mod serve;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use cairn_client::{Api, Config, Progress};
 use clap::{Parser, Subcommand};
+use commands::{Output, browse, fetch, write};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -13,6 +19,15 @@ use clap::{Parser, Subcommand};
     about = "Cairn: an artifact registry for datasets and models"
 )]
 struct Cli {
+    /// Print results as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Registry URL (else CAIRN_HOST, else the login file).
+    #[arg(long, global = true)]
+    host: Option<String>,
+    /// Token (else CAIRN_TOKEN, else the login file).
+    #[arg(long, global = true)]
+    token: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -21,9 +36,96 @@ struct Cli {
 enum Command {
     /// Run the registry (SQLite + local disk under --data-dir, zero configuration).
     Serve(serve::ServeArgs),
-    /// Manage access tokens.
+    /// Manage access tokens (on the registry's machine).
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Save the registry URL and token for later commands.
+    Login {
+        /// Default entity for short names.
+        #[arg(long)]
+        entity: Option<String>,
+        /// Default project for short names.
+        #[arg(long)]
+        project: Option<String>,
+    },
+    /// Make a new version from files and folders (PATH or PATH:NAME).
+    Put {
+        #[arg(required = true)]
+        paths: Vec<String>,
+        /// [entity/project/]name
+        #[arg(long)]
+        name: String,
+        /// The artifact type.
+        #[arg(long = "type")]
+        type_: String,
+        #[command(flatten)]
+        meta: write::Meta,
+    },
+    /// Make a new version from an existing one, sending only the changes.
+    Draft {
+        /// [entity/project/]name:ref to start from.
+        base: String,
+        /// Add a file or folder (PATH or PATH:NAME; repeatable).
+        #[arg(long = "add")]
+        adds: Vec<String>,
+        /// Replace a file (PATH or PATH:NAME; repeatable).
+        #[arg(long = "replace")]
+        replaces: Vec<String>,
+        /// Remove a file, or every file under a folder (repeatable).
+        #[arg(long = "remove")]
+        removes: Vec<String>,
+        #[command(flatten)]
+        meta: write::Meta,
+    },
+    /// Add files to a pending distributed version.
+    Upsert {
+        paths: Vec<String>,
+        #[arg(long)]
+        name: String,
+        #[arg(long = "type")]
+        type_: String,
+        #[arg(long)]
+        distributed_id: String,
+        #[command(flatten)]
+        meta: write::Meta,
+    },
+    /// Commit a pending distributed version (with any more files).
+    Finish {
+        paths: Vec<String>,
+        #[arg(long)]
+        name: String,
+        #[arg(long = "type")]
+        type_: String,
+        #[arg(long)]
+        distributed_id: String,
+        #[command(flatten)]
+        meta: write::Meta,
+    },
+    /// Download a version (verified; correct files are skipped).
+    Get {
+        /// [entity/project/]name[:ref]
+        path: String,
+        /// Where to put it (default: artifacts/<name>-<vN>).
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
+    /// Check a local copy against a version.
+    Verify { path: String, dir: PathBuf },
+    /// List a project's artifacts, or an artifact's versions.
+    Ls { path: Option<String> },
+    /// Set or remove aliases.
+    #[command(subcommand)]
+    Alias(AliasCommand),
+    /// What changes from one version to another.
+    Diff { from: String, to: String },
+}
+
+#[derive(Subcommand, Debug)]
+enum AliasCommand {
+    /// Point ALIAS at name:ref.
+    Set { path: String, alias: String },
+    /// Remove ALIAS from name.
+    Rm { path: String, alias: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -45,8 +147,27 @@ enum TokenCommand {
     },
 }
 
+fn config(cli: &Cli) -> anyhow::Result<Config> {
+    let mut config = match Config::load() {
+        Ok(c) => c,
+        Err(_) if cli.token.is_some() => Config {
+            host: "http://127.0.0.1:8080".into(),
+            ..Config::default()
+        },
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(h) = &cli.host {
+        config.host = h.clone();
+    }
+    if let Some(t) = &cli.token {
+        config.token = t.clone();
+    }
+    Ok(config)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -54,7 +175,11 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    let out = Output { json: cli.json };
+    let progress: Arc<dyn Progress> = Arc::new(progress::Bars::new(cli.json));
+    let api =
+        || -> anyhow::Result<Api> { Ok(Api::new(&config(&cli)?)?.with_progress(progress.clone())) };
+    match &cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Token(TokenCommand::Create {
             entity,
@@ -63,19 +188,115 @@ async fn main() -> anyhow::Result<()> {
             data_dir,
         }) => {
             let entity = entity
-                .map(|e| e.parse::<cairn_core::Entity>())
+                .as_deref()
+                .map(str::parse::<cairn_core::Entity>)
                 .transpose()?;
             let role: cairn_store::Role = role.parse()?;
             if entity.is_none() && role != cairn_store::Role::Admin {
                 anyhow::bail!("a token for every entity must be an admin token: pass --entity E");
             }
-            let meta = serve::open_metadata(&data_dir).await?;
-            let record = cairn_store::TokenRecord { name, entity, role };
+            let meta = serve::open_metadata(data_dir).await?;
+            let record = cairn_store::TokenRecord {
+                name: name.clone(),
+                entity,
+                role,
+            };
             println!(
                 "{}",
                 cairn_server::auth::create_token(&meta, &record).await?
             );
             Ok(())
         }
+        Command::Login { entity, project } => {
+            let mut c = Config {
+                host: cli
+                    .host
+                    .clone()
+                    .or_else(|| std::env::var("CAIRN_HOST").ok())
+                    .unwrap_or_else(|| "http://127.0.0.1:8080".into()),
+                token: cli
+                    .token
+                    .clone()
+                    .or_else(|| std::env::var("CAIRN_TOKEN").ok())
+                    .ok_or_else(|| anyhow::anyhow!("pass --token (or set CAIRN_TOKEN)"))?,
+                entity: entity.as_deref().map(str::parse).transpose()?,
+                project: project.as_deref().map(str::parse).transpose()?,
+            };
+            c.host = c.host.trim_end_matches('/').to_owned();
+            let who: cairn_core::wire::Whoami =
+                Api::new(&c)?.http().json_get("/api/v1/whoami").await?;
+            let path = c.save()?;
+            out.print(&who, || {
+                format!(
+                    "logged in to {} as {} (saved in {})",
+                    c.host,
+                    who.user,
+                    path.display()
+                )
+            })
+        }
+        Command::Put {
+            paths,
+            name,
+            type_,
+            meta,
+        } => write::put(&api()?, out, &progress, paths, name, type_, meta).await,
+        Command::Draft {
+            base,
+            adds,
+            replaces,
+            removes,
+            meta,
+        } => write::draft(&api()?, out, base, removes, replaces, adds, meta).await,
+        Command::Upsert {
+            paths,
+            name,
+            type_,
+            distributed_id,
+            meta,
+        } => {
+            write::distributed(
+                &api()?,
+                out,
+                &progress,
+                false,
+                paths,
+                name,
+                type_,
+                distributed_id,
+                meta,
+            )
+            .await
+        }
+        Command::Finish {
+            paths,
+            name,
+            type_,
+            distributed_id,
+            meta,
+        } => {
+            write::distributed(
+                &api()?,
+                out,
+                &progress,
+                true,
+                paths,
+                name,
+                type_,
+                distributed_id,
+                meta,
+            )
+            .await
+        }
+        Command::Get { path, root } => fetch::get(&api()?, out, path, root.clone()).await,
+        Command::Verify { path, dir } => fetch::verify(&api()?, out, path, dir.clone()).await,
+        Command::Ls { path } => browse::ls(&api()?, out, path.as_deref()).await,
+        Command::Alias(AliasCommand::Set { path, alias }) => {
+            browse::alias_set(&api()?, out, path, alias).await
+        }
+        Command::Alias(AliasCommand::Rm { path, alias }) => {
+            browse::alias_rm(&api()?, out, path, alias).await
+        }
+        Command::Diff { from, to } => browse::diff_versions(&api()?, out, from, to).await,
     }
 }

@@ -36,7 +36,7 @@ pub async fn open_metadata(data_dir: &Path) -> anyhow::Result<SqliteStore> {
         .with_context(|| format!("opening {}", db.display()))
 }
 
-pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let meta = Arc::new(open_metadata(&args.data_dir).await?);
     let blobs = Arc::new(ObjectBlobStore::local(&args.data_dir.join("blobs"))?);
     let cleaned = blobs.clean_staging(Duration::from_secs(3600)).await?;
@@ -63,7 +63,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         blobs,
         config: Arc::new(Config {
             max_blob_size: args.max_blob_size,
-            web_dir: Some(args.web_dir),
+            web_dir: Some(args.web_dir.clone()),
         }),
     };
     axum::serve(listener, cairn_server::router(state))

@@ -150,6 +150,11 @@ impl Http {
         Ok(res.json().await?)
     }
 
+    /// A JSON GET, for calls the SDK does not wrap.
+    pub async fn json_get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.json(Method::GET, path, None::<&()>).await
+    }
+
     /// A GET whose body the caller streams.
     pub(crate) async fn get(&self, path: &str) -> Result<Response> {
         self.send(Ok, Method::GET, path).await

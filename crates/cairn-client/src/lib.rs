@@ -29,6 +29,7 @@
 
 mod api;
 mod artifact;
+mod browse;
 mod config;
 mod error;
 mod hashing;

@@ -74,6 +74,11 @@ impl ArtifactVersion {
         &self.version
     }
 
+    /// The project the version belongs to.
+    pub fn project(&self) -> &ProjectRef {
+        &self.project
+    }
+
     /// The manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest

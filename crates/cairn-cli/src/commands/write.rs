@@ -1,0 +1,165 @@
+//! put, draft, upsert, finish: commands that make versions.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use cairn_client::{Api, Artifact, CommitOutcome, Progress, ProjectRef};
+use cairn_core::{Alias, DistributedId};
+
+use super::{Output, collection, path_and_name};
+
+/// What the files of a version come from.
+#[derive(clap::Args, Debug)]
+pub struct Meta {
+    /// An alias for the version (repeatable); `latest` is always added.
+    #[arg(long = "alias")]
+    pub aliases: Vec<String>,
+    /// Description of the version.
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+fn apply_meta(a: &mut Artifact, meta: &Meta) -> anyhow::Result<()> {
+    a.aliases = meta
+        .aliases
+        .iter()
+        .map(|s| s.parse())
+        .collect::<Result<Vec<Alias>, _>>()?;
+    a.description = meta.description.clone();
+    Ok(())
+}
+
+/// Add `PATH[:NAME]`s: directories with their contents, files by name.
+fn add_paths(a: &mut Artifact, args: &[String], replace: bool) -> anyhow::Result<()> {
+    for arg in args {
+        let (path, name) = path_and_name(arg);
+        if path.is_dir() {
+            if replace {
+                anyhow::bail!("--replace takes files, not directories: {}", path.display());
+            }
+            a.add_dir(&path, name.as_deref())?;
+        } else if !path.exists() {
+            anyhow::bail!("{}: no such file or directory", path.display());
+        } else if replace {
+            a.replace_file(&path, name.as_deref())?;
+        } else {
+            a.add_file(&path, name.as_deref())?;
+        }
+    }
+    Ok(())
+}
+
+fn human_size(bytes: u64) -> String {
+    indicatif::HumanBytes(bytes).to_string()
+}
+
+fn report(out: Output, o: &CommitOutcome) -> anyhow::Result<()> {
+    out.print(o, || {
+        let what = if o.created {
+            "created"
+        } else {
+            "unchanged: same content as"
+        };
+        format!(
+            "{what} {} (digest {}, aliases {})\nuploaded {} files ({}), reused {}",
+            o.version,
+            o.digest,
+            o.aliases
+                .iter()
+                .map(Alias::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+            o.transfer.uploaded_files,
+            human_size(o.transfer.uploaded_bytes),
+            o.transfer.reused_files
+        )
+    })
+}
+
+fn new_artifact(
+    api: &Api,
+    name: &str,
+    type_: &str,
+    progress: &Arc<dyn Progress>,
+) -> anyhow::Result<(ProjectRef, Artifact)> {
+    let (project, name) = collection(api, name)?;
+    Ok((
+        project,
+        Artifact::new(name.as_str(), type_)?.with_progress(progress.clone()),
+    ))
+}
+
+/// `cairn put PATH... --name N --type T`.
+pub async fn put(
+    api: &Api,
+    out: Output,
+    progress: &Arc<dyn Progress>,
+    paths: &[String],
+    name: &str,
+    type_: &str,
+    meta: &Meta,
+) -> anyhow::Result<()> {
+    let (project, mut a) = new_artifact(api, name, type_, progress)?;
+    add_paths(&mut a, paths, false)?;
+    apply_meta(&mut a, meta)?;
+    report(out, &api.commit(&project, &a, &[], None).await?)
+}
+
+/// `cairn draft name:ref --add … --remove …`.
+pub async fn draft(
+    api: &Api,
+    out: Output,
+    base: &str,
+    removes: &[String],
+    replaces: &[String],
+    adds: &[String],
+    meta: &Meta,
+) -> anyhow::Result<()> {
+    let version = api.artifact(base).await?;
+    let mut a = version.new_draft();
+    for r in removes {
+        a.remove(r)?;
+    }
+    add_paths(&mut a, replaces, true)?;
+    add_paths(&mut a, adds, false)?;
+    apply_meta(&mut a, meta)?;
+    report(out, &api.commit(version.project(), &a, &[], None).await?)
+}
+
+/// `cairn upsert` and `cairn finish`.
+#[allow(clippy::too_many_arguments)]
+pub async fn distributed(
+    api: &Api,
+    out: Output,
+    progress: &Arc<dyn Progress>,
+    finish: bool,
+    paths: &[String],
+    name: &str,
+    type_: &str,
+    id: &str,
+    meta: &Meta,
+) -> anyhow::Result<()> {
+    let (project, mut a) = new_artifact(api, name, type_, progress)?;
+    add_paths(&mut a, paths, false)?;
+    apply_meta(&mut a, meta)?;
+    let id: DistributedId = id.parse()?;
+    if finish {
+        report(out, &api.finish(&project, &a, &id, None).await?)
+    } else {
+        let o = api.upsert(&project, &a, &id, None).await?;
+        out.print(&o, || {
+            format!(
+                "pending '{id}': {} files; uploaded {} files ({}), reused {}",
+                o.file_count,
+                o.transfer.uploaded_files,
+                human_size(o.transfer.uploaded_bytes),
+                o.transfer.reused_files
+            )
+        })
+    }
+}
+
+/// Where `get` puts a version by default.
+pub fn default_root(name: &str, version: &str) -> std::path::PathBuf {
+    Path::new("artifacts").join(format!("{name}-{version}"))
+}

@@ -1,0 +1,337 @@
+//! The workflows of shared/spec/workflow.md through the `cairn` binary, against a real registry.
+
+use std::path::Path;
+
+use cairn_testkit::{ADMIN_TOKEN, TestServer};
+use serde_json::Value;
+
+struct Cli<'a> {
+    server: &'a TestServer,
+    config: tempfile::TempDir,
+}
+
+struct Ran {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Ran {
+    fn json(&self) -> Value {
+        assert!(self.ok, "command failed: {}", self.stderr);
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
+    }
+}
+
+impl<'a> Cli<'a> {
+    fn new(server: &'a TestServer) -> Self {
+        Self {
+            server,
+            config: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    async fn run(&self, args: &[&str], with_env: bool) -> Ran {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cairn"));
+        cmd.args(args)
+            .env("CAIRN_CONFIG", self.config.path().join("config.json"))
+            .env_remove("CAIRN_HOST")
+            .env_remove("CAIRN_TOKEN");
+        if with_env {
+            cmd.env("CAIRN_HOST", &self.server.url)
+                .env("CAIRN_TOKEN", ADMIN_TOKEN)
+                .env("CAIRN_ENTITY", "ent")
+                .env("CAIRN_PROJECT", "proj");
+        }
+        let out = cmd.output().await.unwrap();
+        Ran {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    }
+
+    async fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        self.run(&all, true).await.json()
+    }
+}
+
+fn write(root: &Path, rel: &str, content: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, content).unwrap();
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[tokio::test]
+async fn put_then_draft_sends_only_changes() {
+    let server = TestServer::start().await;
+    let cli = Cli::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for i in 0..10 {
+        write(&data, &format!("keep/{i}.txt"), &"k".repeat(100 + i));
+    }
+    write(&data, "dir_to_remove/a", "a");
+    write(&data, "modified_file.txt", "old");
+    let v0 = cli
+        .json(&[
+            "put",
+            s(&data),
+            "--name",
+            "ent/proj/ds",
+            "--type",
+            "dataset",
+            "--alias",
+            "raw",
+        ])
+        .await;
+    assert_eq!(
+        (v0["version"].clone(), v0["created"].clone()),
+        ("v0".into(), true.into())
+    );
+    assert_eq!(
+        (v0["uploaded_files"].clone(), v0["reused_files"].clone()),
+        (12.into(), 0.into())
+    );
+    assert_eq!(v0["aliases"], serde_json::json!(["latest", "raw"]));
+    assert_eq!(v0["digest"].as_str().unwrap().len(), 64);
+    let again = cli
+        .json(&["put", s(&data), "--name", "ds", "--type", "dataset"])
+        .await;
+    assert_eq!(
+        (
+            again["created"].clone(),
+            again["uploaded_files"].clone(),
+            again["reused_files"].clone()
+        ),
+        (false.into(), 0.into(), 12.into())
+    );
+
+    write(dir.path(), "new.txt", "new file");
+    write(dir.path(), "fixed.txt", "fixed!");
+    let new_path = format!("{}:extra/new.txt", s(&dir.path().join("new.txt")));
+    let fixed_path = format!("{}:modified_file.txt", s(&dir.path().join("fixed.txt")));
+    let v1 = cli
+        .json(&[
+            "draft",
+            "ds:latest",
+            "--add",
+            &new_path,
+            "--remove",
+            "dir_to_remove/",
+            "--replace",
+            &fixed_path,
+        ])
+        .await;
+    assert_eq!(
+        (v1["version"].clone(), v1["created"].clone()),
+        ("v1".into(), true.into())
+    );
+    assert_eq!(
+        (v1["uploaded_files"].clone(), v1["uploaded_bytes"].clone()),
+        (2.into(), (8 + 6).into())
+    );
+    let m = server
+        .get_json(
+            "/api/v1/projects/ent/proj/artifacts/ds/versions/v1/manifest",
+            reqwest::StatusCode::OK,
+        )
+        .await;
+    let paths: Vec<&String> = m["contents"].as_object().unwrap().keys().collect();
+    assert_eq!(paths.len(), 12);
+    assert!(m["contents"].get("dir_to_remove/a").is_none());
+    assert_eq!(m["contents"]["modified_file.txt"]["size"], 6);
+    assert_eq!(m["contents"]["extra/new.txt"]["size"], 8);
+
+    let d = cli.json(&["diff", "ds:v0", "ds:v1"]).await;
+    assert_eq!(d["added"], serde_json::json!(["extra/new.txt"]));
+    assert_eq!(d["modified"], serde_json::json!(["modified_file.txt"]));
+    assert_eq!(d["removed"], serde_json::json!(["dir_to_remove/a"]));
+    assert_eq!(d["unchanged"], 10);
+
+    // ls and aliases
+    let list = cli.json(&["ls", "ent/proj"]).await;
+    assert_eq!(list[0]["name"], "ds");
+    let versions = cli.json(&["ls", "ent/proj/ds"]).await;
+    assert_eq!(versions.as_array().unwrap().len(), 2);
+    let moved = cli.json(&["alias", "set", "ds:v1", "best"]).await;
+    assert_eq!(moved["aliases"], serde_json::json!(["best", "latest"]));
+    cli.json(&["alias", "rm", "ds", "best"]).await;
+    let gone = cli.run(&["get", "ds:best"], true).await;
+    assert!(
+        !gone.ok && gone.stderr.contains("version best"),
+        "{}",
+        gone.stderr
+    );
+}
+
+#[tokio::test]
+async fn distributed_upsert_and_finish() {
+    let server = TestServer::start().await;
+    let cli = Cli::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    for i in 1..=3 {
+        write(dir.path(), &format!("image{i}.png"), &format!("image {i}"));
+    }
+    let img = |i: u32| {
+        dir.path()
+            .join(format!("image{i}.png"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let id = [
+        "--name",
+        "imgs",
+        "--type",
+        "dataset",
+        "--distributed-id",
+        "my_dist_artifact",
+    ];
+    let u1 = cli.json(&[&["upsert", &img(1)][..], &id].concat()).await;
+    assert_eq!(u1["file_count"], 1);
+    let u2 = cli.json(&[&["upsert", &img(2)][..], &id].concat()).await;
+    assert_eq!(u2["file_count"], 2);
+    let done = cli.json(&[&["finish", &img(3)][..], &id].concat()).await;
+    assert_eq!(
+        (done["version"].clone(), done["created"].clone()),
+        ("v0".into(), true.into())
+    );
+    let m = server
+        .get_json(
+            "/api/v1/projects/ent/proj/artifacts/imgs/versions/latest/manifest",
+            reqwest::StatusCode::OK,
+        )
+        .await;
+    assert_eq!(m["contents"].as_object().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn get_and_verify() {
+    let server = TestServer::start().await;
+    let cli = Cli::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "src/a.txt", "alpha");
+    write(dir.path(), "src/sub/b.txt", "beta");
+    cli.json(&[
+        "put",
+        s(&dir.path().join("src")),
+        "--name",
+        "files",
+        "--type",
+        "dataset",
+    ])
+    .await;
+    let out = dir.path().join("out");
+    let got = cli.json(&["get", "files:latest", "--root", s(&out)]).await;
+    assert_eq!(
+        (got["downloaded_files"].clone(), got["version"].clone()),
+        (2.into(), "v0".into())
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("sub/b.txt")).unwrap(),
+        "beta"
+    );
+    let ok = cli.run(&["verify", "files:v0", s(&out)], true).await;
+    assert!(ok.ok, "{}", ok.stderr);
+    std::fs::write(out.join("a.txt"), "alphx").unwrap();
+    std::fs::remove_file(out.join("sub/b.txt")).unwrap();
+    write(&out, "stray", "?");
+    let bad = cli
+        .run(&["--json", "verify", "files:v0", s(&out)], true)
+        .await;
+    assert!(!bad.ok, "verify must fail on a changed copy");
+    let report: Value = serde_json::from_str(&bad.stdout).unwrap();
+    assert_eq!(report["mismatched"], serde_json::json!(["a.txt"]));
+    assert_eq!(report["missing"], serde_json::json!(["sub/b.txt"]));
+    assert_eq!(report["extra"], serde_json::json!(["stray"]));
+    assert!(
+        bad.stderr.contains("1 missing, 1 mismatched, 1 extra"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[tokio::test]
+async fn errors_name_what_was_wrong() {
+    let server = TestServer::start().await;
+    let cli = Cli::new(&server);
+    let r = cli
+        .run(
+            &["put", "/no/such/file", "--name", "x", "--type", "dataset"],
+            true,
+        )
+        .await;
+    assert!(!r.ok && r.stderr.contains("/no/such/file"), "{}", r.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "f", "x");
+    let r = cli
+        .run(
+            &[
+                "put",
+                s(&dir.path().join("f")),
+                "--name",
+                "bad name",
+                "--type",
+                "dataset",
+            ],
+            true,
+        )
+        .await;
+    assert!(!r.ok && r.stderr.contains("'bad name'"), "{}", r.stderr);
+    let r = cli
+        .run(
+            &[
+                "put",
+                s(&dir.path().join("f")),
+                "--name",
+                "x",
+                "--type",
+                "cairn-x",
+            ],
+            true,
+        )
+        .await;
+    assert!(
+        !r.ok && r.stderr.contains("type cairn-x is reserved"),
+        "{}",
+        r.stderr
+    );
+    let r = cli.run(&["ls"], false).await;
+    assert!(!r.ok && r.stderr.contains("cairn login"), "{}", r.stderr);
+}
+
+#[tokio::test]
+async fn login_saves_the_connection() {
+    let server = TestServer::start().await;
+    let cli = Cli::new(&server);
+    let r = cli
+        .run(
+            &[
+                "login",
+                "--host",
+                &server.url,
+                "--token",
+                ADMIN_TOKEN,
+                "--entity",
+                "ent",
+                "--project",
+                "proj",
+            ],
+            false,
+        )
+        .await;
+    assert!(r.ok, "{}", r.stderr);
+    let r = cli.run(&["--json", "ls"], false).await;
+    assert_eq!(r.json(), serde_json::json!([]));
+    let r = cli
+        .run(&["login", "--host", &server.url, "--token", "wrong"], false)
+        .await;
+    assert!(!r.ok && r.stderr.contains("unknown token"), "{}", r.stderr);
+}
