@@ -1,7 +1,5 @@
-//! Placeholder for the Leptos web app (built by Trunk from the root `index.html`); the
-//! web-app issue replaces it. It proves cairn-core links into the browser build.
+//! Mounts the app (built for the browser by Trunk from the root `index.html`).
 
 fn main() {
-    let empty = cairn_core::Manifest::new().digest();
-    println!("cairn web app placeholder; empty artifact digest {empty}");
+    leptos::mount::mount_to_body(cairn_web::App);
 }

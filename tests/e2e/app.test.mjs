@@ -1,0 +1,123 @@
+// End to end: the web app served by a real `cairn serve`, driven in Debian's headless Chromium.
+// Creates v0 from a folder, opens it as a draft, replaces one file and removes a folder, commits
+// v1, and checks through the API that v1 is right and that only the replaced blob was uploaded.
+// Env: CAIRN_BIN (the cairn binary), CAIRN_DIST (Trunk's dist/), CHROMIUM (default /usr/bin/chromium).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const TOKEN = 'cairn_e2e_admin';
+const SHOTS = path.resolve('shots');
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+function countFiles(dir) {
+  if (!fs.existsSync(dir)) return 0;
+  let n = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    n += e.isDirectory() ? countFiles(path.join(dir, e.name)) : 1;
+  }
+  return n;
+}
+
+async function startRegistry() {
+  const port = await freePort();
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-e2e-'));
+  const proc = spawn(process.env.CAIRN_BIN ?? '../../target/debug/cairn',
+    ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', data, '--web-dir', process.env.CAIRN_DIST ?? '../../dist'],
+    { env: { ...process.env, CAIRN_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`${base}/api/v1/health`)).ok) break; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { base, data, stop: () => proc.kill('SIGTERM') };
+}
+
+const api = (base, p) => fetch(`${base}/api/v1/projects/ent/proj${p}`, { headers: { Authorization: `Bearer ${TOKEN}` } }).then((r) => r.json());
+const sha = (s) => 'sha256:' + createHash('sha256').update(s).digest('hex');
+
+test('create v0 from a folder, then a draft v1 that sends only the change', async () => {
+  const reg = await startRegistry();
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+  const errors = [];
+  try {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page.on('pageerror', (e) => errors.push(String(e)));
+
+    // a folder of files, some in a subfolder that the draft removes
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-src-'));
+    const folder = path.join(root, 'photos');
+    const files = { 'a.txt': 'alpha', 'sub/b.txt': 'beta', 'rm/c.txt': 'gamma', 'rm/deep/d.txt': 'delta' };
+    for (const [rel, content] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(folder, rel)), { recursive: true });
+      fs.writeFileSync(path.join(folder, rel), content);
+    }
+
+    // the token arrives in the fragment and leaves the address bar
+    await page.goto(`${reg.base}/ent/proj/new#token=${TOKEN}`);
+    await page.getByTestId('artifact-name').fill('photos');
+    await page.getByTestId('artifact-type').fill('dataset');
+    assert.ok(!page.url().includes('token='), page.url());
+    await page.getByTestId('drop-zone').locator('input[type=file]').nth(1).setInputFiles(folder);
+    await page.getByText('4 files').waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'create.png') });
+    await page.getByTestId('commit-button').click();
+    await page.getByTestId('version-label').filter({ hasText: 'v0' }).waitFor();
+    const v0 = await api(reg.base, '/artifacts/photos/versions/v0/manifest');
+    assert.deepEqual(Object.keys(v0.contents).sort(), ['photos/a.txt', 'photos/rm/c.txt', 'photos/rm/deep/d.txt', 'photos/sub/b.txt']);
+    assert.equal(v0.contents['photos/sub/b.txt'].digest, sha('beta'));
+    const blobsAfterV0 = countFiles(path.join(reg.data, 'blobs', 'blobs'));
+    assert.equal(blobsAfterV0, 4);
+
+    // browse: artifacts, versions, files
+    await page.goto(`${reg.base}/ent/proj`);
+    await page.getByText('photos').first().waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'artifacts.png') });
+    await page.goto(`${reg.base}/ent/proj/photos`);
+    await page.getByText('v0').first().waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'versions.png') });
+    await page.goto(`${reg.base}/ent/proj/photos/v0`);
+    await page.getByText('photos/sub/b.txt').waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'files.png') });
+
+    // draft: replace photos/sub/b.txt, remove the folder photos/rm
+    await page.goto(`${reg.base}/ent/proj/photos/latest/draft`);
+    await page.getByTestId('diff-summary').filter({ hasText: '4 unchanged' }).waitFor();
+    await page.getByPlaceholder('(root)').fill('photos/sub');
+    await page.getByTestId('drop-zone').locator('input[type=file]').first().setInputFiles({ name: 'b.txt', mimeType: 'text/plain', buffer: Buffer.from('beta, fixed') });
+    await page.getByTestId('diff-summary').filter({ hasText: '1 modified' }).waitFor();
+    await page.getByTestId('remove-path').fill('photos/rm');
+    await page.getByTestId('remove-button').click();
+    await page.getByTestId('diff-summary').filter({ hasText: '0 added · 1 modified · 2 removed · 1 unchanged · 11 bytes to upload' }).waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'draft.png') });
+    await page.getByTestId('commit-button').click();
+    await page.getByTestId('version-label').filter({ hasText: 'v1' }).waitFor();
+
+    const v1 = await api(reg.base, '/artifacts/photos/versions/v1/manifest');
+    assert.deepEqual(Object.keys(v1.contents).sort(), ['photos/a.txt', 'photos/sub/b.txt']);
+    assert.equal(v1.contents['photos/sub/b.txt'].digest, sha('beta, fixed'));
+    assert.equal((await api(reg.base, '/artifacts/photos/versions/v1')).base, 'v0');
+    // only the replaced file's blob was uploaded
+    assert.equal(countFiles(path.join(reg.data, 'blobs', 'blobs')), blobsAfterV0 + 1);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    reg.stop();
+  }
+});

@@ -1,0 +1,187 @@
+//! The registry's HTTP API from the browser (fetch), with the token kept in local storage.
+
+use cairn_core::Digest;
+use cairn_core::wire::Problem;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestInit, Response};
+
+const TOKEN_KEY: &str = "cairn.token";
+
+fn window() -> web_sys::Window {
+    web_sys::window().expect("a browser window")
+}
+
+/// The saved token, taking one from `#token=…` first (then removing it from the address bar).
+pub fn token() -> Option<String> {
+    let storage = window().local_storage().ok().flatten();
+    let hash = window().location().hash().unwrap_or_default();
+    if let Some(t) = hash.strip_prefix("#token=").filter(|t| !t.is_empty()) {
+        if let Some(s) = &storage {
+            let _ = s.set_item(TOKEN_KEY, t);
+        }
+        let loc = window().location();
+        let clean = format!(
+            "{}{}",
+            loc.pathname().unwrap_or_default(),
+            loc.search().unwrap_or_default()
+        );
+        if let Ok(history) = window().history() {
+            let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&clean));
+        }
+        return Some(t.to_owned());
+    }
+    storage
+        .and_then(|s| s.get_item(TOKEN_KEY).ok().flatten())
+        .filter(|t| !t.is_empty())
+}
+
+/// Remember a token (an embedding page may also call this through `#token=`).
+pub fn set_token(token: &str) {
+    if let Some(s) = window().local_storage().ok().flatten() {
+        let _ = if token.is_empty() {
+            s.remove_item(TOKEN_KEY)
+        } else {
+            s.set_item(TOKEN_KEY, token)
+        };
+    }
+}
+
+/// `/api/v1/projects/{entity}/{project}` + `rest`.
+pub fn project_api(entity: &str, project: &str, rest: &str) -> String {
+    format!("/api/v1/projects/{entity}/{project}{rest}")
+}
+
+/// Percent-encode an entry path for a URL, keeping `/`.
+pub fn encode_path(path: &str) -> String {
+    path.split('/')
+        .map(|s| String::from(js_sys::encode_uri_component(s)))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn js_err(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| js_sys::Error::from(e).message().as_string())
+        .unwrap_or_else(|| "network error".into())
+}
+
+/// Send a request; a non-success answer becomes the problem's detail.
+pub async fn send(
+    method: &str,
+    path: &str,
+    body: Option<&JsValue>,
+    content_type: Option<&str>,
+) -> Result<Response, String> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(b) = body {
+        init.set_body(b);
+    }
+    let request = Request::new_with_str_and_init(path, &init).map_err(js_err)?;
+    let headers = request.headers();
+    if let Some(t) = token() {
+        headers
+            .set("Authorization", &format!("Bearer {t}"))
+            .map_err(js_err)?;
+    }
+    if let Some(ct) = content_type {
+        headers.set("Content-Type", ct).map_err(js_err)?;
+    }
+    let res: Response = JsFuture::from(window().fetch_with_request(&request))
+        .await
+        .map_err(js_err)?
+        .dyn_into()
+        .map_err(js_err)?;
+    if res.ok() {
+        return Ok(res);
+    }
+    let status = res.status();
+    let text = JsFuture::from(res.text().map_err(js_err)?)
+        .await
+        .ok()
+        .and_then(|t| t.as_string())
+        .unwrap_or_default();
+    Err(match serde_json::from_str::<Problem>(&text) {
+        Ok(p) => format!("{} ({status})", p.detail),
+        Err(_) => format!("the registry answered {status}"),
+    })
+}
+
+async fn body_json<T: DeserializeOwned>(res: Response) -> Result<T, String> {
+    let text = JsFuture::from(res.text().map_err(js_err)?)
+        .await
+        .map_err(js_err)?
+        .as_string()
+        .unwrap_or_default();
+    serde_json::from_str(&text).map_err(|e| format!("unexpected answer: {e}"))
+}
+
+/// GET JSON.
+pub async fn get<T: DeserializeOwned>(path: &str) -> Result<T, String> {
+    body_json(send("GET", path, None, None).await?).await
+}
+
+/// Send JSON, read JSON.
+pub async fn json<T: DeserializeOwned, B: Serialize>(
+    method: &str,
+    path: &str,
+    body: &B,
+) -> Result<T, String> {
+    let text = serde_json::to_string(body).map_err(|e| e.to_string())?;
+    body_json(
+        send(
+            method,
+            path,
+            Some(&JsValue::from_str(&text)),
+            Some("application/json"),
+        )
+        .await?,
+    )
+    .await
+}
+
+/// Upload a blob straight from a file (the browser streams it), retrying transient failures.
+pub async fn put_blob(
+    entity: &str,
+    project: &str,
+    digest: &Digest,
+    file: &web_sys::File,
+) -> Result<(), String> {
+    let path = project_api(entity, project, &format!("/blobs/{digest}"));
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match send(
+            "PUT",
+            &path,
+            Some(file.as_ref()),
+            Some("application/octet-stream"),
+        )
+        .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if attempt < 4
+                    && (e.contains("(502)")
+                        || e.contains("(503)")
+                        || e.contains("(504)")
+                        || e.contains("(429)")
+                        || e.contains("network")) =>
+            {
+                sleep_ms(200 * (1 << attempt)).await;
+            }
+            Err(e) => return Err(format!("{}: {e}", file.name())),
+        }
+    }
+}
+
+/// Wait `ms` milliseconds.
+pub async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
+}

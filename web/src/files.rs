@@ -1,0 +1,126 @@
+//! Files from the user: dropped files and whole folders (walked fully), picked files, and
+//! hashing them in slices with cairn-core (never a whole file in memory).
+
+use cairn_core::{Digest, Hasher};
+use js_sys::{Array, Promise, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{DataTransfer, File, FileSystemDirectoryEntry, FileSystemEntry, FileSystemFileEntry};
+
+/// Bytes read per slice while hashing.
+pub const SLICE: u64 = 8 << 20;
+
+/// A file with the relative path it was dropped or picked with.
+#[derive(Clone, Debug)]
+pub struct Picked {
+    /// Relative path (folders kept).
+    pub path: String,
+    /// The file.
+    pub file: File,
+}
+
+/// The entries of a drop, taken synchronously (the `DataTransfer` empties after the event).
+pub fn entries_of(dt: &DataTransfer) -> Vec<FileSystemEntry> {
+    let items = dt.items();
+    (0..items.length())
+        .filter_map(|i| items.get(i))
+        .filter_map(|item| item.webkit_get_as_entry().ok().flatten())
+        .collect()
+}
+
+async fn file_of(entry: &FileSystemFileEntry) -> Result<File, String> {
+    let promise = Promise::new(&mut |resolve, reject| {
+        entry.file_with_callback_and_callback(&resolve, &reject);
+    });
+    JsFuture::from(promise)
+        .await
+        .map_err(|_| format!("cannot read {}", entry.full_path()))?
+        .dyn_into()
+        .map_err(|_| "not a file".into())
+}
+
+/// Read a directory to the end: `readEntries` answers in batches until it answers none.
+async fn children(dir: &FileSystemDirectoryEntry) -> Result<Vec<FileSystemEntry>, String> {
+    let reader = dir.create_reader();
+    let mut out = Vec::new();
+    loop {
+        let promise = Promise::new(&mut |resolve, reject| {
+            let _ = reader.read_entries_with_callback_and_callback(&resolve, &reject);
+        });
+        let batch: Array = JsFuture::from(promise)
+            .await
+            .map_err(|_| format!("cannot list {}", dir.full_path()))?
+            .into();
+        if batch.length() == 0 {
+            return Ok(out);
+        }
+        out.extend(
+            batch
+                .iter()
+                .filter_map(|e| e.dyn_into::<FileSystemEntry>().ok()),
+        );
+    }
+}
+
+/// Every file under the dropped entries, with paths relative to the drop.
+pub async fn walk(roots: Vec<FileSystemEntry>) -> Result<Vec<Picked>, String> {
+    let mut out = Vec::new();
+    let mut stack = roots;
+    while let Some(entry) = stack.pop() {
+        if entry.is_directory() {
+            stack.extend(children(entry.unchecked_ref()).await?);
+        } else if entry.is_file() {
+            let file = file_of(entry.unchecked_ref()).await?;
+            out.push(Picked {
+                path: entry.full_path().trim_start_matches('/').to_owned(),
+                file,
+            });
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// The files of an `<input type="file">` (folder inputs give `webkitRelativePath`).
+pub fn from_input(files: &web_sys::FileList) -> Vec<Picked> {
+    (0..files.length())
+        .filter_map(|i| files.get(i))
+        .map(|file| {
+            let rel = js_sys::Reflect::get(&file, &JsValue::from_str("webkitRelativePath"))
+                .ok()
+                .and_then(|v| v.as_string())
+                .filter(|p| !p.is_empty());
+            Picked {
+                path: rel.unwrap_or_else(|| file.name()),
+                file,
+            }
+        })
+        .collect()
+}
+
+/// Hash a file slice by slice, reporting bytes done; `cancelled` stops it between slices.
+pub async fn hash(
+    file: &File,
+    mut progress: impl FnMut(u64),
+    cancelled: impl Fn() -> bool,
+) -> Result<Digest, String> {
+    let size = file.size() as u64;
+    let mut h = Hasher::new();
+    let mut offset = 0;
+    while offset < size {
+        if cancelled() {
+            return Err("cancelled".into());
+        }
+        let end = (offset + SLICE).min(size);
+        let blob = file
+            .slice_with_f64_and_f64(offset as f64, end as f64)
+            .map_err(|_| format!("cannot read {}", file.name()))?;
+        let buf = JsFuture::from(blob.array_buffer())
+            .await
+            .map_err(|_| format!("cannot read {}", file.name()))?;
+        h.update(&Uint8Array::new(&buf).to_vec());
+        offset = end;
+        progress(offset);
+    }
+    Ok(h.finish())
+}

@@ -1,0 +1,42 @@
+//! # cairn-web
+//!
+//! Cairn's browser app: browse projects, artifacts, versions and files; create a version by
+//! dropping files or whole folders; open any version as a draft, drop files to add or replace,
+//! remove files or folders, review the diff and commit only the patch and the missing blobs.
+//! Files are hashed in the browser with cairn-core, slice by slice.
+
+pub mod api;
+pub mod files;
+mod pages;
+pub mod stage;
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::path;
+
+/// The whole app.
+#[component]
+pub fn App() -> impl IntoView {
+    let signed_in = RwSignal::new(api::token().is_some());
+    provide_context(signed_in);
+    view! {
+        <Router>
+            <header class="top">
+                <A href="/">"Cairn"</A>
+                <pages::SignIn/>
+            </header>
+            <main>
+                <Show when=move || signed_in.get() fallback=|| view! { <p class="hint">"Sign in with a registry token to begin."</p> }>
+                    <Routes fallback=|| view! { <p>"No such page."</p> }>
+                        <Route path=path!("/") view=pages::Home/>
+                        <Route path=path!("/:entity/:project") view=pages::Artifacts/>
+                        <Route path=path!("/:entity/:project/new") view=pages::Create/>
+                        <Route path=path!("/:entity/:project/:name") view=pages::Versions/>
+                        <Route path=path!("/:entity/:project/:name/:reference") view=pages::Files/>
+                        <Route path=path!("/:entity/:project/:name/:reference/draft") view=pages::DraftPage/>
+                    </Routes>
+                </Show>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,196 @@
+//! Browsing: projects → artifacts → versions → a version's files.
+
+use cairn_core::wire::{ArtifactList, Version, VersionList};
+use cairn_core::{Entry, EntryPath, Manifest};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use super::Params;
+use super::widgets::Virtual;
+use crate::api;
+
+/// Pick a project.
+#[component]
+pub fn Home() -> impl IntoView {
+    let entity = RwSignal::new(String::new());
+    let project = RwSignal::new(String::new());
+    let navigate = use_navigate();
+    view! {
+        <h1>"Open a project"</h1>
+        <form on:submit=move |ev| {
+            ev.prevent_default();
+            navigate(&format!("/{}/{}", entity.get_untracked().trim(), project.get_untracked().trim()), Default::default());
+        }>
+            <input placeholder="entity" prop:value=move || entity.get() on:input=move |ev| entity.set(event_target_value(&ev))/>
+            " / "
+            <input placeholder="project" prop:value=move || project.get() on:input=move |ev| project.set(event_target_value(&ev))/>
+            <button type="submit">"Open"</button>
+        </form>
+    }
+}
+
+/// A project's artifacts.
+#[component]
+pub fn Artifacts() -> impl IntoView {
+    let p = Params::get();
+    let list = LocalResource::new(move || {
+        let url = api::project_api(&p.at("entity"), &p.at("project"), "/artifacts?limit=10000");
+        async move { api::get::<ArtifactList>(&url).await }
+    });
+    view! {
+        <h1>{move || format!("{}/{}", p.at("entity"), p.at("project"))}</h1>
+        <p><A href=move || format!("/{}/{}/new", p.at("entity"), p.at("project"))>"+ New version from files"</A></p>
+        {move || match list.get() {
+            None => view! { <p>"Loading…"</p> }.into_any(),
+            Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
+            Some(Ok(l)) if l.artifacts.is_empty() => view! { <p>"No artifacts yet."</p> }.into_any(),
+            Some(Ok(l)) => view! {
+                <table>
+                    <tr><th>"artifact"</th><th>"type"</th><th>"versions"</th><th>"latest"</th></tr>
+                    {l.artifacts.into_iter().map(|a| view! {
+                        <tr>
+                            <td><A href=format!("/{}/{}/{}", p.at("entity"), p.at("project"), a.name)>{a.name.to_string()}</A></td>
+                            <td>{a.type_.to_string()}</td>
+                            <td>{a.versions}</td>
+                            <td>{a.latest.map(|v| v.to_string()).unwrap_or_default()}</td>
+                        </tr>
+                    }).collect_view()}
+                </table>
+            }.into_any(),
+        }}
+    }
+}
+
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+/// A collection's versions.
+#[component]
+pub fn Versions() -> impl IntoView {
+    let p = Params::get();
+    let list = LocalResource::new(move || {
+        let url = api::project_api(
+            &p.at("entity"),
+            &p.at("project"),
+            &format!(
+                "/artifacts/{}/versions?order=desc&limit=10000",
+                p.at("name")
+            ),
+        );
+        async move { api::get::<VersionList>(&url).await }
+    });
+    view! {
+        <h1>{move || p.at("name")}</h1>
+        {move || match list.get() {
+            None => view! { <p>"Loading…"</p> }.into_any(),
+            Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
+            Some(Ok(l)) => view! {
+                <table>
+                    <tr><th>"version"</th><th>"aliases"</th><th>"files"</th><th>"size"</th><th>"digest"</th><th>"created"</th><th>"base"</th></tr>
+                    {l.versions.into_iter().map(|v| view! {
+                        <tr>
+                            <td><A href=format!("/{}/{}/{}/{}", p.at("entity"), p.at("project"), v.name, v.version)>{v.version.to_string()}</A></td>
+                            <td>{v.aliases.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")}</td>
+                            <td>{v.file_count}</td>
+                            <td>{size(v.size)}</td>
+                            <td class="mono">{v.digest.to_string()[..16].to_owned()}</td>
+                            <td>{v.created_at.clone()}</td>
+                            <td>{v.base.map(|b| b.to_string()).unwrap_or_default()}</td>
+                        </tr>
+                    }).collect_view()}
+                </table>
+            }.into_any(),
+        }}
+    }
+}
+
+/// Download one file with the token, through an object URL.
+async fn download(url: String, name: String) -> Result<(), String> {
+    let res = api::send("GET", &url, None, None).await?;
+    let blob: web_sys::Blob = JsFuture::from(res.blob().map_err(|_| "no body")?)
+        .await
+        .map_err(|_| "download failed")?
+        .unchecked_into();
+    let href =
+        web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "cannot make a link")?;
+    let doc = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let a: web_sys::HtmlAnchorElement = doc
+        .create_element("a")
+        .map_err(|_| "no link")?
+        .unchecked_into();
+    a.set_href(&href);
+    a.set_download(name.rsplit('/').next().unwrap_or(&name));
+    a.click();
+    let _ = web_sys::Url::revoke_object_url(&href);
+    Ok(())
+}
+
+/// A version and its files.
+#[component]
+pub fn Files() -> impl IntoView {
+    let p = Params::get();
+    let data = LocalResource::new(move || {
+        let base = api::project_api(
+            &p.at("entity"),
+            &p.at("project"),
+            &format!("/artifacts/{}/versions/{}", p.at("name"), p.at("reference")),
+        );
+        async move {
+            let v: Version = api::get(&base).await?;
+            let m: Manifest = api::get(&format!("{base}/manifest")).await?;
+            Ok::<_, String>((v, m))
+        }
+    });
+    let error = RwSignal::new(None::<String>);
+    view! {
+        {move || match data.get() {
+            None => view! { <p>"Loading…"</p> }.into_any(),
+            Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
+            Some(Ok((v, m))) => {
+                let entries: Vec<(EntryPath, Entry)> = m.iter().map(|(p, e)| (p.clone(), e.clone())).collect();
+                let count = entries.len();
+                let entries = std::sync::Arc::new(entries);
+                let file_base = api::project_api(&p.at("entity"), &p.at("project"), &format!("/artifacts/{}/versions/{}/files/", v.name, v.version));
+                view! {
+                    <h1>{format!("{}:{}", v.name, v.version)}</h1>
+                    <p class="meta">
+                        {format!("{} · {} files · {} · aliases {} · digest ", v.type_, v.file_count, size(v.size), v.aliases.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "))}
+                        <span class="mono">{v.digest.to_string()}</span>
+                        {v.base.map(|b| format!(" · drafted from {b}"))}
+                    </p>
+                    <p><A href=format!("/{}/{}/{}/{}/draft", p.at("entity"), p.at("project"), v.name, v.version)>"Open as draft"</A></p>
+                    {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
+                    <Virtual count=Signal::derive(move || count) row=move |i| {
+                        let (path, entry) = entries[i].clone();
+                        let url = format!("{file_base}{}", api::encode_path(path.as_str()));
+                        let name = path.to_string();
+                        let is_ref = entry.reference.is_some();
+                        view! {
+                            <span class="path">{path.to_string()}</span>
+                            <span class="size">{size(entry.size)}</span>
+                            {if is_ref {
+                                view! { <span class="ref">{entry.reference.unwrap_or_default()}</span> }.into_any()
+                            } else {
+                                view! { <button class="link" on:click=move |_| {
+                                    let (url, name) = (url.clone(), name.clone());
+                                    leptos::task::spawn_local(async move { if let Err(e) = download(url, name).await { error.set(Some(e)); } });
+                                }>"download"</button> }.into_any()
+                            }}
+                        }
+                    }/>
+                }.into_any()
+            }
+        }}
+    }
+}

@@ -1,0 +1,293 @@
+//! Creating a version from dropped files, and editing any version as a draft.
+
+use std::sync::Arc;
+
+use cairn_core::wire::{CommitResponse, Version};
+use cairn_core::{Change, Draft, Manifest};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use super::Params;
+use super::widgets::{DropZone, ProgressLine, Virtual};
+use crate::api;
+use crate::files::Picked;
+use crate::stage::{self, Meter, Staged, Target};
+
+/// What the staging and commit buttons share.
+#[derive(Clone, Copy)]
+struct Work {
+    state: RwSignal<Staged>,
+    hashing: RwSignal<Meter>,
+    uploading: RwSignal<Meter>,
+    cancel: RwSignal<bool>,
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    done: RwSignal<Option<CommitResponse>>,
+}
+
+impl Work {
+    fn new() -> Self {
+        Self {
+            state: RwSignal::new(Staged::default()),
+            hashing: RwSignal::new(Meter::default()),
+            uploading: RwSignal::new(Meter::default()),
+            cancel: RwSignal::new(false),
+            busy: RwSignal::new(false),
+            error: RwSignal::new(None),
+            done: RwSignal::new(None),
+        }
+    }
+
+    fn stage(self, files: Vec<Picked>, prefix: String, replace: bool) {
+        self.busy.set(true);
+        self.error.set(None);
+        leptos::task::spawn_local(async move {
+            if let Err(e) = stage::stage(
+                self.state,
+                files,
+                &prefix,
+                replace,
+                self.hashing,
+                self.cancel,
+            )
+            .await
+            {
+                self.error.set(Some(e));
+            }
+            self.busy.set(false);
+        });
+    }
+
+    fn commit(self, target: Target) {
+        self.busy.set(true);
+        self.error.set(None);
+        let staged = self.state.get_untracked();
+        leptos::task::spawn_local(async move {
+            match stage::commit(staged, target, self.uploading).await {
+                Ok(out) => self.done.set(Some(out)),
+                Err(e) => self.error.set(Some(e)),
+            }
+            self.busy.set(false);
+        });
+    }
+
+    /// Bytes the registry may lack: the blobs this page added.
+    fn bytes_to_upload(self) -> u64 {
+        let s = self.state.get();
+        let patch = s.draft.patch();
+        let mut seen = std::collections::HashSet::new();
+        patch
+            .put
+            .values()
+            .filter_map(|e| {
+                e.stored_blob()
+                    .filter(|d| s.sources.contains_key(d) && seen.insert(*d))
+                    .map(|_| e.size)
+            })
+            .sum()
+    }
+
+    fn view_status(self, p: Params) -> impl IntoView {
+        view! {
+            <ProgressLine meter=self.hashing label="hashing" testid="hash-progress"/>
+            <ProgressLine meter=self.uploading label="uploading" testid="upload-progress"/>
+            <Show when=move || self.busy.get()>
+                <button on:click=move |_| self.cancel.set(true)>"Cancel"</button>
+            </Show>
+            {move || self.error.get().map(|e| view! { <p class="error" data-testid="error">{e}</p> })}
+            {move || self.done.get().map(|d| {
+                let href = format!("/{}/{}/{}/{}", p.at("entity"), p.at("project"), p.at("name_or_input"), d.version);
+                let _ = href;
+                view! {
+                    <p class="done">
+                        {if d.created { "Committed " } else { "Same content as " }}
+                        <span data-testid="version-label">{d.version.to_string()}</span>
+                        {format!(" (aliases {})", d.aliases.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "))}
+                    </p>
+                }
+            })}
+        }
+    }
+
+    /// The draft's entries with their change against the base, and remove buttons.
+    fn view_entries(self) -> impl IntoView {
+        let rows = Memo::new(move |_| {
+            let s = self.state.get();
+            let d = &s.draft;
+            let mut rows: Vec<(String, u64, Option<Change>)> = d
+                .manifest()
+                .iter()
+                .map(|(p, e)| (p.to_string(), e.size, d.change(p.as_str())))
+                .collect();
+            rows.extend(
+                d.base()
+                    .iter()
+                    .filter(|(p, _)| d.manifest().get(p.as_str()).is_none())
+                    .map(|(p, e)| (p.to_string(), e.size, None)),
+            );
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            Arc::new(rows)
+        });
+        view! {
+            <Virtual count=Signal::derive(move || rows.get().len()) row=move |i| {
+                let (path, size, change) = rows.get()[i].clone();
+                let (class, label) = match change {
+                    Some(Change::Added) => ("added", "added"),
+                    Some(Change::Modified) => ("modified", "modified"),
+                    Some(Change::Unchanged) => ("unchanged", "unchanged"),
+                    None => ("removed", "removed"),
+                };
+                let target = path.clone();
+                view! {
+                    <span class=format!("path {class}")>{path}</span>
+                    <span class="size">{size}" B"</span>
+                    <span class=format!("status {class}")>{label}</span>
+                    {change.map(|_| view! { <button class="link" on:click=move |_| {
+                        let mut failed = None;
+                        self.state.update(|s| if let Err(e) = s.draft.remove(&target) { failed = Some(e.to_string()) });
+                        self.error.set(failed);
+                    }>"remove"</button> })}
+                }
+            }/>
+        }
+    }
+}
+
+fn summary(draft: &Draft) -> String {
+    let s = draft.summary();
+    format!(
+        "{} added · {} modified · {} removed · {} unchanged",
+        s.added, s.modified, s.removed, s.unchanged
+    )
+}
+
+fn field(label: &'static str, testid: &'static str, value: RwSignal<String>) -> impl IntoView {
+    view! {
+        <label>{label}
+            <input data-testid=testid prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+        </label>
+    }
+}
+
+fn aliases(text: &str) -> Vec<String> {
+    text.split([',', ' '])
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A new version from dropped files and folders.
+#[component]
+pub fn Create() -> impl IntoView {
+    let p = Params::get();
+    let work = Work::new();
+    let (name, type_, alias_text, description) = (
+        RwSignal::new(String::new()),
+        RwSignal::new("dataset".to_owned()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let on_files = Callback::new(move |files: Vec<Picked>| work.stage(files, String::new(), false));
+    let commit = move |_| {
+        work.commit(Target {
+            entity: p.at("entity"),
+            project: p.at("project"),
+            name: name.get_untracked().trim().to_owned(),
+            type_: type_.get_untracked().trim().to_owned(),
+            base: None,
+            aliases: aliases(&alias_text.get_untracked()),
+            description: Some(description.get_untracked()),
+        })
+    };
+    view! {
+        <h1>{move || format!("New version in {}/{}", p.at("entity"), p.at("project"))}</h1>
+        <div class="form">
+            {field("name", "artifact-name", name)}
+            {field("type", "artifact-type", type_)}
+            {field("aliases", "artifact-aliases", alias_text)}
+            {field("description", "artifact-description", description)}
+        </div>
+        <DropZone on_files=on_files/>
+        <p class="summary">{move || format!("{} files · {} bytes to upload at most", work.state.get().draft.manifest().len(), work.bytes_to_upload())}</p>
+        <button data-testid="commit-button" disabled=move || work.busy.get() || name.get().trim().is_empty() on:click=commit>"Commit"</button>
+        {work.view_status(p)}
+        {move || work.done.get().map(|d| view! {
+            <p><A href=format!("/{}/{}/{}/{}", p.at("entity"), p.at("project"), name.get_untracked().trim(), d.version)>"Open the new version"</A></p>
+        })}
+        {work.view_entries()}
+    }
+}
+
+/// A draft of any version: the manifest is fetched, not the files.
+#[component]
+pub fn DraftPage() -> impl IntoView {
+    let p = Params::get();
+    let work = Work::new();
+    let base = RwSignal::new(None::<Version>);
+    let prefix = RwSignal::new(String::new());
+    let remove_target = RwSignal::new(String::new());
+    let alias_text = RwSignal::new(String::new());
+    leptos::task::spawn_local(async move {
+        let url = api::project_api(
+            &p.at("entity"),
+            &p.at("project"),
+            &format!("/artifacts/{}/versions/{}", p.at("name"), p.at("reference")),
+        );
+        let loaded = async {
+            let v: Version = api::get(&url).await?;
+            let m: Manifest = api::get(&format!("{url}/manifest")).await?;
+            Ok::<_, String>((v, m))
+        };
+        match loaded.await {
+            Ok((v, m)) => {
+                work.state.set(Staged {
+                    draft: Draft::from_base(m),
+                    sources: Default::default(),
+                });
+                base.set(Some(v));
+            }
+            Err(e) => work.error.set(Some(e)),
+        }
+    });
+    let on_files =
+        Callback::new(move |files: Vec<Picked>| work.stage(files, prefix.get_untracked(), true));
+    let remove = move |_| {
+        let t = remove_target.get_untracked();
+        let mut failed = None;
+        work.state.update(|s| {
+            if let Err(e) = s.draft.remove(t.trim()) {
+                failed = Some(e.to_string())
+            }
+        });
+        work.error.set(failed);
+    };
+    let commit = move |_| {
+        let Some(v) = base.get_untracked() else {
+            return;
+        };
+        work.commit(Target {
+            entity: p.at("entity"),
+            project: p.at("project"),
+            name: v.name.to_string(),
+            type_: v.type_.to_string(),
+            base: Some(v.index),
+            aliases: aliases(&alias_text.get_untracked()),
+            description: None,
+        })
+    };
+    view! {
+        <h1>{move || format!("Draft of {}:{}", p.at("name"), base.get().map(|v| v.version.to_string()).unwrap_or_else(|| p.at("reference")))}</h1>
+        <div class="form">
+            <label>"drop into folder" <input placeholder="(root)" prop:value=move || prefix.get() on:input=move |ev| prefix.set(event_target_value(&ev))/></label>
+            <label>"remove file or folder" <input data-testid="remove-path" prop:value=move || remove_target.get() on:input=move |ev| remove_target.set(event_target_value(&ev))/></label>
+            <button data-testid="remove-button" on:click=remove>"Remove"</button>
+            {field("aliases", "artifact-aliases", alias_text)}
+        </div>
+        <DropZone on_files=on_files/>
+        <p class="summary" data-testid="diff-summary">{move || format!("{} · {} bytes to upload", summary(&work.state.get().draft), work.bytes_to_upload())}</p>
+        <button data-testid="commit-button" disabled=move || work.busy.get() || base.get().is_none() on:click=commit>"Commit"</button>
+        {work.view_status(p)}
+        {work.view_entries()}
+    }
+}
