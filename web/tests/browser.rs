@@ -16,29 +16,54 @@ fn file(name: &str, bytes: &[u8]) -> web_sys::File {
 #[wasm_bindgen_test]
 async fn hashing_a_file_matches_native_digests() {
     // across the slice size, so several slices are read
-    let big: Vec<u8> = (0..(cairn_web::files::SLICE as usize * 2 + 12_345)).map(|i| (i % 251) as u8).collect();
+    let big: Vec<u8> = (0..(cairn_web::files::SLICE as usize * 2 + 12_345))
+        .map(|i| (i % 251) as u8)
+        .collect();
     for bytes in [&b""[..], b"abc", &big] {
         let mut seen = 0;
-        let digest = cairn_web::files::hash(&file("f", bytes), |d| seen = d, || false).await.unwrap();
+        let digest = cairn_web::files::hash(&file("f", bytes), |d| seen = d, || false)
+            .await
+            .unwrap();
         assert_eq!(digest, Digest::of(bytes));
         assert_eq!(seen, bytes.len() as u64);
     }
     let known = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-    assert_eq!(cairn_web::files::hash(&file("abc", b"abc"), |_| {}, || false).await.unwrap().to_string(), known);
+    assert_eq!(
+        cairn_web::files::hash(&file("abc", b"abc"), |_| {}, || false)
+            .await
+            .unwrap()
+            .to_string(),
+        known
+    );
     // cancel stops between slices
-    assert!(cairn_web::files::hash(&file("f", &big), |_| {}, || true).await.is_err());
+    assert!(
+        cairn_web::files::hash(&file("f", &big), |_| {}, || true)
+            .await
+            .is_err()
+    );
 }
 
 #[wasm_bindgen_test]
 fn drafts_patch_the_same_in_wasm() {
     let mut base = Manifest::new();
     for (p, c) in [("a", "1"), ("dir/b", "2"), ("dir/c", "3")] {
-        base.insert(EntryPath::new(p).unwrap(), Entry::blob(Digest::of(c.as_bytes()), 1)).unwrap();
+        base.insert(
+            EntryPath::new(p).unwrap(),
+            Entry::blob(Digest::of(c.as_bytes()), 1),
+        )
+        .unwrap();
     }
     let mut d = Draft::from_base(base.clone());
     d.remove("dir").unwrap();
-    d.put(EntryPath::new("a").unwrap(), Entry::blob(Digest::of(b"new"), 3)).unwrap();
+    d.put(
+        EntryPath::new("a").unwrap(),
+        Entry::blob(Digest::of(b"new"), 3),
+    )
+    .unwrap();
     assert_eq!(&apply(&base, &d.patch()).unwrap(), d.manifest());
     assert_eq!(d.summary().removed, 2);
-    assert_eq!(Manifest::new().digest().to_string(), Digest::of(b"cairn-artifact-manifest-v1\n").hex());
+    assert_eq!(
+        Manifest::new().digest().to_string(),
+        Digest::of(b"cairn-artifact-manifest-v1\n").hex()
+    );
 }
