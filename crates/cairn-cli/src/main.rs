@@ -78,29 +78,9 @@ enum Command {
         meta: write::Meta,
     },
     /// Add files to a pending distributed version.
-    Upsert {
-        paths: Vec<String>,
-        #[arg(long)]
-        name: String,
-        #[arg(long = "type")]
-        type_: String,
-        #[arg(long)]
-        distributed_id: String,
-        #[command(flatten)]
-        meta: write::Meta,
-    },
+    Upsert(write::Distributed),
     /// Commit a pending distributed version (with any more files).
-    Finish {
-        paths: Vec<String>,
-        #[arg(long)]
-        name: String,
-        #[arg(long = "type")]
-        type_: String,
-        #[arg(long)]
-        distributed_id: String,
-        #[command(flatten)]
-        meta: write::Meta,
-    },
+    Finish(write::Distributed),
     /// Download a version (verified; correct files are skipped).
     Get {
         /// [entity/project/]name[:ref]
@@ -248,46 +228,8 @@ async fn main() -> anyhow::Result<()> {
             removes,
             meta,
         } => write::draft(&api()?, out, base, removes, replaces, adds, meta).await,
-        Command::Upsert {
-            paths,
-            name,
-            type_,
-            distributed_id,
-            meta,
-        } => {
-            write::distributed(
-                &api()?,
-                out,
-                &progress,
-                false,
-                paths,
-                name,
-                type_,
-                distributed_id,
-                meta,
-            )
-            .await
-        }
-        Command::Finish {
-            paths,
-            name,
-            type_,
-            distributed_id,
-            meta,
-        } => {
-            write::distributed(
-                &api()?,
-                out,
-                &progress,
-                true,
-                paths,
-                name,
-                type_,
-                distributed_id,
-                meta,
-            )
-            .await
-        }
+        Command::Upsert(args) => write::distributed(&api()?, out, &progress, false, args).await,
+        Command::Finish(args) => write::distributed(&api()?, out, &progress, true, args).await,
         Command::Get { path, root } => fetch::get(&api()?, out, path, root.clone()).await,
         Command::Verify { path, dir } => fetch::verify(&api()?, out, path, dir.clone()).await,
         Command::Ls { path } => browse::ls(&api()?, out, path.as_deref()).await,

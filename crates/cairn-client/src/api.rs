@@ -36,6 +36,18 @@ pub struct CommitOutcome {
     pub transfer: Transfer,
 }
 
+impl CommitOutcome {
+    fn new(out: CommitResponse, transfer: Transfer) -> Self {
+        Self {
+            version: out.version,
+            created: out.created,
+            digest: out.digest,
+            aliases: out.aliases,
+            transfer,
+        }
+    }
+}
+
 /// The result of an upsert.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpsertOutcome {
@@ -203,13 +215,7 @@ impl Api {
         };
         let url = project.api(&format!("/artifacts/{}/versions", artifact.name));
         let out: CommitResponse = self.http.json(Method::POST, &url, Some(&request)).await?;
-        Ok(CommitOutcome {
-            version: out.version,
-            created: out.created,
-            digest: out.digest,
-            aliases: out.aliases,
-            transfer,
-        })
+        Ok(CommitOutcome::new(out, transfer))
     }
 
     /// Upload the artifact's blobs and add its entries to the pending version of `id`.
@@ -220,25 +226,8 @@ impl Api {
         id: &DistributedId,
         run: Option<&RunId>,
     ) -> Result<UpsertOutcome> {
-        let transfer = upload(
-            &self.http,
-            project,
-            artifact.manifest(),
-            &artifact.sources,
-            self.progress.as_ref(),
-        )
-        .await?;
-        let url = project.api(&format!(
-            "/artifacts/{}/distributed/{id}/upsert",
-            artifact.name
-        ));
-        let out: PendingVersion = self
-            .http
-            .json(
-                Method::POST,
-                &url,
-                Some(&distributed_request(artifact, run)),
-            )
+        let (out, transfer) = self
+            .distributed::<PendingVersion>(project, artifact, id, run, "upsert")
             .await?;
         Ok(UpsertOutcome {
             file_count: out.file_count,
@@ -254,6 +243,21 @@ impl Api {
         id: &DistributedId,
         run: Option<&RunId>,
     ) -> Result<CommitOutcome> {
+        let (out, transfer) = self
+            .distributed::<CommitResponse>(project, artifact, id, run, "finish")
+            .await?;
+        Ok(CommitOutcome::new(out, transfer))
+    }
+
+    /// Upload the artifact's blobs, then `POST …/distributed/{id}/{action}` with its entries.
+    async fn distributed<T: serde::de::DeserializeOwned>(
+        &self,
+        project: &ProjectRef,
+        artifact: &Artifact,
+        id: &DistributedId,
+        run: Option<&RunId>,
+        action: &str,
+    ) -> Result<(T, Transfer)> {
         let transfer = upload(
             &self.http,
             project,
@@ -263,35 +267,19 @@ impl Api {
         )
         .await?;
         let url = project.api(&format!(
-            "/artifacts/{}/distributed/{id}/finish",
+            "/artifacts/{}/distributed/{id}/{action}",
             artifact.name
         ));
-        let out: CommitResponse = self
-            .http
-            .json(
-                Method::POST,
-                &url,
-                Some(&distributed_request(artifact, run)),
-            )
-            .await?;
-        Ok(CommitOutcome {
-            version: out.version,
-            created: out.created,
-            digest: out.digest,
-            aliases: out.aliases,
-            transfer,
-        })
-    }
-}
-
-fn distributed_request(artifact: &Artifact, run: Option<&RunId>) -> UpsertRequest {
-    UpsertRequest {
-        type_: Some(artifact.type_.clone()),
-        manifest: Some(artifact.manifest().clone()),
-        aliases: artifact.aliases.clone(),
-        description: artifact.description.clone(),
-        metadata: artifact.metadata.clone(),
-        run: run.cloned(),
+        let body = UpsertRequest {
+            type_: Some(artifact.type_.clone()),
+            manifest: Some(artifact.manifest().clone()),
+            aliases: artifact.aliases.clone(),
+            description: artifact.description.clone(),
+            metadata: artifact.metadata.clone(),
+            run: run.cloned(),
+        };
+        let out = self.http.json(Method::POST, &url, Some(&body)).await?;
+        Ok((out, transfer))
     }
 }
 

@@ -126,23 +126,36 @@ pub async fn draft(
     report(out, &api.commit(version.project(), &a, &[], None).await?)
 }
 
+/// The arguments of `cairn upsert` and `cairn finish`.
+#[derive(clap::Args, Debug)]
+pub struct Distributed {
+    /// Files and folders (PATH or PATH:NAME).
+    paths: Vec<String>,
+    /// [entity/project/]name
+    #[arg(long)]
+    name: String,
+    /// The artifact type.
+    #[arg(long = "type")]
+    type_: String,
+    /// The id every run of the distributed version shares.
+    #[arg(long)]
+    distributed_id: String,
+    #[command(flatten)]
+    meta: Meta,
+}
+
 /// `cairn upsert` and `cairn finish`.
-#[allow(clippy::too_many_arguments)]
 pub async fn distributed(
     api: &Api,
     out: Output,
     progress: &Arc<dyn Progress>,
     finish: bool,
-    paths: &[String],
-    name: &str,
-    type_: &str,
-    id: &str,
-    meta: &Meta,
+    args: &Distributed,
 ) -> anyhow::Result<()> {
-    let (project, mut a) = new_artifact(api, name, type_, progress)?;
-    add_paths(&mut a, paths, false)?;
-    apply_meta(&mut a, meta)?;
-    let id: DistributedId = id.parse()?;
+    let (project, mut a) = new_artifact(api, &args.name, &args.type_, progress)?;
+    add_paths(&mut a, &args.paths, false)?;
+    apply_meta(&mut a, &args.meta)?;
+    let id: DistributedId = args.distributed_id.parse()?;
     if finish {
         report(out, &api.finish(&project, &a, &id, None).await?)
     } else {
