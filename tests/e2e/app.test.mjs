@@ -76,6 +76,8 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
     assert.ok(!page.url().includes('token='), page.url());
     await page.getByTestId('drop-zone').locator('input[type=file]').nth(1).setInputFiles(folder);
     await page.getByText('4 files').waitFor();
+    // the files were hashed on the Web Worker pool, not on the page
+    assert.match(await page.getByTestId('hash-progress').innerText(), /hashing on [1-8] workers .*0\.0 \/ 0\.0 MB/);
     await page.screenshot({ path: path.join(SHOTS, 'create.png') });
     await page.getByTestId('commit-button').click();
     await page.getByTestId('version-label').filter({ hasText: 'v0' }).waitFor();

@@ -3,11 +3,12 @@
 //! Cairn's browser app: browse projects, artifacts, versions and files; create a version by
 //! dropping files or whole folders; open any version as a draft, drop files to add or replace,
 //! remove files or folders, review the diff and commit only the patch and the missing blobs.
-//! Files are hashed in the browser with cairn-core, slice by slice.
+//! Files are hashed in the browser with cairn-core, slice by slice, on a pool of Web Workers.
 
 pub mod api;
 pub mod files;
 mod pages;
+pub mod pool;
 pub mod stage;
 
 use leptos::prelude::*;

@@ -1,7 +1,9 @@
 //! Staging dropped files into a draft (hashing with progress) and committing it: missing-check,
 //! upload only missing blobs with bounded concurrency, then the manifest or the patch.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use cairn_core::wire::{CommitRequest, CommitResponse, MAX_MISSING_CHECK, MissingBlobs};
 use cairn_core::{Digest, Draft, Entry, EntryPath, Manifest, VersionRef};
@@ -64,6 +66,66 @@ pub struct Staged {
     pub sources: HashMap<Digest, web_sys::File>,
 }
 
+thread_local! {
+    static POOL: Option<crate::pool::Pool> = crate::pool::Pool::start(None);
+}
+
+/// Hashing workers running (0: hashing on the page).
+pub fn workers() -> usize {
+    POOL.with(|p| p.as_ref().map_or(0, |p| p.size()))
+}
+
+/// Hash every file, on the worker pool when there is one (several files at once), else on the
+/// page; `meter` follows the bytes done, `cancel` stops it.
+async fn hash_all(
+    picked: &[Picked],
+    meter: RwSignal<Meter>,
+    cancel: RwSignal<bool>,
+) -> Result<Vec<Digest>, String> {
+    let Some(pool) = POOL.with(Clone::clone) else {
+        let mut out = Vec::with_capacity(picked.len());
+        let mut base = 0.0;
+        for p in picked {
+            out.push(
+                hash(
+                    &p.file,
+                    |d| meter.update(|m| m.done = base + d as f64),
+                    || cancel.get_untracked(),
+                )
+                .await?,
+            );
+            base += p.file.size();
+        }
+        return Ok(out);
+    };
+    let done = Rc::new(RefCell::new(vec![0u64; picked.len()]));
+    let jobs = picked.iter().enumerate().map(|(i, p)| {
+        let (pool, done, file) = (pool.clone(), done.clone(), p.file.clone());
+        async move {
+            let result = pool
+                .hash(file, move |d| {
+                    let total: u64 = {
+                        let mut all = done.borrow_mut();
+                        all[i] = d;
+                        all.iter().sum()
+                    };
+                    meter.update(|m| m.done = total as f64);
+                })
+                .await;
+            (i, result)
+        }
+    });
+    let mut out = vec![None; picked.len()];
+    let mut results = futures::stream::iter(jobs).buffer_unordered(pool.size() * 2);
+    while let Some((i, result)) = results.next().await {
+        if cancel.get_untracked() {
+            return Err("cancelled".into());
+        }
+        out[i] = Some(result?);
+    }
+    Ok(out.into_iter().flatten().collect())
+}
+
 /// Hash `picked` and put each into the draft (replacing what is at its path when `replace`).
 pub async fn stage(
     state: RwSignal<Staged>,
@@ -73,45 +135,38 @@ pub async fn stage(
     meter: RwSignal<Meter>,
     cancel: RwSignal<bool>,
 ) -> Result<(), String> {
-    let total: f64 = picked.iter().map(|p| p.file.size()).sum();
-    meter.set(Meter::start(total));
-    cancel.set(false);
-    let mut base = 0.0;
-    for p in picked {
-        let raw = if prefix.is_empty() {
-            p.path.clone()
-        } else {
-            format!("{}/{}", prefix.trim_end_matches('/'), p.path)
-        };
-        let path = EntryPath::normalize(&raw).map_err(|e| e.to_string())?;
-        let size = p.file.size();
-        let digest = hash(
-            &p.file,
-            |d| meter.update(|m| m.done = base + d as f64),
-            || cancel.get_untracked(),
-        )
-        .await?;
-        base += size;
-        let entry = Entry::blob(digest, size as u64);
-        let mut failed = None;
-        state.update(|s| {
-            let r = if replace {
-                s.draft.put(path.clone(), entry)
+    // names are checked before any byte is read
+    let paths = picked
+        .iter()
+        .map(|p| {
+            let raw = if prefix.is_empty() {
+                p.path.clone()
             } else {
-                s.draft.add(path.clone(), entry)
+                format!("{}/{}", prefix.trim_end_matches('/'), p.path)
             };
-            match r {
-                Ok(()) => {
-                    s.sources.entry(digest).or_insert_with(|| p.file.clone());
+            EntryPath::normalize(&raw).map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    meter.set(Meter::start(picked.iter().map(|p| p.file.size()).sum()));
+    cancel.set(false);
+    let digests = hash_all(&picked, meter, cancel).await?;
+    let mut failed = None;
+    state.update(|s| {
+        let batch = paths
+            .iter()
+            .zip(&picked)
+            .zip(&digests)
+            .map(|((path, p), d)| (path.clone(), Entry::blob(*d, p.file.size() as u64)));
+        match s.draft.add_many(batch, replace) {
+            Ok(()) => {
+                for (p, d) in picked.iter().zip(&digests) {
+                    s.sources.entry(*d).or_insert_with(|| p.file.clone());
                 }
-                Err(e) => failed = Some(e.to_string()),
             }
-        });
-        if let Some(e) = failed {
-            return Err(e);
+            Err(e) => failed = Some(e.to_string()),
         }
-    }
-    Ok(())
+    });
+    failed.map_or(Ok(()), Err)
 }
 
 /// Where a commit goes.

@@ -89,8 +89,8 @@ impl Work {
 
     fn view_status(self, p: Params) -> impl IntoView {
         view! {
-            <ProgressLine meter=self.hashing label="hashing" testid="hash-progress"/>
-            <ProgressLine meter=self.uploading label="uploading" testid="upload-progress"/>
+            <ProgressLine meter=self.hashing label=format!("hashing on {} workers", stage::workers()) testid="hash-progress"/>
+            <ProgressLine meter=self.uploading label="uploading".to_owned() testid="upload-progress"/>
             <Show when=move || self.busy.get()>
                 <button on:click=move |_| self.cancel.set(true)>"Cancel"</button>
             </Show>

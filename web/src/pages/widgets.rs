@@ -87,11 +87,7 @@ pub fn DropZone(on_files: Callback<Vec<Picked>>) -> impl IntoView {
 
 /// A progress line for one phase.
 #[component]
-pub fn ProgressLine(
-    meter: RwSignal<Meter>,
-    label: &'static str,
-    testid: &'static str,
-) -> impl IntoView {
+pub fn ProgressLine(meter: RwSignal<Meter>, label: String, testid: &'static str) -> impl IntoView {
     view! {
         <div class="progress" data-testid=testid>
             <progress max=move || meter.get().total.max(1.0) value=move || meter.get().done></progress>
