@@ -53,6 +53,7 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let url = format!("http://{}", listener.local_addr()?);
     if let Some(token) = fresh {
         println!("Created the admin token (shown only this once; keep it):\n\n    {token}\n");
+        println!("Open the web app signed in: {url}/#token={token}\n");
     }
     println!(
         "Cairn is running at {url}/ (API: {url}/api/v1/, data: {})",
