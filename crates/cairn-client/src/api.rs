@@ -312,12 +312,11 @@ impl Run {
         let project = ProjectRef {
             entity: match options.entity {
                 Some(e) => e.parse()?,
-                None => api.default_project().map(|p| p.entity).or_else(|_| {
-                    api.defaults
-                        .entity
-                        .clone()
-                        .ok_or_else(|| Error::Config("no entity for the run".into()))
-                })?,
+                None => api
+                    .defaults
+                    .entity
+                    .clone()
+                    .ok_or_else(|| Error::Config("no entity for the run".into()))?,
             },
             project: match options.project {
                 Some(p) => p.parse()?,

@@ -111,6 +111,7 @@ impl ArtifactVersion {
     pub async fn download(&self, root: impl AsRef<Path>) -> Result<DownloadReport> {
         let root = root.as_ref();
         let stored = self.stored();
+        let stored_count = stored.len();
         let mut report = DownloadReport {
             references: self
                 .manifest
@@ -142,7 +143,7 @@ impl ArtifactVersion {
             .filter(|(_, s)| !s)
             .map(|(x, _)| x)
             .collect();
-        report.skipped_files = (self.stored().len() - todo.len()) as u64;
+        report.skipped_files = (stored_count - todo.len()) as u64;
         report.downloaded_files = todo.len() as u64;
         report.downloaded_bytes = todo.iter().map(|t| t.2).sum();
         self.progress

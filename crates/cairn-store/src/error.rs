@@ -7,7 +7,7 @@ use cairn_core::{Alias, Digest, EntryPath, VersionIndex};
 pub enum Error {
     /// The request broke a rule of cairn-core (a name, a path, a patch…).
     #[error(transparent)]
-    Invalid(#[from] cairn_core::Error),
+    Invalid(cairn_core::Error),
     /// A request that is well formed but cannot be carried out as asked.
     #[error("{0}")]
     Unprocessable(String),
@@ -77,6 +77,17 @@ pub enum Error {
     /// Stored data that does not parse (a bug or corruption, never the client's fault).
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
+}
+
+impl From<cairn_core::Error> for Error {
+    /// Distributed conflicts keep their own variant (409 with the paths); every other core
+    /// error is invalid input.
+    fn from(e: cairn_core::Error) -> Self {
+        match e {
+            cairn_core::Error::Conflicts(paths) => Self::Conflicts(paths),
+            other => Self::Invalid(other),
+        }
+    }
 }
 
 fn list(aliases: &[Alias]) -> String {

@@ -87,7 +87,7 @@ impl Work {
             .sum()
     }
 
-    fn view_status(self, p: Params) -> impl IntoView {
+    fn view_status(self) -> impl IntoView {
         view! {
             <ProgressLine meter=self.hashing label=format!("hashing on {} workers", stage::workers()) testid="hash-progress"/>
             <ProgressLine meter=self.uploading label="uploading".to_owned() testid="upload-progress"/>
@@ -96,8 +96,6 @@ impl Work {
             </Show>
             {move || self.error.get().map(|e| view! { <p class="error" data-testid="error">{e}</p> })}
             {move || self.done.get().map(|d| {
-                let href = format!("/{}/{}/{}/{}", p.at("entity"), p.at("project"), p.at("name_or_input"), d.version);
-                let _ = href;
                 view! {
                     <p class="done">
                         {if d.created { "Committed " } else { "Same content as " }}
@@ -211,7 +209,7 @@ pub fn Create() -> impl IntoView {
         <DropZone on_files=on_files/>
         <p class="summary">{move || format!("{} files · {} bytes to upload at most", work.state.get().draft.manifest().len(), work.bytes_to_upload())}</p>
         <button data-testid="commit-button" disabled=move || work.busy.get() || name.get().trim().is_empty() on:click=commit>"Commit"</button>
-        {work.view_status(p)}
+        {work.view_status()}
         {move || work.done.get().map(|d| view! {
             <p><A href=format!("/{}/{}/{}/{}", p.at("entity"), p.at("project"), name.get_untracked().trim(), d.version)>"Open the new version"</A></p>
         })}
@@ -287,7 +285,7 @@ pub fn DraftPage() -> impl IntoView {
         <DropZone on_files=on_files/>
         <p class="summary" data-testid="diff-summary">{move || format!("{} · {} bytes to upload", summary(&work.state.get().draft), work.bytes_to_upload())}</p>
         <button data-testid="commit-button" disabled=move || work.busy.get() || base.get().is_none() on:click=commit>"Commit"</button>
-        {work.view_status(p)}
+        {work.view_status()}
         {work.view_entries()}
     }
 }

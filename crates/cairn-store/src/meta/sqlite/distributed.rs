@@ -94,10 +94,7 @@ pub(super) async fn upsert(
     let partial = req.manifest.unwrap_or_default();
     blobs::check(conn, p, &partial).await?;
     let (base, old_aliases) = pending.map(|p| (p.manifest, p.aliases)).unwrap_or_default();
-    let merged = merge(&base, &partial).map_err(|e| match e {
-        cairn_core::Error::Conflicts(paths) => Error::Conflicts(paths),
-        other => Error::Invalid(other),
-    })?;
+    let merged = merge(&base, &partial)?;
     let aliases = union_aliases(old_aliases, req.aliases);
     sqlx::query(
         "INSERT INTO pending (entity, project, name, distributed_id, type, manifest, aliases, created_at)
@@ -137,10 +134,7 @@ pub(super) async fn finish(
     let partial = req.manifest.unwrap_or_default();
     blobs::check(conn, p, &partial).await?;
     let (base, old_aliases) = pending.map(|p| (p.manifest, p.aliases)).unwrap_or_default();
-    let manifest = merge(&base, &partial).map_err(|e| match e {
-        cairn_core::Error::Conflicts(paths) => Error::Conflicts(paths),
-        other => Error::Invalid(other),
-    })?;
+    let manifest = merge(&base, &partial)?;
     let coll = collection_for_write(conn, p, name, type_.as_ref()).await?;
     let out = commit_version(
         conn,
