@@ -31,11 +31,11 @@ function countFiles(dir) {
   return n;
 }
 
-async function startRegistry() {
+async function startRegistry(extra = []) {
   const port = await freePort();
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-e2e-'));
   const proc = spawn(process.env.CAIRN_BIN ?? '../../target/debug/cairn',
-    ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', data, '--web-dir', process.env.CAIRN_DIST ?? '../../dist'],
+    ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', data, '--web-dir', process.env.CAIRN_DIST ?? '../../dist', ...extra],
     { env: { ...process.env, CAIRN_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'inherit', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
@@ -48,12 +48,14 @@ async function startRegistry() {
 const api = (base, p) => fetch(`${base}/api/v1/projects/ent/proj${p}`, { headers: { Authorization: `Bearer ${TOKEN}` } }).then((r) => r.json());
 const sha = (s) => 'sha256:' + createHash('sha256').update(s).digest('hex');
 
+const launch = () => chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+});
+
 test('create v0 from a folder, then a draft v1 that sends only the change', async () => {
   const reg = await startRegistry();
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  const browser = await launch();
   const errors = [];
   try {
     fs.mkdirSync(SHOTS, { recursive: true });
@@ -121,5 +123,47 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
   } finally {
     await browser.close();
     reg.stop();
+  }
+});
+
+test('a file over the limit is refused up front; cancel stops hashing mid-file', async () => {
+  const LIMIT = 2 ** 31; // 2 GiB: the big file takes seconds to hash, time enough to cancel
+  const reg = await startRegistry(['--max-blob-size', String(LIMIT)]);
+  const browser = await launch();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-big-'));
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${reg.base}/ent/proj/new#token=${TOKEN}`);
+    const input = page.getByTestId('drop-zone').locator('input[type=file]').first();
+
+    // over the registry's limit: refused before a byte is read or sent
+    const over = path.join(dir, 'over.bin');
+    fs.writeFileSync(over, '');
+    fs.truncateSync(over, LIMIT + 1); // sparse: costs no disk
+    await input.setInputFiles(over);
+    await page.getByTestId('error').filter({ hasText: "over this registry's limit of 2.1 GB per file: over.bin (2.1 GB)" }).waitFor();
+
+    // under the limit but big enough to cancel mid-file: the busy worker is terminated
+    const big = path.join(dir, 'big.bin');
+    fs.writeFileSync(big, '');
+    fs.truncateSync(big, LIMIT - 1);
+    await input.setInputFiles(big);
+    await page.getByTestId('file-progress').locator('li').filter({ hasText: 'big.bin' }).waitFor();
+    await page.getByTestId('cancel').click();
+    await page.getByTestId('error').filter({ hasText: 'cancelled' }).waitFor();
+    assert.equal(await page.getByTestId('file-progress').locator('li').count(), 0);
+
+    // fresh workers took the cancelled ones' place: the next file hashes and commits
+    await input.setInputFiles({ name: 'small.txt', mimeType: 'text/plain', buffer: Buffer.from('small') });
+    await page.getByText('1 files').waitFor();
+    await page.getByTestId('artifact-name').fill('after-cancel');
+    await page.getByTestId('commit-button').click();
+    await page.getByTestId('version-label').filter({ hasText: 'v0' }).waitFor();
+    const v0 = await api(reg.base, '/artifacts/after-cancel/versions/v0/manifest');
+    assert.deepEqual(Object.keys(v0.contents), ['small.txt']);
+  } finally {
+    await browser.close();
+    reg.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,12 +1,17 @@
 //! The registry's HTTP API from the browser (fetch), with the token kept in local storage.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use cairn_core::Digest;
 use cairn_core::wire::Problem;
+use futures::channel::oneshot;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Request, RequestInit, Response};
+use web_sys::{ProgressEvent, Request, RequestInit, Response, XmlHttpRequest};
 
 const TOKEN_KEY: &str = "cairn.token";
 
@@ -143,26 +148,36 @@ pub async fn json<T: DeserializeOwned, B: Serialize>(
     .await
 }
 
-/// Upload a blob straight from a file (the browser streams it), retrying transient failures.
+thread_local! {
+    /// Uploads in flight, so cancel can abort them.
+    static UPLOADS: RefCell<Vec<XmlHttpRequest>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Abort every upload in flight (their `put_blob` fails as cancelled).
+pub fn abort_uploads() {
+    for xhr in UPLOADS.with(|u| std::mem::take(&mut *u.borrow_mut())) {
+        let _ = xhr.abort();
+    }
+}
+
+/// Upload a blob straight from a file (the browser streams it), reporting bytes sent and
+/// retrying transient failures; `cancelled` stops the retries.
 pub async fn put_blob(
     entity: &str,
     project: &str,
     digest: &Digest,
     file: &web_sys::File,
+    progress: impl Fn(f64) + 'static,
+    cancelled: impl Fn() -> bool,
 ) -> Result<(), String> {
     let path = project_api(entity, project, &format!("/blobs/{digest}"));
+    let progress: Rc<dyn Fn(f64)> = Rc::new(progress);
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match send(
-            "PUT",
-            &path,
-            Some(file.as_ref()),
-            Some("application/octet-stream"),
-        )
-        .await
-        {
-            Ok(_) => return Ok(()),
+        match xhr_put(&path, file, progress.clone()).await {
+            Ok(()) => return Ok(()),
+            Err(_) if cancelled() => return Err("cancelled".into()),
             Err(e)
                 if attempt < 4
                     && (e.contains("(502)")
@@ -171,11 +186,60 @@ pub async fn put_blob(
                         || e.contains("(429)")
                         || e.contains("network")) =>
             {
+                progress(0.0);
                 sleep_ms(200 * (1 << attempt)).await;
             }
             Err(e) => return Err(format!("{}: {e}", file.name())),
         }
     }
+}
+
+/// One PUT through XMLHttpRequest, the browser API that reports upload progress.
+async fn xhr_put(
+    path: &str,
+    file: &web_sys::File,
+    progress: Rc<dyn Fn(f64)>,
+) -> Result<(), String> {
+    let xhr = XmlHttpRequest::new().map_err(js_err)?;
+    xhr.open("PUT", path).map_err(js_err)?;
+    if let Some(t) = token() {
+        xhr.set_request_header("Authorization", &format!("Bearer {t}"))
+            .map_err(js_err)?;
+    }
+    xhr.set_request_header("Content-Type", "application/octet-stream")
+        .map_err(js_err)?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let tx = RefCell::new(Some(tx));
+    let on_end = Closure::<dyn Fn()>::new(move || {
+        if let Some(tx) = tx.borrow_mut().take() {
+            let _ = tx.send(());
+        }
+    });
+    let on_progress =
+        Closure::<dyn Fn(ProgressEvent)>::new(move |ev: ProgressEvent| progress(ev.loaded()));
+    xhr.set_onloadend(Some(on_end.as_ref().unchecked_ref()));
+    xhr.upload()
+        .map_err(js_err)?
+        .set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+    UPLOADS.with(|u| u.borrow_mut().push(xhr.clone()));
+    let sent = xhr.send_with_opt_blob(Some(file)).map_err(js_err);
+    if sent.is_ok() {
+        let _ = rx.await;
+    }
+    UPLOADS.with(|u| u.borrow_mut().retain(|x| x != &xhr));
+    sent?;
+    let status = xhr.status().map_err(js_err)?;
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    if status == 0 {
+        return Err("network error: the upload was interrupted".into());
+    }
+    let text = xhr.response_text().ok().flatten().unwrap_or_default();
+    Err(match serde_json::from_str::<Problem>(&text) {
+        Ok(p) => format!("{} ({status})", p.detail),
+        Err(_) => format!("the registry answered {status}"),
+    })
 }
 
 /// Wait `ms` milliseconds.

@@ -2,10 +2,13 @@
 //! hashing them in slices with cairn-core (never a whole file in memory).
 
 use cairn_core::{Digest, Hasher};
-use js_sys::{Array, Promise, Uint8Array};
+use js_sys::{Array, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{DataTransfer, File, FileSystemDirectoryEntry, FileSystemEntry, FileSystemFileEntry};
+use web_sys::{
+    DataTransfer, File, FileSystemDirectoryEntry, FileSystemEntry, FileSystemFileEntry,
+    ReadableStreamByobReader,
+};
 
 /// Bytes read per slice while hashing.
 pub const SLICE: u64 = 8 << 20;
@@ -98,11 +101,63 @@ pub fn from_input(files: &web_sys::FileList) -> Vec<Picked> {
         .collect()
 }
 
-/// Hash a file slice by slice, reporting bytes done; `cancelled` stops it between slices.
+/// Hash a file, reporting bytes done; `cancelled` stops it between reads. Reads through the
+/// file's byte stream into one reused buffer (memory stays flat: no garbage per read), or slice
+/// by slice where the browser's file streams are not byte streams.
 pub async fn hash(
     file: &File,
     mut progress: impl FnMut(u64),
     cancelled: impl Fn() -> bool,
+) -> Result<Digest, String> {
+    match ReadableStreamByobReader::new(&file.stream()) {
+        Ok(reader) => hash_stream(file, reader, &mut progress, &cancelled).await,
+        Err(_) => hash_slices(file, &mut progress, &cancelled).await,
+    }
+}
+
+async fn hash_stream(
+    file: &File,
+    reader: ReadableStreamByobReader,
+    progress: &mut impl FnMut(u64),
+    cancelled: &impl Fn() -> bool,
+) -> Result<Digest, String> {
+    let unreadable = |_| format!("cannot read {}", file.name());
+    let mut h = Hasher::new();
+    let mut scratch = vec![0u8; SLICE as usize];
+    let mut view = Uint8Array::new_with_length(SLICE as u32);
+    let mut done = 0;
+    loop {
+        if cancelled() {
+            let _ = reader.cancel();
+            return Err("cancelled".into());
+        }
+        let read = JsFuture::from(reader.read_with_array_buffer_view(&view))
+            .await
+            .map_err(unreadable)?;
+        let chunk: Uint8Array = Reflect::get(&read, &"value".into())
+            .map_err(unreadable)?
+            .unchecked_into();
+        if Reflect::get(&read, &"done".into())
+            .map_err(unreadable)?
+            .is_truthy()
+        {
+            break;
+        }
+        let n = chunk.length() as usize;
+        chunk.copy_to(&mut scratch[..n]);
+        h.update(&scratch[..n]);
+        done += n as u64;
+        progress(done);
+        // the read moved the buffer into `chunk`: hand the whole of it back for the next read
+        view = Uint8Array::new(&chunk.buffer());
+    }
+    Ok(h.finish())
+}
+
+async fn hash_slices(
+    file: &File,
+    progress: &mut impl FnMut(u64),
+    cancelled: &impl Fn() -> bool,
 ) -> Result<Digest, String> {
     let size = file.size() as u64;
     let mut h = Hasher::new();

@@ -6,6 +6,7 @@
 //! Files are hashed in the browser with cairn-core, slice by slice, on a pool of Web Workers.
 
 pub mod api;
+pub mod bench;
 pub mod files;
 mod pages;
 pub mod pool;

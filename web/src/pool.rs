@@ -1,5 +1,7 @@
 //! A pool of hashing Web Workers, one per core: files are hashed off the main thread, several at
-//! once. Falls back to hashing on the page when workers cannot start (no worker script served).
+//! once. A worker that fails (its script did not load, it crashed) leaves the pool and its file
+//! goes back to the queue; when no worker is left, queued files are hashed on the page. Cancel
+//! terminates the busy workers at once (mid-file) and starts fresh ones.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -12,24 +14,24 @@ use wasm_bindgen::prelude::*;
 use web_sys::{Blob, BlobPropertyBag, File, MessageEvent, Url, Worker};
 
 type Progress = Box<dyn FnMut(u64)>;
+type Done = oneshot::Sender<Result<Digest, String>>;
 
 struct Job {
     id: u32,
     file: File,
     progress: Progress,
-    done: oneshot::Sender<Result<Digest, String>>,
-}
-
-struct Running {
-    progress: Progress,
-    done: oneshot::Sender<Result<Digest, String>>,
+    done: Done,
 }
 
 #[derive(Default)]
 struct State {
+    /// Workers started and not failed (ready or not).
+    alive: usize,
+    /// Every worker started and not terminated (to close the pool).
+    all: Vec<Worker>,
     idle: Vec<Worker>,
     queue: VecDeque<Job>,
-    running: HashMap<u32, (Worker, Running)>,
+    running: HashMap<u32, (Worker, Job)>,
     next_id: u32,
 }
 
@@ -37,6 +39,7 @@ struct State {
 #[derive(Clone)]
 pub struct Pool {
     state: Rc<RefCell<State>>,
+    url: Rc<str>,
     size: usize,
 }
 
@@ -64,29 +67,54 @@ impl Pool {
     /// Start `size` workers (default: one per core, at most 8). They announce themselves when
     /// ready; jobs wait in the queue until then.
     pub fn start(size: Option<usize>) -> Option<Self> {
+        Self::start_with(size, worker_url().ok()?)
+    }
+
+    /// Start a pool on a given worker script URL (tests use a broken one).
+    pub fn start_with(size: Option<usize>, url: String) -> Option<Self> {
         let cores = web_sys::window().map_or(2.0, |w| w.navigator().hardware_concurrency());
         let size = size.unwrap_or((cores as usize).clamp(1, 8));
-        let url = worker_url().ok()?;
         let pool = Self {
             state: Rc::new(RefCell::new(State::default())),
+            url: url.into(),
             size,
         };
         for _ in 0..size {
-            let worker = Worker::new(&url).ok()?;
-            let me = pool.clone();
-            let w = worker.clone();
-            let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |msg: MessageEvent| {
-                me.on_message(&w, msg.data())
-            });
-            worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            on_message.forget();
+            pool.spawn()?;
         }
         Some(pool)
+    }
+
+    fn spawn(&self) -> Option<()> {
+        let worker = Worker::new(&self.url).ok()?;
+        let (me, w) = (self.clone(), worker.clone());
+        let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |msg: MessageEvent| {
+            me.on_message(&w, msg.data())
+        });
+        let (me, w) = (self.clone(), worker.clone());
+        let on_error = Closure::<dyn Fn(web_sys::Event)>::new(move |ev: web_sys::Event| {
+            ev.prevent_default();
+            me.on_error(&w)
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        // the closures live as long as the worker; a pool starts a handful in a page's life
+        on_message.forget();
+        on_error.forget();
+        let mut s = self.state.borrow_mut();
+        s.alive += 1;
+        s.all.push(worker);
+        Some(())
     }
 
     /// Workers in the pool.
     pub fn size(&self) -> usize {
         self.size
+    }
+
+    /// Workers that have not failed.
+    pub fn alive(&self) -> usize {
+        self.state.borrow().alive
     }
 
     fn on_message(&self, worker: &Worker, data: JsValue) {
@@ -98,8 +126,7 @@ impl Pool {
         let Some(id) = get(&data, "id").as_f64().map(|i| i as u32) else {
             return;
         };
-        let done = get(&data, "done");
-        if let Some(bytes) = done.as_f64() {
+        if let Some(bytes) = get(&data, "done").as_f64() {
             if let Some((_, job)) = self.state.borrow_mut().running.get_mut(&id) {
                 (job.progress)(bytes as u64);
             }
@@ -119,7 +146,31 @@ impl Pool {
         }
     }
 
+    /// A worker failed: it leaves the pool, its file goes back to the queue.
+    fn on_error(&self, worker: &Worker) {
+        worker.terminate();
+        {
+            let mut s = self.state.borrow_mut();
+            s.alive = s.alive.saturating_sub(1);
+            s.idle.retain(|w| w != worker);
+            s.all.retain(|w| w != worker);
+            let id = s
+                .running
+                .iter()
+                .find(|(_, (w, _))| w == worker)
+                .map(|(id, _)| *id);
+            if let Some((_, job)) = id.and_then(|id| s.running.remove(&id)) {
+                s.queue.push_front(job);
+            }
+        }
+        self.dispatch();
+    }
+
     fn dispatch(&self) {
+        if self.state.borrow().alive == 0 {
+            self.drain_on_page();
+            return;
+        }
         loop {
             let mut s = self.state.borrow_mut();
             if s.idle.is_empty() || s.queue.is_empty() {
@@ -136,16 +187,60 @@ impl Pool {
                 s.idle.push(worker);
                 continue;
             }
-            s.running.insert(
-                job.id,
-                (
-                    worker,
-                    Running {
-                        progress: job.progress,
-                        done: job.done,
-                    },
-                ),
-            );
+            s.running.insert(job.id, (worker, job));
+        }
+    }
+
+    /// No worker is left: hash what is queued on the page, one file after another.
+    fn drain_on_page(&self) {
+        let jobs: Vec<Job> = self.state.borrow_mut().queue.drain(..).collect();
+        if jobs.is_empty() {
+            return;
+        }
+        wasm_bindgen_futures::spawn_local(async move {
+            for mut job in jobs {
+                let result = crate::files::hash(&job.file, &mut job.progress, || false).await;
+                let _ = job.done.send(result);
+            }
+        });
+    }
+
+    /// Stop everything: queued files fail as cancelled, busy workers are terminated mid-file
+    /// and replaced by fresh ones.
+    pub fn cancel(&self) {
+        let (queued, running): (Vec<Job>, Vec<(Worker, Job)>) = {
+            let mut s = self.state.borrow_mut();
+            let running: Vec<_> = s.running.drain().map(|(_, r)| r).collect();
+            s.alive = s.alive.saturating_sub(running.len());
+            (s.queue.drain(..).collect(), running)
+        };
+        for job in queued {
+            let _ = job.done.send(Err("cancelled".into()));
+        }
+        for (worker, job) in running {
+            worker.terminate();
+            self.state.borrow_mut().all.retain(|w| w != &worker);
+            let _ = job.done.send(Err("cancelled".into()));
+            let _ = self.spawn();
+        }
+    }
+
+    /// Fail every job as cancelled and terminate every worker (the pool hashes on the page
+    /// afterwards).
+    pub fn close(&self) {
+        let (jobs, workers) = {
+            let mut s = self.state.borrow_mut();
+            s.alive = 0;
+            s.idle.clear();
+            let mut jobs: Vec<Job> = s.queue.drain(..).collect();
+            jobs.extend(s.running.drain().map(|(_, (_, job))| job));
+            (jobs, std::mem::take(&mut s.all))
+        };
+        for w in workers {
+            w.terminate();
+        }
+        for job in jobs {
+            let _ = job.done.send(Err("cancelled".into()));
         }
     }
 

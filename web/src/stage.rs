@@ -2,10 +2,10 @@
 //! upload only missing blobs with bounded concurrency, then the manifest or the patch.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use cairn_core::wire::{CommitRequest, CommitResponse, MAX_MISSING_CHECK, MissingBlobs};
+use cairn_core::wire::{CommitRequest, CommitResponse, Health, MAX_MISSING_CHECK, MissingBlobs};
 use cairn_core::{Digest, Draft, Entry, EntryPath, Manifest, VersionRef};
 use futures::StreamExt;
 use leptos::prelude::*;
@@ -58,6 +58,57 @@ impl Meter {
     }
 }
 
+/// Files in flight in the current phase: path → (bytes done, size).
+pub type Rows = RwSignal<BTreeMap<String, (f64, f64)>>;
+
+fn row(rows: Rows, path: &str, done: f64, size: f64) {
+    rows.update(|r| {
+        r.insert(path.to_owned(), (done, size));
+    });
+}
+
+fn unrow(rows: Rows, path: &str) {
+    rows.update(|r| {
+        r.remove(path);
+    });
+}
+
+/// Stop hashing and uploading now: busy workers are terminated mid-file, uploads aborted.
+pub fn cancel(flag: RwSignal<bool>) {
+    flag.set(true);
+    POOL.with(|p| p.as_ref().map(crate::pool::Pool::cancel));
+    api::abort_uploads();
+}
+
+/// "1.5 GB"
+pub fn bytes(n: f64) -> String {
+    match n {
+        n if n >= 1e9 => format!("{:.1} GB", n / 1e9),
+        n if n >= 1e6 => format!("{:.1} MB", n / 1e6),
+        n if n >= 1e3 => format!("{:.1} kB", n / 1e3),
+        n => format!("{n} B"),
+    }
+}
+
+/// Refuse files over the registry's blob size limit, before reading any of them.
+async fn check_sizes(picked: &[Picked]) -> Result<(), String> {
+    let health: Health = api::get("/api/v1/health").await?;
+    let limit = health.max_blob_size as f64;
+    let over: Vec<String> = picked
+        .iter()
+        .filter(|p| p.file.size() > limit)
+        .map(|p| format!("{} ({})", p.path, bytes(p.file.size())))
+        .collect();
+    if over.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "over this registry's limit of {} per file: {}",
+        bytes(limit),
+        over.join(", ")
+    ))
+}
+
 /// The page's editing state.
 #[derive(Clone, Debug, Default)]
 pub struct Staged {
@@ -80,28 +131,35 @@ pub fn workers() -> usize {
 async fn hash_all(
     picked: &[Picked],
     meter: RwSignal<Meter>,
+    rows: Rows,
     cancel: RwSignal<bool>,
 ) -> Result<Vec<Digest>, String> {
     let Some(pool) = POOL.with(Clone::clone) else {
         let mut out = Vec::with_capacity(picked.len());
         let mut base = 0.0;
         for p in picked {
-            out.push(
-                hash(
-                    &p.file,
-                    |d| meter.update(|m| m.done = base + d as f64),
-                    || cancel.get_untracked(),
-                )
-                .await?,
-            );
-            base += p.file.size();
+            let size = p.file.size();
+            let digest = hash(
+                &p.file,
+                |d| {
+                    meter.update(|m| m.done = base + d as f64);
+                    row(rows, &p.path, d as f64, size);
+                },
+                || cancel.get_untracked(),
+            )
+            .await;
+            unrow(rows, &p.path);
+            out.push(digest?);
+            base += size;
         }
         return Ok(out);
     };
     let done = Rc::new(RefCell::new(vec![0u64; picked.len()]));
     let jobs = picked.iter().enumerate().map(|(i, p)| {
-        let (pool, done, file) = (pool.clone(), done.clone(), p.file.clone());
+        let (pool, done, file, path) = (pool.clone(), done.clone(), p.file.clone(), p.path.clone());
         async move {
+            let size = file.size();
+            let shown = path.clone();
             let result = pool
                 .hash(file, move |d| {
                     let total: u64 = {
@@ -110,8 +168,10 @@ async fn hash_all(
                         all.iter().sum()
                     };
                     meter.update(|m| m.done = total as f64);
+                    row(rows, &shown, d as f64, size);
                 })
                 .await;
+            unrow(rows, &path);
             (i, result)
         }
     });
@@ -119,6 +179,7 @@ async fn hash_all(
     let mut results = futures::stream::iter(jobs).buffer_unordered(pool.size() * 2);
     while let Some((i, result)) = results.next().await {
         if cancel.get_untracked() {
+            rows.set(BTreeMap::new());
             return Err("cancelled".into());
         }
         out[i] = Some(result?);
@@ -133,6 +194,7 @@ pub async fn stage(
     prefix: &str,
     replace: bool,
     meter: RwSignal<Meter>,
+    rows: Rows,
     cancel: RwSignal<bool>,
 ) -> Result<(), String> {
     // names are checked before any byte is read
@@ -147,9 +209,10 @@ pub async fn stage(
             EntryPath::normalize(&raw).map_err(|e| e.to_string())
         })
         .collect::<Result<Vec<_>, _>>()?;
+    check_sizes(&picked).await?;
     meter.set(Meter::start(picked.iter().map(|p| p.file.size()).sum()));
     cancel.set(false);
-    let digests = hash_all(&picked, meter, cancel).await?;
+    let digests = hash_all(&picked, meter, rows, cancel).await?;
     let mut failed = None;
     state.update(|s| {
         let batch = paths
@@ -186,7 +249,10 @@ pub async fn commit(
     staged: Staged,
     target: Target,
     meter: RwSignal<Meter>,
+    rows: Rows,
+    cancel: RwSignal<bool>,
 ) -> Result<CommitResponse, String> {
+    cancel.set(false);
     let to_send: Manifest = match target.base {
         Some(_) => Manifest::from_entries(staged.draft.patch().put).map_err(|e| e.to_string())?,
         None => staged.draft.manifest().clone(),
@@ -206,6 +272,10 @@ pub async fn commit(
         .await?;
         missing.extend(answer.missing);
     }
+    let names: HashMap<Digest, String> = to_send
+        .iter()
+        .filter_map(|(p, e)| e.stored_blob().map(|d| (d, p.to_string())))
+        .collect();
     let jobs: Vec<(Digest, web_sys::File)> = missing
         .iter()
         .map(|d| {
@@ -222,9 +292,27 @@ pub async fn commit(
     let results: Vec<Result<(), String>> = futures::stream::iter(jobs)
         .map(|(d, f)| {
             let (entity, project) = (entity.clone(), project.clone());
+            let path = names.get(&d).cloned().unwrap_or_else(|| f.name());
             async move {
-                api::put_blob(&entity, &project, &d, &f).await?;
-                meter.update(|m| m.done += f.size());
+                let (size, shown, sent) = (f.size(), path.clone(), Rc::new(RefCell::new(0.0)));
+                let counted = sent.clone();
+                let result = api::put_blob(
+                    &entity,
+                    &project,
+                    &d,
+                    &f,
+                    move |now| {
+                        let before = counted.replace(now);
+                        meter.update(|m| m.done += now - before);
+                        row(rows, &shown, now, size);
+                    },
+                    || cancel.get_untracked(),
+                )
+                .await;
+                unrow(rows, &path);
+                result?;
+                let before = sent.replace(size);
+                meter.update(|m| m.done += size - before);
                 Ok(())
             }
         })

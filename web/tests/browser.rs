@@ -67,3 +67,16 @@ fn drafts_patch_the_same_in_wasm() {
         Digest::of(b"cairn-artifact-manifest-v1\n").hex()
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_pool_whose_workers_cannot_start_hashes_on_the_page() {
+    // the script 404s: each worker fails, leaves the pool, and the file is hashed on the page
+    let pool =
+        cairn_web::pool::Pool::start_with(Some(2), "/no-such-worker.js".into()).expect("a pool");
+    let digest = pool.hash(file("f", b"abc"), |_| {}).await.unwrap();
+    assert_eq!(digest, Digest::of(b"abc"));
+    assert_eq!(pool.alive(), 0);
+    // and later files too
+    let digest = pool.hash(file("g", b"later"), |_| {}).await.unwrap();
+    assert_eq!(digest, Digest::of(b"later"));
+}

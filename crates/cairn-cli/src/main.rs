@@ -2,6 +2,7 @@
 //! verify, ls, alias, diff, login.
 
 mod commands;
+mod gc;
 mod progress;
 mod serve;
 
@@ -34,8 +35,11 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the registry (SQLite + local disk under --data-dir, zero configuration).
+    /// Run the registry (SQLite + local disk under --data-dir, zero configuration; or
+    /// PostgreSQL + S3 for several replicas).
     Serve(serve::ServeArgs),
+    /// Delete blobs no version references, older than a grace period (safe while serving).
+    Gc(gc::GcArgs),
     /// Manage access tokens (on the registry's machine).
     #[command(subcommand)]
     Token(TokenCommand),
@@ -121,9 +125,8 @@ enum TokenCommand {
         /// Who or what the token is for.
         #[arg(long, default_value = "token")]
         name: String,
-        /// The registry's data directory.
-        #[arg(long, default_value = "./cairn-data", env = "CAIRN_DATA_DIR")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        storage: serve::Storage,
     },
 }
 
@@ -161,11 +164,12 @@ async fn main() -> anyhow::Result<()> {
         || -> anyhow::Result<Api> { Ok(Api::new(&config(&cli)?)?.with_progress(progress.clone())) };
     match &cli.command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Gc(args) => gc::run(args, out).await,
         Command::Token(TokenCommand::Create {
             entity,
             role,
             name,
-            data_dir,
+            storage,
         }) => {
             let entity = entity
                 .as_deref()
@@ -175,7 +179,7 @@ async fn main() -> anyhow::Result<()> {
             if entity.is_none() && role != cairn_store::Role::Admin {
                 anyhow::bail!("a token for every entity must be an admin token: pass --entity E");
             }
-            let meta = serve::open_metadata(data_dir).await?;
+            let meta = storage.metadata().await?;
             let record = cairn_store::TokenRecord {
                 name: name.clone(),
                 entity,

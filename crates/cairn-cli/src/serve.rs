@@ -1,13 +1,71 @@
 //! `cairn serve`: open the stores under --data-dir, make sure an admin token exists, serve.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use cairn_server::{AppState, Config};
-use cairn_store::{BlobStore, ObjectBlobStore, SqliteStore};
+use cairn_store::{BlobStore, ObjectBlobStore, SqlStore};
+
+/// Where the registry keeps its data (shared by `serve`, `token create` and `gc`).
+#[derive(clap::Args, Debug)]
+pub struct Storage {
+    /// Where the SQLite database and the blobs live (the zero-configuration default).
+    #[arg(long, default_value = "./cairn-data", env = "CAIRN_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL for the metadata instead of SQLite (`postgres://user:pass@host/db`); any
+    /// number of replicas may share it.
+    #[arg(long, env = "CAIRN_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Where blobs live: `s3://bucket/prefix` (endpoint, region and credentials from the
+    /// usual `AWS_*` variables) or a directory. Default: `<data-dir>/blobs`.
+    #[arg(long, env = "CAIRN_BLOB_STORE")]
+    pub blob_store: Option<String>,
+}
+
+impl Storage {
+    /// The metadata store: PostgreSQL when a URL is given, else SQLite under the data dir.
+    pub async fn metadata(&self) -> anyhow::Result<SqlStore> {
+        if let Some(url) = &self.database_url {
+            return SqlStore::connect(url)
+                .await
+                .context("connecting to PostgreSQL (--database-url)");
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating {}", self.data_dir.display()))?;
+        let db = self.data_dir.join("cairn.db");
+        SqlStore::open(&db)
+            .await
+            .with_context(|| format!("opening {}", db.display()))
+    }
+
+    /// The blob store.
+    pub fn blobs(&self) -> anyhow::Result<ObjectBlobStore> {
+        Ok(match &self.blob_store {
+            Some(location) => ObjectBlobStore::open(location)
+                .with_context(|| format!("opening the blob store {location}"))?,
+            None => ObjectBlobStore::local(&self.data_dir.join("blobs"))?,
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "metadata: {}, blobs: {}",
+            if self.database_url.is_some() {
+                "PostgreSQL".to_owned()
+            } else {
+                self.data_dir.join("cairn.db").display().to_string()
+            },
+            self.blob_store.clone().unwrap_or_else(|| self
+                .data_dir
+                .join("blobs")
+                .display()
+                .to_string())
+        )
+    }
+}
 
 /// Flags of `cairn serve`.
 #[derive(clap::Args, Debug)]
@@ -15,9 +73,8 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080", env = "CAIRN_ADDR")]
     addr: SocketAddr,
-    /// Where the database and the blobs live.
-    #[arg(long, default_value = "./cairn-data", env = "CAIRN_DATA_DIR")]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    storage: Storage,
     /// Largest blob a single PUT may carry, in bytes.
     #[arg(long, default_value_t = cairn_server::DEFAULT_MAX_BLOB_SIZE)]
     max_blob_size: u64,
@@ -26,19 +83,9 @@ pub struct ServeArgs {
     web_dir: PathBuf,
 }
 
-/// Open (creating if needed) the SQLite metadata store under `data_dir`.
-pub async fn open_metadata(data_dir: &Path) -> anyhow::Result<SqliteStore> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
-    let db = data_dir.join("cairn.db");
-    SqliteStore::open(&db)
-        .await
-        .with_context(|| format!("opening {}", db.display()))
-}
-
 pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
-    let meta = Arc::new(open_metadata(&args.data_dir).await?);
-    let blobs = Arc::new(ObjectBlobStore::local(&args.data_dir.join("blobs"))?);
+    let meta = Arc::new(args.storage.metadata().await?);
+    let blobs = Arc::new(args.storage.blobs()?);
     let cleaned = blobs.clean_staging(Duration::from_secs(3600)).await?;
     if cleaned > 0 {
         tracing::info!(cleaned, "removed interrupted uploads");
@@ -56,8 +103,8 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         println!("Open the web app signed in: {url}/#token={token}\n");
     }
     println!(
-        "Cairn is running at {url}/ (API: {url}/api/v1/, data: {})",
-        args.data_dir.display()
+        "Cairn is running at {url}/ (API: {url}/api/v1/; {})",
+        args.storage.describe()
     );
     let state = AppState {
         meta,

@@ -11,7 +11,7 @@
 //! use std::sync::Arc;
 //! let dir = tempfile::tempdir()?;
 //! let state = cairn_server::AppState {
-//!     meta: Arc::new(cairn_store::SqliteStore::open(&dir.path().join("cairn.db")).await?),
+//!     meta: Arc::new(cairn_store::SqlStore::open(&dir.path().join("cairn.db")).await?),
 //!     blobs: Arc::new(cairn_store::ObjectBlobStore::local(&dir.path().join("blobs"))?),
 //!     config: Arc::new(cairn_server::Config::default()),
 //! };

@@ -26,4 +26,4 @@ pub mod meta;
 
 pub use blob::{BlobStore, ByteStream, ObjectBlobStore, PutOutcome};
 pub use error::{Error, Result};
-pub use meta::{MetadataStore, ProjectKey, Role, SqliteStore, TokenRecord};
+pub use meta::{MetadataStore, ProjectKey, Role, SqlStore, TokenRecord};

@@ -1,11 +1,11 @@
-//! Every backend runs the conformance suites: in-memory and local-disk blob stores, and the
-//! SQLite metadata store.
+//! Every backend runs the conformance suites: in-memory, local-disk and S3 blob stores, and the
+//! SQLite and PostgreSQL metadata stores (the S3 and PostgreSQL runs need `scripts/services`).
 
 mod conformance;
 
 use std::sync::Arc;
 
-use cairn_store::{ObjectBlobStore, SqliteStore};
+use cairn_store::{ObjectBlobStore, SqlStore};
 
 #[tokio::test]
 async fn memory_blob_store() {
@@ -28,8 +28,25 @@ async fn local_blob_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_metadata_store() {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("cairn.db"))
-        .await
-        .unwrap();
+    let store = SqlStore::open(&dir.path().join("cairn.db")).await.unwrap();
     conformance::meta::run(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_metadata_store() {
+    let Some(url) = cairn_testkit::services::postgres_database().await else {
+        return;
+    };
+    let store = SqlStore::connect(&url).await.unwrap();
+    // migrating an up-to-date database again is a no-op (every replica does it at start)
+    SqlStore::connect(&url).await.unwrap();
+    conformance::meta::run(Arc::new(store)).await;
+}
+
+#[tokio::test]
+async fn s3_blob_store() {
+    let Some(location) = cairn_testkit::services::s3_location() else {
+        return;
+    };
+    conformance::blob::run(&ObjectBlobStore::open(&location).unwrap()).await;
 }

@@ -4,6 +4,8 @@
 //! a temporary directory, serves [`cairn_server::router`] on `127.0.0.1:0`, and hands back its
 //! URL, an admin token and a few helpers for the requests every test makes.
 
+pub mod services;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,7 +13,7 @@ use std::sync::Arc;
 use cairn_core::wire::CommitResponse;
 use cairn_core::{Digest, Entry, EntryPath, Manifest};
 use cairn_server::{AppState, Config};
-use cairn_store::{ObjectBlobStore, Role, SqliteStore, TokenRecord};
+use cairn_store::{ObjectBlobStore, Role, SqlStore, TokenRecord};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::Value;
 
@@ -49,10 +51,30 @@ impl TestServer {
     /// Start with `config`.
     pub async fn with_config(config: Config) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let meta = SqliteStore::open(&dir.path().join("cairn.db"))
+        let meta = SqlStore::open(&dir.path().join("cairn.db"))
             .await
             .expect("open sqlite");
         let blobs = ObjectBlobStore::local(&dir.path().join("blobs")).expect("blob dir");
+        Self::serve(meta, blobs, config, dir).await
+    }
+
+    /// A replica on shared stores: PostgreSQL at `database_url`, blobs at `blob_location`
+    /// (`s3://…`); any number of them may run side by side.
+    pub async fn replica(database_url: &str, blob_location: &str) -> Self {
+        let meta = SqlStore::connect(database_url)
+            .await
+            .expect("connect to PostgreSQL");
+        let blobs = ObjectBlobStore::open(blob_location).expect("open the blob store");
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::serve(meta, blobs, Config::default(), dir).await
+    }
+
+    async fn serve(
+        meta: SqlStore,
+        blobs: ObjectBlobStore,
+        config: Config,
+        dir: tempfile::TempDir,
+    ) -> Self {
         cairn_server::auth::bootstrap_admin(&meta, Some(ADMIN_TOKEN))
             .await
             .expect("admin token");

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use super::Params;
-use super::widgets::{DropZone, ProgressLine, Virtual};
+use super::widgets::{DropZone, FileRows, ProgressLine, Virtual};
 use crate::api;
 use crate::files::Picked;
 use crate::stage::{self, Meter, Staged, Target};
@@ -19,6 +19,7 @@ struct Work {
     state: RwSignal<Staged>,
     hashing: RwSignal<Meter>,
     uploading: RwSignal<Meter>,
+    rows: stage::Rows,
     cancel: RwSignal<bool>,
     busy: RwSignal<bool>,
     error: RwSignal<Option<String>>,
@@ -31,6 +32,7 @@ impl Work {
             state: RwSignal::new(Staged::default()),
             hashing: RwSignal::new(Meter::default()),
             uploading: RwSignal::new(Meter::default()),
+            rows: RwSignal::new(Default::default()),
             cancel: RwSignal::new(false),
             busy: RwSignal::new(false),
             error: RwSignal::new(None),
@@ -48,6 +50,7 @@ impl Work {
                 &prefix,
                 replace,
                 self.hashing,
+                self.rows,
                 self.cancel,
             )
             .await
@@ -63,7 +66,7 @@ impl Work {
         self.error.set(None);
         let staged = self.state.get_untracked();
         leptos::task::spawn_local(async move {
-            match stage::commit(staged, target, self.uploading).await {
+            match stage::commit(staged, target, self.uploading, self.rows, self.cancel).await {
                 Ok(out) => self.done.set(Some(out)),
                 Err(e) => self.error.set(Some(e)),
             }
@@ -92,8 +95,9 @@ impl Work {
             <ProgressLine meter=self.hashing label=format!("hashing on {} workers", stage::workers()) testid="hash-progress"/>
             <ProgressLine meter=self.uploading label="uploading".to_owned() testid="upload-progress"/>
             <Show when=move || self.busy.get()>
-                <button on:click=move |_| self.cancel.set(true)>"Cancel"</button>
+                <button data-testid="cancel" on:click=move |_| stage::cancel(self.cancel)>"Cancel"</button>
             </Show>
+            <FileRows rows=self.rows/>
             {move || self.error.get().map(|e| view! { <p class="error" data-testid="error">{e}</p> })}
             {move || self.done.get().map(|d| {
                 view! {

@@ -5,7 +5,7 @@ use wasm_bindgen::JsCast;
 
 use crate::api;
 use crate::files::{self, Picked};
-use crate::stage::Meter;
+use crate::stage::{self, Meter};
 
 /// Token entry (kept in local storage), or sign out.
 #[component]
@@ -93,6 +93,23 @@ pub fn ProgressLine(meter: RwSignal<Meter>, label: String, testid: &'static str)
             <progress max=move || meter.get().total.max(1.0) value=move || meter.get().done></progress>
             <span>{label} " " {move || meter.get().label()}</span>
         </div>
+    }
+}
+
+/// Per-file progress of the files in flight (a handful at a time: the pool's and the uploads'
+/// concurrency).
+#[component]
+pub fn FileRows(rows: stage::Rows) -> impl IntoView {
+    view! {
+        <ul class="file-progress" data-testid="file-progress">
+            {move || rows.get().into_iter().map(|(path, (done, size))| view! {
+                <li>
+                    <progress max=size.max(1.0) value=done></progress>
+                    <span class="path">{path}</span>
+                    <span class="size">{format!("{} / {}", stage::bytes(done), stage::bytes(size))}</span>
+                </li>
+            }).collect_view()}
+        </ul>
     }
 }
 

@@ -60,6 +60,8 @@ serde_via_str!(VersionIndex);
 pub struct Health {
     /// Always `ok`.
     pub status: String,
+    /// The largest blob this registry accepts, in bytes (clients refuse bigger files up front).
+    pub max_blob_size: u64,
 }
 
 /// `GET /api/v1/whoami`.

@@ -23,9 +23,10 @@ pub(crate) async fn openapi_json() -> Json<serde_json::Value> {
 
 /// Liveness; needs no token.
 #[utoipa::path(get, path = "/api/v1/health", security(()), responses((status = 200, body = Health)))]
-pub(crate) async fn health() -> Json<Health> {
+pub(crate) async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok".into(),
+        max_blob_size: state.config.max_blob_size,
     })
 }
 

@@ -14,7 +14,10 @@ async fn health_needs_no_token_and_everything_else_does() {
         .send()
         .await
         .unwrap();
-    assert_eq!(expect(res, StatusCode::OK).await, json!({"status": "ok"}));
+    assert_eq!(
+        expect(res, StatusCode::OK).await,
+        json!({"status": "ok", "max_blob_size": cairn_server::DEFAULT_MAX_BLOB_SIZE})
+    );
     for (path, token) in [
         ("/api/v1/whoami", None),
         ("/api/v1/whoami", Some("nope")),

@@ -1,4 +1,4 @@
-//! [`BlobStore`] on `object_store`: a local directory now, S3-compatible storage later.
+//! [`BlobStore`] on `object_store`: a local directory, or S3-compatible storage.
 //! Uploads stream into `staging/<random>`; only verified bytes are renamed to
 //! `blobs/<aa>/<hex>`, atomically and without replacing an existing blob.
 
@@ -9,9 +9,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use cairn_core::{Digest, Hasher};
 use futures::{StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
+use object_store::prefix::PrefixStore;
 use object_store::{GetOptions, GetRange, ObjectStore, WriteMultipart};
 
 use super::{BlobStore, ByteStream, PutOutcome};
@@ -36,6 +38,39 @@ impl ObjectBlobStore {
             })
         })?;
         Ok(Self::new(Arc::new(LocalFileSystem::new_with_prefix(dir)?)))
+    }
+
+    /// Blobs in an S3-compatible bucket, `s3://bucket` or `s3://bucket/prefix`. Endpoint,
+    /// region and credentials come from the usual `AWS_*` variables (`AWS_ENDPOINT` and
+    /// `AWS_ALLOW_HTTP=true` for a local server such as MinIO or moto).
+    pub fn s3(url: &str) -> Result<Self> {
+        let rest = url.strip_prefix("s3://").ok_or_else(|| {
+            Error::Unprocessable(format!("blob store URL '{url}' does not start with s3://"))
+        })?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(Error::Unprocessable(format!(
+                "blob store URL '{url}' names no bucket"
+            )));
+        }
+        let s3 = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .build()?;
+        let prefix = prefix.trim_matches('/');
+        Ok(Self::new(if prefix.is_empty() {
+            Arc::new(s3)
+        } else {
+            Arc::new(PrefixStore::new(s3, prefix))
+        }))
+    }
+
+    /// A local directory, or `s3://…` (see [`Self::s3`]).
+    pub fn open(location: &str) -> Result<Self> {
+        if location.starts_with("s3://") {
+            Self::s3(location)
+        } else {
+            Self::local(std::path::Path::new(location))
+        }
     }
 
     /// Blobs in memory (tests).

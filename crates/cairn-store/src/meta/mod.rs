@@ -3,7 +3,7 @@
 //! transaction is kept here; the pure rules come from cairn-core.
 
 mod paging;
-mod sqlite;
+mod sql;
 
 use std::fmt::Debug;
 
@@ -17,7 +17,7 @@ use cairn_core::{
     VersionRef,
 };
 
-pub use sqlite::SqliteStore;
+pub use sql::SqlStore;
 
 use crate::error::Result;
 
@@ -87,7 +87,14 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
     /// Whether any token that reaches every entity as admin exists.
     async fn has_admin_token(&self) -> Result<bool>;
 
-    /// Note that `project` holds a verified blob; true if it did not hold it before.
+    /// Garbage collection: forget, for every project, the blobs that no committed or pending
+    /// version references and that were last uploaded before `cutoff` (RFC 3339), and answer
+    /// those no project holds any more (their bytes may be deleted). `dry_run` forgets nothing
+    /// and answers what would be forgotten.
+    async fn forget_unreferenced_blobs(&self, cutoff: &str, dry_run: bool) -> Result<Vec<Digest>>;
+
+    /// Note that `project` holds a verified blob (refreshing its upload time, which garbage
+    /// collection's grace period counts from); true if it did not hold it before.
     async fn record_blob(&self, project: &ProjectKey, digest: &Digest, size: u64) -> Result<bool>;
     /// The subset of `digests` that `project` does not hold, in the order asked.
     async fn missing_blobs(&self, project: &ProjectKey, digests: &[Digest]) -> Result<Vec<Digest>>;

@@ -4,7 +4,7 @@
 use cairn_core::wire::{CommitRequest, CommitResponse, VersionIndex, check_metadata};
 use cairn_core::{Alias, ArtifactName, Manifest, Patch, RunId, TypeName, apply};
 use serde_json::{Map, Value};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use super::rows::{self, Collection};
 use super::{blobs, now, runs};
@@ -24,7 +24,7 @@ pub(super) struct NewVersion {
 
 /// The collection `name`, created with `type_` if new; a clash of types is a 409.
 pub(super) async fn collection_for_write(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
     type_: Option<&TypeName>,
@@ -43,7 +43,7 @@ pub(super) async fn collection_for_write(
         Error::Unprocessable(format!("type is required to create artifact '{name}'"))
     })?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO collections (entity, project, name, type, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+        "INSERT INTO collections (entity, project, name, type, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(p.entity.as_str())
     .bind(p.project.as_str())
@@ -69,7 +69,7 @@ enum Content {
 
 /// `POST …/versions`.
 pub(super) async fn commit(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
     req: CommitRequest,
@@ -119,7 +119,7 @@ pub(super) async fn commit(
 
 /// Dedup or insert `v` as the collection's next version, then move its aliases onto it.
 pub(super) async fn commit_version(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     coll: &Collection,
     v: NewVersion,
 ) -> Result<CommitResponse> {
@@ -140,7 +140,7 @@ pub(super) async fn commit_version(
     }
     let digest = v.manifest.digest();
     let existing: Option<i64> = sqlx::query_scalar(
-        "SELECT idx FROM versions WHERE collection_id = ? AND digest = ? ORDER BY idx LIMIT 1",
+        "SELECT idx FROM versions WHERE collection_id = $1 AND digest = $2 ORDER BY idx LIMIT 1",
     )
     .bind(coll.id)
     .bind(digest.to_string())
@@ -152,7 +152,7 @@ pub(super) async fn commit_version(
             let idx = coll.next_index;
             sqlx::query(
                 "INSERT INTO versions (collection_id, idx, digest, manifest, size, file_count, description, metadata, base, logged_by, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(coll.id)
             .bind(idx)
@@ -167,7 +167,7 @@ pub(super) async fn commit_version(
             .bind(now())
             .execute(&mut *conn)
             .await?;
-            sqlx::query("UPDATE collections SET next_index = ? WHERE id = ?")
+            sqlx::query("UPDATE collections SET next_index = $1 WHERE id = $2")
                 .bind(idx + 1)
                 .bind(coll.id)
                 .execute(&mut *conn)

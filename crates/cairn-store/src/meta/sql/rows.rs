@@ -2,8 +2,9 @@
 
 use cairn_core::wire::{Version, VersionIndex, VersionState};
 use cairn_core::{Alias, ArtifactName, Manifest, RunId, TypeName, VersionRef};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
+use super::Dialect;
 use crate::error::{Error, Result};
 use crate::meta::ProjectKey;
 
@@ -22,12 +23,12 @@ fn corrupt(e: impl std::fmt::Display) -> Error {
 }
 
 pub(super) async fn collection(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
 ) -> Result<Option<Collection>> {
     let row: Option<(i64, String, i64)> = sqlx::query_as(
-        "SELECT id, type, next_index FROM collections WHERE entity = ? AND project = ? AND name = ?",
+        "SELECT id, type, next_index FROM collections WHERE entity = $1 AND project = $2 AND name = $3",
     )
     .bind(p.entity.as_str())
     .bind(p.project.as_str())
@@ -47,7 +48,7 @@ pub(super) async fn collection(
 }
 
 pub(super) async fn existing(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
 ) -> Result<Collection> {
@@ -57,13 +58,9 @@ pub(super) async fn existing(
 }
 
 /// The version an alias names.
-pub(super) async fn alias(
-    conn: &mut SqliteConnection,
-    coll: i64,
-    alias: &str,
-) -> Result<Option<u64>> {
+pub(super) async fn alias(conn: &mut AnyConnection, coll: i64, alias: &str) -> Result<Option<u64>> {
     let idx: Option<i64> =
-        sqlx::query_scalar("SELECT idx FROM aliases WHERE collection_id = ? AND alias = ?")
+        sqlx::query_scalar("SELECT idx FROM aliases WHERE collection_id = $1 AND alias = $2")
             .bind(coll)
             .bind(alias)
             .fetch_optional(&mut *conn)
@@ -71,9 +68,9 @@ pub(super) async fn alias(
     Ok(idx.map(|i| i as u64))
 }
 
-async fn exists(conn: &mut SqliteConnection, coll: i64, idx: u64) -> Result<bool> {
+async fn exists(conn: &mut AnyConnection, coll: i64, idx: u64) -> Result<bool> {
     let n: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM versions WHERE collection_id = ? AND idx = ?")
+        sqlx::query_scalar("SELECT count(*) FROM versions WHERE collection_id = $1 AND idx = $2")
             .bind(coll)
             .bind(idx as i64)
             .fetch_one(&mut *conn)
@@ -83,7 +80,7 @@ async fn exists(conn: &mut SqliteConnection, coll: i64, idx: u64) -> Result<bool
 
 /// Resolve `reference` within a collection to a committed version.
 pub(super) async fn resolve_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     coll: &Collection,
     reference: &VersionRef,
 ) -> Result<u64> {
@@ -95,7 +92,7 @@ pub(super) async fn resolve_in(
 }
 
 pub(super) async fn resolve(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
     reference: &VersionRef,
@@ -105,10 +102,17 @@ pub(super) async fn resolve(
     Ok((coll, idx))
 }
 
-/// The columns [`VersionRow`] reads, for `FROM versions v`.
-pub(super) const VERSION_COLUMNS: &str = "v.idx, v.digest, v.size, v.file_count, v.description, v.metadata, \
-     v.created_at, v.base, v.logged_by, \
-     (SELECT json_group_array(alias) FROM aliases a WHERE a.collection_id = v.collection_id AND a.idx = v.idx) AS aliases";
+/// The columns [`VersionRow`] reads, for `FROM versions v` (aliases as a JSON array).
+pub(super) fn version_columns(conn: &AnyConnection) -> String {
+    let aliases = match Dialect::of(conn) {
+        Dialect::Sqlite => "SELECT json_group_array(alias) FROM aliases a",
+        Dialect::Postgres => "SELECT COALESCE(json_agg(alias)::text, '[]') FROM aliases a",
+    };
+    format!(
+        "v.idx, v.digest, v.size, v.file_count, v.description, v.metadata, v.created_at, v.base, \
+         v.logged_by, ({aliases} WHERE a.collection_id = v.collection_id AND a.idx = v.idx) AS aliases"
+    )
+}
 
 #[derive(sqlx::FromRow)]
 pub(super) struct VersionRow {
@@ -152,12 +156,13 @@ impl VersionRow {
 }
 
 pub(super) async fn version(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     coll: &Collection,
     idx: u64,
 ) -> Result<Version> {
     let row: VersionRow = sqlx::query_as(&format!(
-        "SELECT {VERSION_COLUMNS} FROM versions v WHERE v.collection_id = ? AND v.idx = ?"
+        "SELECT {} FROM versions v WHERE v.collection_id = $1 AND v.idx = $2",
+        version_columns(conn)
     ))
     .bind(coll.id)
     .bind(idx as i64)
@@ -166,9 +171,9 @@ pub(super) async fn version(
     row.into_version(coll)
 }
 
-pub(super) async fn manifest(conn: &mut SqliteConnection, coll: i64, idx: u64) -> Result<Manifest> {
+pub(super) async fn manifest(conn: &mut AnyConnection, coll: i64, idx: u64) -> Result<Manifest> {
     let bytes: Vec<u8> =
-        sqlx::query_scalar("SELECT manifest FROM versions WHERE collection_id = ? AND idx = ?")
+        sqlx::query_scalar("SELECT manifest FROM versions WHERE collection_id = $1 AND idx = $2")
             .bind(coll)
             .bind(idx as i64)
             .fetch_one(&mut *conn)
@@ -178,13 +183,13 @@ pub(super) async fn manifest(conn: &mut SqliteConnection, coll: i64, idx: u64) -
 
 /// Point `alias` at `idx`, moving it if it named another version.
 pub(super) async fn put_alias(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     coll: i64,
     alias: &Alias,
     idx: u64,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO aliases (collection_id, alias, idx) VALUES (?, ?, ?)
+        "INSERT INTO aliases (collection_id, alias, idx) VALUES ($1, $2, $3)
          ON CONFLICT (collection_id, alias) DO UPDATE SET idx = excluded.idx",
     )
     .bind(coll)

@@ -3,52 +3,66 @@
 use std::collections::HashMap;
 
 use cairn_core::{Digest, Manifest};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{AnyConnection, AnyPool};
 
 use super::now;
 use crate::error::{Error, Result};
 use crate::meta::ProjectKey;
 
 pub(super) async fn record(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     p: &ProjectKey,
     digest: &Digest,
     size: u64,
 ) -> Result<bool> {
-    let done = sqlx::query(
-        "INSERT INTO project_blobs (entity, project, digest, size, created_at) VALUES (?, ?, ?, ?, ?)
+    let added = sqlx::query(
+        "INSERT INTO project_blobs (entity, project, digest, size, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT DO NOTHING",
     )
     .bind(p.entity.as_str())
     .bind(p.project.as_str())
-    .bind(digest.as_bytes().as_slice())
+    .bind(digest.as_bytes().to_vec())
     .bind(size as i64)
     .bind(now())
     .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .await?
+    .rows_affected()
+        == 1;
+    if !added {
+        // uploaded again: the grace period of garbage collection starts afresh
+        sqlx::query(
+            "UPDATE project_blobs SET created_at = $1 WHERE entity = $2 AND project = $3 AND digest = $4",
+        )
+        .bind(now())
+        .bind(p.entity.as_str())
+        .bind(p.project.as_str())
+        .bind(digest.as_bytes().to_vec())
+        .execute(pool)
+        .await?;
+    }
+    Ok(added)
 }
 
 /// The sizes of those of `digests` the project holds.
 pub(super) async fn held(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     digests: &[Digest],
 ) -> Result<HashMap<Digest, u64>> {
     let mut out = HashMap::with_capacity(digests.len());
     for batch in digests.chunks(500) {
-        let mut q =
-            QueryBuilder::<Sqlite>::new("SELECT digest, size FROM project_blobs WHERE entity = ");
-        q.push_bind(p.entity.as_str())
-            .push(" AND project = ")
-            .push_bind(p.project.as_str())
-            .push(" AND digest IN (");
-        let mut list = q.separated(", ");
+        let list: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "SELECT digest, size FROM project_blobs WHERE entity = $1 AND project = $2 AND digest IN ({})",
+            list.join(", ")
+        );
+        let mut q = sqlx::query_as(&sql)
+            .bind(p.entity.as_str())
+            .bind(p.project.as_str());
         for d in batch {
-            list.push_bind(d.as_bytes().to_vec());
+            q = q.bind(d.as_bytes().to_vec());
         }
-        q.push(")");
-        let rows: Vec<(Vec<u8>, i64)> = q.build_query_as().fetch_all(&mut *conn).await?;
+        let rows: Vec<(Vec<u8>, i64)> = q.fetch_all(&mut *conn).await?;
         for (bytes, size) in rows {
             let bytes: [u8; 32] = bytes
                 .try_into()
@@ -62,7 +76,7 @@ pub(super) async fn held(
 /// Check that the project holds every blob the stored entries of `entries` name, with the
 /// sizes they declare: 409 `missing` otherwise, 422 for a size that does not match.
 pub(super) async fn check(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     entries: &Manifest,
 ) -> Result<()> {

@@ -2,7 +2,7 @@
 
 use cairn_core::wire::{Lineage, Run, RunRequest, Version, VersionIndex, VersionKey};
 use cairn_core::{ArtifactName, DistributedId, RunId, VersionRef};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{AnyConnection, AnyPool};
 
 use super::{now, rows};
 use crate::blob::hex_id;
@@ -20,7 +20,7 @@ fn not_found(p: &ProjectKey, id: &RunId) -> Error {
     ))
 }
 
-pub(super) async fn create(pool: &SqlitePool, p: &ProjectKey, req: RunRequest) -> Result<Run> {
+pub(super) async fn create(pool: &AnyPool, p: &ProjectKey, req: RunRequest) -> Result<Run> {
     if req
         .job_type
         .as_ref()
@@ -32,7 +32,7 @@ pub(super) async fn create(pool: &SqlitePool, p: &ProjectKey, req: RunRequest) -
     }
     let id = RunId::new(hex_id()[..16].to_owned())?;
     let created_at = now();
-    sqlx::query("INSERT INTO runs (entity, project, id, name, run_group, job_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO runs (entity, project, id, name, run_group, job_type, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
         .bind(p.entity.as_str())
         .bind(p.project.as_str())
         .bind(id.as_str())
@@ -54,14 +54,15 @@ pub(super) async fn create(pool: &SqlitePool, p: &ProjectKey, req: RunRequest) -
 }
 
 /// Fail with 404 unless the run exists in the project.
-pub(super) async fn check(conn: &mut SqliteConnection, p: &ProjectKey, id: &RunId) -> Result<()> {
-    let n: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM runs WHERE entity = ? AND project = ? AND id = ?")
-            .bind(p.entity.as_str())
-            .bind(p.project.as_str())
-            .bind(id.as_str())
-            .fetch_one(&mut *conn)
-            .await?;
+pub(super) async fn check(conn: &mut AnyConnection, p: &ProjectKey, id: &RunId) -> Result<()> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM runs WHERE entity = $1 AND project = $2 AND id = $3",
+    )
+    .bind(p.entity.as_str())
+    .bind(p.project.as_str())
+    .bind(id.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
     if n == 0 {
         return Err(not_found(p, id));
     }
@@ -82,9 +83,9 @@ fn keys(rows: Vec<(String, i64)>) -> Result<Vec<VersionKey>> {
         .collect()
 }
 
-pub(super) async fn get(conn: &mut SqliteConnection, p: &ProjectKey, id: &RunId) -> Result<Run> {
+pub(super) async fn get(conn: &mut AnyConnection, p: &ProjectKey, id: &RunId) -> Result<Run> {
     let row: Option<RunRow> =
-        sqlx::query_as("SELECT name, run_group, job_type, created_at FROM runs WHERE entity = ? AND project = ? AND id = ?")
+        sqlx::query_as("SELECT name, run_group, job_type, created_at FROM runs WHERE entity = $1 AND project = $2 AND id = $3")
             .bind(p.entity.as_str())
             .bind(p.project.as_str())
             .bind(id.as_str())
@@ -93,7 +94,7 @@ pub(super) async fn get(conn: &mut SqliteConnection, p: &ProjectKey, id: &RunId)
     let (name, group, job_type, created_at) = row.ok_or_else(|| not_found(p, id))?;
     let logged: Vec<(String, i64)> = sqlx::query_as(
         "SELECT c.name, v.idx FROM versions v JOIN collections c ON c.id = v.collection_id
-         WHERE c.entity = ? AND c.project = ? AND v.logged_by = ? ORDER BY c.name, v.idx",
+         WHERE c.entity = $1 AND c.project = $2 AND v.logged_by = $3 ORDER BY c.name, v.idx",
     )
     .bind(p.entity.as_str())
     .bind(p.project.as_str())
@@ -102,7 +103,7 @@ pub(super) async fn get(conn: &mut SqliteConnection, p: &ProjectKey, id: &RunId)
     .await?;
     let used: Vec<(String, i64)> = sqlx::query_as(
         "SELECT c.name, u.idx FROM usages u JOIN collections c ON c.id = u.collection_id
-         WHERE c.entity = ? AND c.project = ? AND u.run_id = ? ORDER BY u.used_at, c.name, u.idx",
+         WHERE c.entity = $1 AND c.project = $2 AND u.run_id = $3 ORDER BY u.used_at, c.name, u.idx",
     )
     .bind(p.entity.as_str())
     .bind(p.project.as_str())
@@ -121,7 +122,7 @@ pub(super) async fn get(conn: &mut SqliteConnection, p: &ProjectKey, id: &RunId)
 }
 
 pub(super) async fn use_version(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     run: &RunId,
     name: &ArtifactName,
@@ -129,7 +130,7 @@ pub(super) async fn use_version(
 ) -> Result<Version> {
     check(conn, p, run).await?;
     let (coll, idx) = rows::resolve(conn, p, name, reference).await?;
-    sqlx::query("INSERT INTO usages (collection_id, idx, run_id, used_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+    sqlx::query("INSERT INTO usages (collection_id, idx, run_id, used_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
         .bind(coll.id)
         .bind(idx as i64)
         .bind(run.as_str())
@@ -140,7 +141,7 @@ pub(super) async fn use_version(
 }
 
 pub(super) async fn lineage(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
     reference: &VersionRef,
@@ -148,7 +149,7 @@ pub(super) async fn lineage(
     let (coll, idx) = rows::resolve(conn, p, name, reference).await?;
     let version = rows::version(conn, &coll, idx).await?;
     let used: Vec<String> = sqlx::query_scalar(
-        "SELECT run_id FROM usages WHERE collection_id = ? AND idx = ? ORDER BY used_at, run_id",
+        "SELECT run_id FROM usages WHERE collection_id = $1 AND idx = $2 ORDER BY used_at, run_id",
     )
     .bind(coll.id)
     .bind(idx as i64)

@@ -7,15 +7,15 @@ use cairn_core::wire::{
     VersionUpdate, check_metadata,
 };
 use cairn_core::{Alias, ArtifactName, TypeName, VersionRef};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{AnyConnection, AnyPool};
 
-use super::rows::{self, VERSION_COLUMNS, VersionRow};
+use super::rows::{self, VersionRow, version_columns};
 use crate::error::{Error, Result};
 use crate::meta::ProjectKey;
 use crate::meta::paging::Page;
 
 pub(super) async fn list_artifacts(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     p: &ProjectKey,
     q: &ListQuery,
 ) -> Result<ArtifactList> {
@@ -26,8 +26,8 @@ pub(super) async fn list_artifacts(
                 (SELECT count(*) FROM versions v WHERE v.collection_id = c.id),
                 (SELECT idx FROM aliases a WHERE a.collection_id = c.id AND a.alias = 'latest')
          FROM collections c
-         WHERE c.entity = ? AND c.project = ? AND (? IS NULL OR c.type = ?) AND c.name > ?
-         ORDER BY c.name LIMIT ?",
+         WHERE c.entity = $1 AND c.project = $2 AND ($3 IS NULL OR c.type = $4) AND c.name > $5
+         ORDER BY c.name LIMIT $6",
     )
     .bind(p.entity.as_str())
     .bind(p.project.as_str())
@@ -54,21 +54,22 @@ pub(super) async fn list_artifacts(
 }
 
 pub(super) async fn artifact(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     p: &ProjectKey,
     name: &ArtifactName,
 ) -> Result<ArtifactInfo> {
     let mut conn = pool.acquire().await?;
     let coll = rows::existing(&mut conn, p, name).await?;
     let aliases: Vec<(String, i64)> =
-        sqlx::query_as("SELECT alias, idx FROM aliases WHERE collection_id = ?")
+        sqlx::query_as("SELECT alias, idx FROM aliases WHERE collection_id = $1")
             .bind(coll.id)
             .fetch_all(&mut *conn)
             .await?;
-    let versions: i64 = sqlx::query_scalar("SELECT count(*) FROM versions WHERE collection_id = ?")
-        .bind(coll.id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let versions: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM versions WHERE collection_id = $1")
+            .bind(coll.id)
+            .fetch_one(&mut *conn)
+            .await?;
     let aliases = aliases
         .into_iter()
         .map(|(a, i)| {
@@ -87,7 +88,7 @@ pub(super) async fn artifact(
 }
 
 pub(super) async fn list_versions(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     p: &ProjectKey,
     name: &ArtifactName,
     q: &ListQuery,
@@ -105,9 +106,10 @@ pub(super) async fn list_versions(
     let coll = rows::existing(&mut conn, p, name).await?;
     let (cmp, order) = if desc { ("<", "DESC") } else { (">", "ASC") };
     let sql = format!(
-        "SELECT {VERSION_COLUMNS} FROM versions v
-         WHERE v.collection_id = ? AND (? IS NULL OR v.idx {cmp} ?)
-         ORDER BY v.idx {order} LIMIT ?"
+        "SELECT {} FROM versions v
+         WHERE v.collection_id = $1 AND ($2 IS NULL OR v.idx {cmp} $3)
+         ORDER BY v.idx {order} LIMIT $4",
+        version_columns(&conn)
     );
     let rows: Vec<VersionRow> = sqlx::query_as(&sql)
         .bind(coll.id)
@@ -125,7 +127,7 @@ pub(super) async fn list_versions(
 }
 
 pub(super) async fn update(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
     reference: &VersionRef,
@@ -133,7 +135,7 @@ pub(super) async fn update(
 ) -> Result<Version> {
     let (coll, idx) = rows::resolve(conn, p, name, reference).await?;
     if let Some(description) = &update.description {
-        sqlx::query("UPDATE versions SET description = ? WHERE collection_id = ? AND idx = ?")
+        sqlx::query("UPDATE versions SET description = $1 WHERE collection_id = $2 AND idx = $3")
             .bind(description)
             .bind(coll.id)
             .bind(idx as i64)
@@ -142,7 +144,7 @@ pub(super) async fn update(
     }
     if let Some(metadata) = &update.metadata {
         check_metadata(metadata)?;
-        sqlx::query("UPDATE versions SET metadata = ? WHERE collection_id = ? AND idx = ?")
+        sqlx::query("UPDATE versions SET metadata = $1 WHERE collection_id = $2 AND idx = $3")
             .bind(serde_json::Value::Object(metadata.clone()).to_string())
             .bind(coll.id)
             .bind(idx as i64)
@@ -153,7 +155,7 @@ pub(super) async fn update(
 }
 
 pub(super) async fn delete(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
     reference: &VersionRef,
@@ -172,19 +174,19 @@ pub(super) async fn delete(
             aliases: custom,
         });
     }
-    sqlx::query("DELETE FROM aliases WHERE collection_id = ? AND idx = ?")
+    sqlx::query("DELETE FROM aliases WHERE collection_id = $1 AND idx = $2")
         .bind(coll.id)
         .bind(idx as i64)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM versions WHERE collection_id = ? AND idx = ?")
+    sqlx::query("DELETE FROM versions WHERE collection_id = $1 AND idx = $2")
         .bind(coll.id)
         .bind(idx as i64)
         .execute(&mut *conn)
         .await?;
     // `latest` moves to the highest remaining version (or goes when none remains)
     let highest: Option<i64> =
-        sqlx::query_scalar("SELECT max(idx) FROM versions WHERE collection_id = ?")
+        sqlx::query_scalar("SELECT max(idx) FROM versions WHERE collection_id = $1")
             .bind(coll.id)
             .fetch_one(&mut *conn)
             .await?;
@@ -197,7 +199,7 @@ pub(super) async fn delete(
 }
 
 pub(super) async fn set_alias(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
     alias: &Alias,
@@ -210,7 +212,7 @@ pub(super) async fn set_alias(
 }
 
 pub(super) async fn delete_alias(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
     alias: &Alias,
@@ -221,7 +223,7 @@ pub(super) async fn delete_alias(
         ));
     }
     let coll = rows::existing(conn, p, name).await?;
-    let gone = sqlx::query("DELETE FROM aliases WHERE collection_id = ? AND alias = ?")
+    let gone = sqlx::query("DELETE FROM aliases WHERE collection_id = $1 AND alias = $2")
         .bind(coll.id)
         .bind(alias.as_str())
         .execute(&mut *conn)

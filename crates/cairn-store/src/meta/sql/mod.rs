@@ -1,17 +1,21 @@
-//! [`MetadataStore`] on SQLite: the zero-configuration default. One writer connection (WAL)
-//! serialises every write transaction, so version numbers are assigned in order with no race
-//! to lose; readers use their own pool.
+//! [`MetadataStore`] on SQL, one implementation for both engines (through sqlx's `Any`
+//! driver): SQLite, the zero-configuration default, and PostgreSQL for several stateless
+//! replicas. On SQLite one writer connection (WAL) serialises every write transaction; on
+//! PostgreSQL each write transaction first takes a transaction-scoped advisory lock on the
+//! artifact it changes ([`lock`]), so indices, aliases and pending versions stay consistent
+//! whichever replica a request reaches. Schemas differ only in types (`migrations/{sqlite,postgres}`).
 
 mod blobs;
 mod commit;
 mod distributed;
+mod gc;
 mod rows;
 mod runs;
 mod tokens;
 mod versions;
 
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Once;
 
 use async_trait::async_trait;
 use cairn_core::wire::{
@@ -21,44 +25,143 @@ use cairn_core::wire::{
 use cairn_core::{
     Alias, ArtifactName, Digest, DistributedId, Manifest, RunId, VersionIndex, VersionRef,
 };
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyConnection, AnyPool, Executor};
 
 use super::{MetadataStore, ProjectKey, TokenRecord};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
-/// The SQLite metadata store.
+/// The SQL metadata store (SQLite or PostgreSQL).
 #[derive(Debug, Clone)]
-pub struct SqliteStore {
-    read: SqlitePool,
-    write: SqlitePool,
+pub struct SqlStore {
+    read: AnyPool,
+    write: AnyPool,
+    dialect: Dialect,
 }
 
-impl SqliteStore {
-    /// Open (creating and migrating if needed) the database at `path`.
-    pub async fn open(path: &Path) -> Result<Self> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(30))
-            .foreign_keys(true);
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options.read_only(true))
-            .await?;
-        Ok(Self { read, write })
+/// The advisory lock garbage collection takes exclusively and write transactions shared.
+const GC_LOCK: i64 = 0x0063_6169_726e_6763; // "cairngc"
+
+/// The SQL engine behind a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    fn of(conn: &AnyConnection) -> Self {
+        if conn.backend_name() == "PostgreSQL" {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
     }
 }
 
+fn drivers() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(sqlx::any::install_default_drivers);
+}
+
+impl SqlStore {
+    /// Open (creating and migrating if needed) the SQLite database at `path`.
+    pub async fn open(path: &Path) -> Result<Self> {
+        drivers();
+        let file = path
+            .to_str()
+            .ok_or_else(|| Error::Unprocessable(format!("database path {path:?} is not UTF-8")))?;
+        let write = AnyPoolOptions::new()
+            .max_connections(1)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                         PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect(&format!("sqlite://{file}?mode=rwc"))
+            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&write).await?;
+        let read = AnyPoolOptions::new()
+            .max_connections(8)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA busy_timeout = 30000;").await?;
+                    Ok(())
+                })
+            })
+            .connect(&format!("sqlite://{file}?mode=ro"))
+            .await?;
+        Ok(Self {
+            read,
+            write,
+            dialect: Dialect::Sqlite,
+        })
+    }
+
+    /// Connect to the PostgreSQL database at `url` (`postgres://…`) and migrate it. Any number
+    /// of stores (replicas) may share one database.
+    pub async fn connect(url: &str) -> Result<Self> {
+        drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .connect(url)
+            .await?;
+        let mut conn = pool.acquire().await?;
+        // replicas starting together: one migrates, the others wait on this lock
+        conn.execute("SELECT pg_advisory_lock(7261757)").await?;
+        let migrated = sqlx::migrate!("./migrations/postgres")
+            .run(&mut *conn)
+            .await;
+        conn.execute("SELECT pg_advisory_unlock(7261757)").await?;
+        migrated?;
+        Ok(Self {
+            read: pool.clone(),
+            write: pool,
+            dialect: Dialect::Postgres,
+        })
+    }
+
+    /// A write transaction; on SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so
+    /// a transaction never has to upgrade a read snapshot another process (`cairn gc`) made stale.
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.dialect {
+            Dialect::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.write.begin().await?,
+        })
+    }
+}
+
+/// Serialise writes to one artifact across replicas: a transaction-scoped advisory lock on
+/// PostgreSQL (released at commit or rollback), after [`GC_LOCK`] shared so garbage collection
+/// never runs beside a commit; nothing on SQLite, whose single writer already serialises every
+/// write.
+pub(crate) async fn lock(
+    conn: &mut AnyConnection,
+    p: &ProjectKey,
+    name: &ArtifactName,
+) -> Result<()> {
+    if Dialect::of(conn) == Dialect::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+            .bind(GC_LOCK)
+            .execute(&mut *conn)
+            .await?;
+        let key = Digest::of(format!("{}/{}/{name}", p.entity, p.project).as_bytes());
+        let id = i64::from_be_bytes(key.as_bytes()[..8].try_into().expect("8 bytes"));
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
-impl MetadataStore for SqliteStore {
+impl MetadataStore for SqlStore {
     async fn create_token(&self, secret_hash: &Digest, token: &TokenRecord) -> Result<()> {
         tokens::create(&self.write, secret_hash, token).await
     }
@@ -69,6 +172,13 @@ impl MetadataStore for SqliteStore {
 
     async fn has_admin_token(&self) -> Result<bool> {
         tokens::has_admin(&self.read).await
+    }
+
+    async fn forget_unreferenced_blobs(&self, cutoff: &str, dry_run: bool) -> Result<Vec<Digest>> {
+        let mut tx = self.begin().await?;
+        let out = gc::forget(&mut tx, cutoff, dry_run).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     async fn record_blob(&self, project: &ProjectKey, digest: &Digest, size: u64) -> Result<bool> {
@@ -111,7 +221,8 @@ impl MetadataStore for SqliteStore {
         name: &ArtifactName,
         request: CommitRequest,
     ) -> Result<CommitResponse> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
+        lock(&mut tx, project, name).await?;
         let out = commit::commit(&mut tx, project, name, request).await?;
         tx.commit().await?;
         Ok(out)
@@ -157,7 +268,8 @@ impl MetadataStore for SqliteStore {
         reference: &VersionRef,
         update: VersionUpdate,
     ) -> Result<Version> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
+        lock(&mut tx, project, name).await?;
         let out = versions::update(&mut tx, project, name, reference, update).await?;
         tx.commit().await?;
         Ok(out)
@@ -170,7 +282,8 @@ impl MetadataStore for SqliteStore {
         reference: &VersionRef,
         delete_aliases: bool,
     ) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
+        lock(&mut tx, project, name).await?;
         versions::delete(&mut tx, project, name, reference, delete_aliases).await?;
         tx.commit().await?;
         Ok(())
@@ -183,7 +296,8 @@ impl MetadataStore for SqliteStore {
         alias: &Alias,
         version: VersionIndex,
     ) -> Result<Version> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
+        lock(&mut tx, project, name).await?;
         let out = versions::set_alias(&mut tx, project, name, alias, version).await?;
         tx.commit().await?;
         Ok(out)
@@ -195,7 +309,8 @@ impl MetadataStore for SqliteStore {
         name: &ArtifactName,
         alias: &Alias,
     ) -> Result<()> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
+        lock(&mut tx, project, name).await?;
         versions::delete_alias(&mut tx, project, name, alias).await?;
         tx.commit().await?;
         Ok(())
@@ -208,7 +323,8 @@ impl MetadataStore for SqliteStore {
         id: &DistributedId,
         request: UpsertRequest,
     ) -> Result<PendingVersion> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
+        lock(&mut tx, project, name).await?;
         let out = distributed::upsert(&mut tx, project, name, id, request).await?;
         tx.commit().await?;
         Ok(out)
@@ -221,7 +337,8 @@ impl MetadataStore for SqliteStore {
         id: &DistributedId,
         request: UpsertRequest,
     ) -> Result<CommitResponse> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
+        lock(&mut tx, project, name).await?;
         let out = distributed::finish(&mut tx, project, name, id, request).await?;
         tx.commit().await?;
         Ok(out)
@@ -262,7 +379,7 @@ impl MetadataStore for SqliteStore {
         name: &ArtifactName,
         reference: &VersionRef,
     ) -> Result<Version> {
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.begin().await?;
         let out = runs::use_version(&mut tx, project, run, name, reference).await?;
         tx.commit().await?;
         Ok(out)

@@ -2,7 +2,7 @@
 
 use cairn_core::wire::{CommitResponse, PendingVersion, UpsertRequest, VersionState};
 use cairn_core::{Alias, ArtifactName, DistributedId, Manifest, TypeName, merge};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{AnyConnection, AnyPool};
 
 use super::commit::{NewVersion, collection_for_write, commit_version};
 use super::{blobs, now, rows, runs};
@@ -20,13 +20,13 @@ fn corrupt(e: impl std::fmt::Display) -> Error {
 }
 
 async fn load(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
     id: &DistributedId,
 ) -> Result<Option<Pending>> {
     let row: Option<(String, Vec<u8>, String)> = sqlx::query_as(
-        "SELECT type, manifest, aliases FROM pending WHERE entity = ? AND project = ? AND name = ? AND distributed_id = ?",
+        "SELECT type, manifest, aliases FROM pending WHERE entity = $1 AND project = $2 AND name = $3 AND distributed_id = $4",
     )
     .bind(p.entity.as_str())
     .bind(p.project.as_str())
@@ -47,7 +47,7 @@ async fn load(
 /// The type a distributed request works with: the collection's, the pending version's and the
 /// request's must agree.
 async fn settle_type(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
     pending: Option<&Pending>,
@@ -76,7 +76,7 @@ fn union_aliases(mut a: Vec<Alias>, b: Vec<Alias>) -> Vec<Alias> {
 }
 
 pub(super) async fn upsert(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
     id: &DistributedId,
@@ -98,7 +98,7 @@ pub(super) async fn upsert(
     let aliases = union_aliases(old_aliases, req.aliases);
     sqlx::query(
         "INSERT INTO pending (entity, project, name, distributed_id, type, manifest, aliases, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (entity, project, name, distributed_id)
          DO UPDATE SET manifest = excluded.manifest, aliases = excluded.aliases",
     )
@@ -123,7 +123,7 @@ pub(super) async fn upsert(
 }
 
 pub(super) async fn finish(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
     id: &DistributedId,
@@ -155,7 +155,7 @@ pub(super) async fn finish(
 }
 
 pub(super) async fn inspect(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
     id: &DistributedId,
@@ -174,13 +174,13 @@ pub(super) async fn inspect(
 }
 
 async fn delete(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
     id: &DistributedId,
 ) -> Result<u64> {
     let done = sqlx::query(
-        "DELETE FROM pending WHERE entity = ? AND project = ? AND name = ? AND distributed_id = ?",
+        "DELETE FROM pending WHERE entity = $1 AND project = $2 AND name = $3 AND distributed_id = $4",
     )
     .bind(p.entity.as_str())
     .bind(p.project.as_str())
@@ -192,7 +192,7 @@ async fn delete(
 }
 
 pub(super) async fn abort(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     p: &ProjectKey,
     name: &ArtifactName,
     id: &DistributedId,
