@@ -9,6 +9,7 @@ mod distributed;
 mod files;
 mod openapi;
 mod patches;
+mod replicas;
 mod runs;
 
 use cairn_testkit::TestServer;
