@@ -4,8 +4,6 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use cairn_store::{BlobStore, MetadataStore};
-use serde::Serialize;
 
 use crate::commands::Output;
 use crate::serve::Storage;
@@ -42,40 +40,22 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(n * secs))
 }
 
-#[derive(Serialize)]
-struct Report {
-    blobs: usize,
-    bytes: u64,
-    dry_run: bool,
-}
-
 pub async fn run(args: &GcArgs, out: Output) -> anyhow::Result<()> {
     let meta = args.storage.metadata().await?;
     let blobs = args.storage.blobs()?;
-    let cutoff =
-        (chrono::Utc::now() - args.grace).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let freed = meta
-        .forget_unreferenced_blobs(&cutoff, args.dry_run)
+    let report = cairn_store::collect_garbage(&meta, &blobs, args.grace, args.dry_run)
         .await
-        .context("finding unreferenced blobs")?;
-    let mut bytes = 0;
-    for digest in &freed {
-        bytes += blobs.size(digest).await?.unwrap_or(0);
-        if !args.dry_run {
-            blobs.delete(digest).await?;
-        }
-    }
-    blobs.clean_staging(args.grace).await?;
-    let report = Report {
-        blobs: freed.len(),
-        bytes,
-        dry_run: args.dry_run,
-    };
+        .context("collecting garbage")?;
     out.print(&report, || {
         format!(
-            "{} {} unreferenced blobs ({bytes} bytes) older than the grace period",
-            if args.dry_run { "would free" } else { "freed" },
-            freed.len()
+            "{} {} unreferenced blobs ({} bytes) older than the grace period",
+            if report.dry_run {
+                "would free"
+            } else {
+                "freed"
+            },
+            report.blobs,
+            report.bytes
         )
     })
 }

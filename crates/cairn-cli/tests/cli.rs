@@ -335,3 +335,46 @@ async fn login_saves_the_connection() {
         .await;
     assert!(!r.ok && r.stderr.contains("unknown token"), "{}", r.stderr);
 }
+
+#[tokio::test]
+async fn gc_frees_unreferenced_blobs_while_the_registry_runs() {
+    let s = TestServer::start().await;
+    let cli = Cli::new(&s);
+    s.commit_files("ent/proj", "data", &[("a", "kept")]).await;
+    s.put_blob("ent/proj", b"orphan").await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let dir = s.data_dir();
+    let dir = dir.to_str().unwrap();
+    let ran = cli
+        .run(&["--json", "gc", "--data-dir", dir, "--grace", "1h"], false)
+        .await;
+    assert_eq!(
+        ran.json(),
+        serde_json::json!({"blobs": 0, "bytes": 0, "dry_run": false})
+    );
+    let ran = cli
+        .run(&["--json", "gc", "--data-dir", dir, "--grace", "0s"], false)
+        .await;
+    assert_eq!(
+        ran.json(),
+        serde_json::json!({"blobs": 1, "bytes": 6, "dry_run": false})
+    );
+    let ran = cli
+        .run(&["gc", "--data-dir", dir, "--grace", "soon"], false)
+        .await;
+    assert!(
+        !ran.ok && ran.stderr.contains("'soon' is not a duration"),
+        "{}",
+        ran.stderr
+    );
+    // the registry goes on serving what is live
+    let v = cli
+        .json(&[
+            "get",
+            "ent/proj/data:latest",
+            "--root",
+            &format!("{dir}/out"),
+        ])
+        .await;
+    assert_eq!(v["version"], "v0", "{v}");
+}

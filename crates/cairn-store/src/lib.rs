@@ -2,8 +2,8 @@
 //!
 //! Storage behind two small traits: [`BlobStore`] (content-addressed bytes on `object_store`,
 //! verified before they are published) and [`MetadataStore`] (tokens, project blob holdings,
-//! collections, versions, aliases, pending distributed versions). `tests/conformance/` holds
-//! the suites every backend runs.
+//! collections, versions, aliases, pending distributed versions) on SQLite or PostgreSQL, and
+//! [`collect_garbage`]. `tests/conformance/` holds the suites every backend runs.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -22,8 +22,10 @@
 
 pub mod blob;
 pub mod error;
+pub mod gc;
 pub mod meta;
 
 pub use blob::{BlobStore, ByteStream, ObjectBlobStore, PutOutcome};
 pub use error::{Error, Result};
+pub use gc::{GcReport, collect_garbage};
 pub use meta::{MetadataStore, ProjectKey, Role, SqlStore, TokenRecord};

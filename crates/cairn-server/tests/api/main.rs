@@ -7,6 +7,7 @@ mod blobs;
 mod commits;
 mod distributed;
 mod files;
+mod gc;
 mod openapi;
 mod patches;
 mod replicas;
