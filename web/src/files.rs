@@ -123,8 +123,10 @@ async fn hash_stream(
 ) -> Result<Digest, String> {
     let unreadable = |_| format!("cannot read {}", file.name());
     let mut h = Hasher::new();
-    let mut scratch = vec![0u8; SLICE as usize];
-    let mut view = Uint8Array::new_with_length(SLICE as u32);
+    // small files get a small buffer (allocating and zeroing 8 MiB costs more than hashing 1 MiB)
+    let len = (file.size() as u64).clamp(64 << 10, SLICE) as u32;
+    let mut scratch = vec![0u8; len as usize];
+    let mut view = Uint8Array::new_with_length(len);
     let mut done = 0;
     loop {
         if cancelled() {

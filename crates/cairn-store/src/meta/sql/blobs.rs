@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use cairn_core::{Digest, Manifest};
 use sqlx::{AnyConnection, AnyPool};
 
-use super::now;
+use super::{Dialect, now};
 use crate::error::{Error, Result};
 use crate::meta::ProjectKey;
 
@@ -49,19 +49,25 @@ pub(super) async fn held(
     p: &ProjectKey,
     digests: &[Digest],
 ) -> Result<HashMap<Digest, u64>> {
-    let mut out = HashMap::with_capacity(digests.len());
-    for batch in digests.chunks(500) {
-        let list: Vec<String> = (0..batch.len()).map(|i| format!("${}", i + 3)).collect();
-        let sql = format!(
-            "SELECT digest, size FROM project_blobs WHERE entity = $1 AND project = $2 AND digest IN ({})",
-            list.join(", ")
-        );
-        let mut q = sqlx::query_as(&sql)
-            .bind(p.entity.as_str())
-            .bind(p.project.as_str());
-        for d in batch {
-            q = q.bind(d.as_bytes().to_vec());
+    // the digests travel as one JSON array of hex strings: one statement per batch, whatever
+    // its size (a list of bind parameters costs PostgreSQL a parse and plan per length)
+    let sql = match Dialect::of(conn) {
+        Dialect::Sqlite => {
+            "SELECT digest, size FROM project_blobs WHERE entity = $1 AND project = $2
+             AND digest IN (SELECT unhex(value) FROM json_each($3))"
         }
+        Dialect::Postgres => {
+            "SELECT digest, size FROM project_blobs WHERE entity = $1 AND project = $2
+             AND digest IN (SELECT decode(x, 'hex') FROM json_array_elements_text($3::json) AS x)"
+        }
+    };
+    let mut out = HashMap::with_capacity(digests.len());
+    for batch in digests.chunks(10_000) {
+        let hex: Vec<String> = batch.iter().map(Digest::hex).collect();
+        let q = sqlx::query_as(sql)
+            .bind(p.entity.as_str())
+            .bind(p.project.as_str())
+            .bind(serde_json::to_string(&hex).map_err(|e| Error::Corrupt(e.to_string()))?);
         let rows: Vec<(Vec<u8>, i64)> = q.fetch_all(&mut *conn).await?;
         for (bytes, size) in rows {
             let bytes: [u8; 32] = bytes
