@@ -149,8 +149,7 @@ async fn replicas_share_one_registry() {
     assert_eq!(paths, ["part0.bin", "part1.bin", "part2.bin"]);
 
     // and every replica serves every version's files (from the shared bucket)
-    for i in 0..6 {
-        let v = &results_of_race[i];
+    for (i, v) in results_of_race.iter().enumerate().take(6) {
         let res = at(i)
             .req(
                 Method::GET,
