@@ -61,6 +61,8 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
     fs.mkdirSync(SHOTS, { recursive: true });
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     page.on('pageerror', (e) => errors.push(String(e)));
+    // the app runs under the registry's Content-Security-Policy: any violation fails the test
+    page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) errors.push(m.text()); });
 
     // a folder of files, some in a subfolder that the draft removes
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-src-'));

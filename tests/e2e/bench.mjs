@@ -103,7 +103,8 @@ try {
   fs.writeFileSync(huge, '');
   fs.truncateSync(huge, 4 * 2 ** 30); // sparse zeros: the same work for SHA-256, no disk
 
-  const page = await browser.newPage();
+  // the benchmark injects hash-wasm as an inline script, which the app's CSP forbids
+  const page = await browser.newPage({ bypassCSP: true });
   for (let i = 0; i < 100; i++) {
     try { await page.goto(`http://127.0.0.1:${port}/`); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
   }

@@ -121,9 +121,9 @@ thread_local! {
     static POOL: Option<crate::pool::Pool> = crate::pool::Pool::start(None);
 }
 
-/// Hashing workers running (0: hashing on the page).
+/// Hashing workers alive (0: hashing on the page: none could start, or all failed).
 pub fn workers() -> usize {
-    POOL.with(|p| p.as_ref().map_or(0, |p| p.size()))
+    POOL.with(|p| p.as_ref().map_or(0, crate::pool::Pool::alive))
 }
 
 /// Hash every file, on the worker pool when there is one (several files at once), else on the

@@ -81,6 +81,22 @@ pub struct ServeArgs {
     /// The built web app (Trunk's dist/), served at /.
     #[arg(long, default_value = "dist", env = "CAIRN_WEB_DIR")]
     web_dir: PathBuf,
+    /// An origin whose pages may call the API from the browser (CORS), e.g.
+    /// https://dash.example.com; repeat for more. None: the registry's own origin only.
+    #[arg(
+        long = "cors-origin",
+        env = "CAIRN_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    cors_origins: Vec<String>,
+    /// An origin that may embed the web app in a frame (CSP frame-ancestors); repeat for more.
+    /// None: the registry's own origin only.
+    #[arg(
+        long = "frame-ancestor",
+        env = "CAIRN_FRAME_ANCESTORS",
+        value_delimiter = ','
+    )]
+    frame_ancestors: Vec<String>,
 }
 
 pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
@@ -112,6 +128,8 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         config: Arc::new(Config {
             max_blob_size: args.max_blob_size,
             web_dir: Some(args.web_dir.clone()),
+            cors_origins: args.cors_origins.clone(),
+            frame_ancestors: args.frame_ancestors.clone(),
         }),
     };
     axum::serve(listener, cairn_server::router(state))

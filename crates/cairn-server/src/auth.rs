@@ -1,7 +1,7 @@
 //! Bearer tokens: who is calling, and what they may do where. Tokens are random secrets; the
 //! registry keeps only their SHA-256.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header;
 use axum::http::request::Parts;
 use cairn_core::{Digest, Entity};
@@ -76,6 +76,56 @@ impl FromRequestParts<AppState> for Caller {
             .await?
             .ok_or(ApiError::Unauthorized("unknown token"))?;
         Ok(Self(record))
+    }
+}
+
+/// Role levels for [`Allowed`] (const generic parameters cannot be enums).
+pub const READ: u8 = 0;
+/// See [`READ`].
+pub const WRITE: u8 = 1;
+/// See [`READ`].
+pub const ADMIN: u8 = 2;
+
+/// A caller allowed at least role `R` (see [`READ`]) on the entity named in the request's
+/// path. Checked from the headers and the path alone, before any body is read, so a caller
+/// without the right never makes the registry parse or store a byte.
+#[derive(Clone, Debug)]
+pub struct Allowed<const R: u8>(pub TokenRecord);
+
+impl<const R: u8> FromRequestParts<AppState> for Allowed<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        let entity: Entity = params
+            .iter()
+            .find_map(|(k, v)| (k == "entity").then_some(v))
+            .ok_or_else(|| ApiError::BadRequest("the path names no entity".into()))?
+            .parse()?;
+        let role = match R {
+            READ => Role::Read,
+            WRITE => Role::Write,
+            _ => Role::Admin,
+        };
+        caller.require_entity(&entity, role)?;
+        Ok(Self(caller.0))
+    }
+}
+
+/// A caller that administers every entity (checked before any body is read).
+#[derive(Clone, Debug)]
+pub struct GlobalAdmin(pub TokenRecord);
+
+impl FromRequestParts<AppState> for GlobalAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require_global_admin()?;
+        Ok(Self(caller.0))
     }
 }
 

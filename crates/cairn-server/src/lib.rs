@@ -45,6 +45,11 @@ pub struct Config {
     pub max_blob_size: u64,
     /// The built web app (Trunk's `dist/`), served at `/` when it holds an `index.html`.
     pub web_dir: Option<PathBuf>,
+    /// Origins (`https://dash.example.com`) whose pages may call the API from the browser
+    /// (CORS); empty: none but the registry's own.
+    pub cors_origins: Vec<String>,
+    /// Origins that may frame the web app (CSP `frame-ancestors`); empty: the registry's own.
+    pub frame_ancestors: Vec<String>,
 }
 
 impl Default for Config {
@@ -52,6 +57,8 @@ impl Default for Config {
         Self {
             max_blob_size: DEFAULT_MAX_BLOB_SIZE,
             web_dir: None,
+            cors_origins: Vec::new(),
+            frame_ancestors: Vec::new(),
         }
     }
 }

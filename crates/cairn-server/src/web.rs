@@ -1,18 +1,34 @@
-//! The web app's built files at `/`, with the single-page-app fallback to `index.html`.
+//! The web app's built files at `/`, with the single-page-app fallback to `index.html`, and the
+//! browser-security headers: a Content-Security-Policy (the inline bootstrap script of Trunk's
+//! `index.html` allowed by its hash, nothing else inline; `frame-ancestors` from the
+//! configuration, for embedding) and CORS for an explicit allow-list of origins only.
 
 use std::path::Path;
 
 use axum::Router;
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::Html;
+use base64::Engine;
+use cairn_core::Digest;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
 
-/// Serve `dir` (Trunk's `dist/`) if it holds an `index.html`, else a page that says how to
-/// build it.
-pub(crate) fn service(router: Router, dir: Option<&Path>) -> Router {
-    match dir.filter(|d| d.join("index.html").is_file()) {
-        Some(dir) => router
-            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
-        None => router.fallback(|| async {
+use crate::Config;
+
+/// Serve the configured web dir (Trunk's `dist/`) if it holds an `index.html`, else a page
+/// that says how to build it; then the security headers and CORS around everything.
+pub(crate) fn service(router: Router, config: &Config) -> Router {
+    let index = config
+        .web_dir
+        .as_deref()
+        .map(|d| d.join("index.html"))
+        .filter(|i| i.is_file());
+    let router = match (&index, config.web_dir.as_deref()) {
+        (Some(index), Some(dir)) => {
+            router.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
+        }
+        _ => router.fallback(|| async {
             Html(
                 "<!doctype html><title>Cairn</title><h1>Cairn registry</h1>\
                  <p>The API is at <a href=\"/api/v1/openapi.json\">/api/v1/openapi.json</a>. \
@@ -20,5 +36,110 @@ pub(crate) fn service(router: Router, dir: Option<&Path>) -> Router {
                  <code>cairn serve --web-dir dist</code>.</p>",
             )
         }),
+    };
+    let csp = policy(index.as_deref(), &config.frame_ancestors);
+    let router = router
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static("default-src 'self'")),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ));
+    match cors(&config.cors_origins) {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
+}
+
+/// The Content-Security-Policy for the app in `index` (its inline scripts allowed by hash).
+fn policy(index: Option<&Path>, frame_ancestors: &[String]) -> String {
+    let html = index
+        .and_then(|i| std::fs::read_to_string(i).ok())
+        .unwrap_or_default();
+    let hashes: String = inline_scripts(&html)
+        .map(|s| {
+            let digest = Digest::of(s.as_bytes());
+            let b64 = base64::engine::general_purpose::STANDARD.encode(digest.as_bytes());
+            format!(" 'sha256-{b64}'")
+        })
+        .collect();
+    let ancestors = if frame_ancestors.is_empty() {
+        "'self'".to_owned()
+    } else {
+        frame_ancestors.join(" ")
+    };
+    format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; worker-src 'self' blob:; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
+    )
+}
+
+/// The bodies of the `<script>` elements without `src`.
+fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
+    let mut rest = html;
+    std::iter::from_fn(move || {
+        loop {
+            let start = rest.find("<script")?;
+            let open_end = start + rest[start..].find('>')?;
+            let body_start = open_end + 1;
+            let body_end = body_start + rest[body_start..].find("</script>")?;
+            let tag = &rest[start..open_end];
+            let body = &rest[body_start..body_end];
+            rest = &rest[body_end..];
+            if !tag.contains("src=") {
+                return Some(body);
+            }
+        }
+    })
+}
+
+/// CORS for exactly `origins` (none: same-origin only, no CORS headers at all). Tokens travel
+/// in the `Authorization` header, never in cookies, so credentials are never allowed.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let list: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+    if list.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(list))
+            .allow_methods([
+                Method::GET,
+                Method::HEAD,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::RANGE])
+            .expose_headers([
+                header::CONTENT_LENGTH,
+                header::CONTENT_RANGE,
+                header::ETAG,
+                HeaderName::from_static("location"),
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inline_scripts;
+
+    #[test]
+    fn finds_inline_scripts_only() {
+        let html = "<script src=\"/a.js\"></script><script type=\"module\">import x;</script><p>\
+                    <script>\nlet y = 1;\n</script>";
+        assert_eq!(
+            inline_scripts(html).collect::<Vec<_>>(),
+            ["import x;", "\nlet y = 1;\n"]
+        );
     }
 }

@@ -92,8 +92,8 @@ impl Work {
 
     fn view_status(self) -> impl IntoView {
         view! {
-            <ProgressLine meter=self.hashing label=format!("hashing on {} workers", stage::workers()) testid="hash-progress"/>
-            <ProgressLine meter=self.uploading label="uploading".to_owned() testid="upload-progress"/>
+            <ProgressLine meter=self.hashing label=Callback::new(|()| format!("hashing on {} workers", stage::workers())) testid="hash-progress"/>
+            <ProgressLine meter=self.uploading label=Callback::new(|()| "uploading".to_owned()) testid="upload-progress"/>
             <Show when=move || self.busy.get()>
                 <button data-testid="cancel" on:click=move |_| stage::cancel(self.cancel)>"Cancel"</button>
             </Show>

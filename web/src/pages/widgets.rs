@@ -87,11 +87,16 @@ pub fn DropZone(on_files: Callback<Vec<Picked>>) -> impl IntoView {
 
 /// A progress line for one phase.
 #[component]
-pub fn ProgressLine(meter: RwSignal<Meter>, label: String, testid: &'static str) -> impl IntoView {
+pub fn ProgressLine(
+    meter: RwSignal<Meter>,
+    /// Read again at each progress step (it may change while work runs).
+    label: Callback<(), String>,
+    testid: &'static str,
+) -> impl IntoView {
     view! {
         <div class="progress" data-testid=testid>
             <progress max=move || meter.get().total.max(1.0) value=move || meter.get().done></progress>
-            <span>{label} " " {move || meter.get().label()}</span>
+            <span>{move || format!("{} {}", label.run(()), meter.get().label())}</span>
         </div>
     }
 }

@@ -4,11 +4,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use cairn_core::wire::{AliasTarget, Problem, Version};
-use cairn_store::Role;
 
 use super::params::AliasParams;
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Allowed, WRITE};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath};
 
@@ -18,12 +17,11 @@ use crate::extract::{ApiJson, ApiPath};
     responses((status = 200, body = Version), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn put(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<WRITE>,
     ApiPath(p): ApiPath<AliasParams>,
     ApiJson(target): ApiJson<AliasTarget>,
 ) -> ApiResult<Json<Version>> {
     let key = p.key();
-    caller.require(&key, Role::Write)?;
     Ok(Json(
         state
             .meta
@@ -37,11 +35,10 @@ pub(crate) async fn put(
     params(AliasParams), responses((status = 204), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<WRITE>,
     ApiPath(p): ApiPath<AliasParams>,
 ) -> ApiResult<StatusCode> {
     let key = p.key();
-    caller.require(&key, Role::Write)?;
     state.meta.delete_alias(&key, &p.name, &p.alias).await?;
     Ok(StatusCode::NO_CONTENT)
 }

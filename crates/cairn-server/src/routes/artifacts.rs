@@ -3,11 +3,10 @@
 use axum::Json;
 use axum::extract::State;
 use cairn_core::wire::{ArtifactInfo, ArtifactList, ListQuery, Problem};
-use cairn_store::Role;
 
 use super::params::{ArtifactParams, ProjectParams};
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Allowed, READ};
 use crate::error::ApiResult;
 use crate::extract::{ApiPath, ApiQuery};
 
@@ -16,12 +15,11 @@ use crate::extract::{ApiPath, ApiQuery};
     responses((status = 200, body = ArtifactList), (status = 422, body = Problem)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<READ>,
     ApiPath(p): ApiPath<ProjectParams>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<ArtifactList>> {
     let key = p.key();
-    caller.require(&key, Role::Read)?;
     Ok(Json(state.meta.list_artifacts(&key, &q).await?))
 }
 
@@ -30,10 +28,9 @@ pub(crate) async fn list(
     responses((status = 200, body = ArtifactInfo), (status = 404, body = Problem)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<READ>,
     ApiPath(p): ApiPath<ArtifactParams>,
 ) -> ApiResult<Json<ArtifactInfo>> {
     let key = p.key();
-    caller.require(&key, Role::Read)?;
     Ok(Json(state.meta.artifact(&key, &p.name).await?))
 }

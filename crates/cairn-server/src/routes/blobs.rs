@@ -9,12 +9,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use cairn_core::wire::{MAX_MISSING_CHECK, MissingBlobs, Problem};
-use cairn_store::{Error, Role};
+use cairn_store::Error;
 use futures::{StreamExt, TryStreamExt};
 
 use super::params::{BlobParams, ProjectParams};
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Allowed, READ, WRITE};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 
@@ -23,12 +23,11 @@ use crate::extract::{ApiJson, ApiPath};
     request_body = MissingBlobs, responses((status = 200, body = MissingBlobs), (status = 422, body = Problem)))]
 pub(crate) async fn missing(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<WRITE>,
     ApiPath(p): ApiPath<ProjectParams>,
     ApiJson(req): ApiJson<MissingBlobs>,
 ) -> ApiResult<Json<MissingBlobs>> {
     let key = p.key();
-    caller.require(&key, Role::Write)?;
     if req.digests.len() > MAX_MISSING_CHECK {
         return Err(ApiError::BadRequest(format!(
             "{} digests asked; at most {MAX_MISSING_CHECK} per request",
@@ -49,13 +48,12 @@ pub(crate) async fn missing(
         (status = 413, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn put(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<WRITE>,
     ApiPath(p): ApiPath<BlobParams>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<StatusCode> {
     let key = p.key();
-    caller.require(&key, Role::Write)?;
     let limit = state.config.max_blob_size;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -89,11 +87,10 @@ pub(crate) async fn put(
     responses((status = 200, description = "held; Content-Length is its size"), (status = 404)))]
 pub(crate) async fn head(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<READ>,
     ApiPath(p): ApiPath<BlobParams>,
 ) -> ApiResult<impl IntoResponse> {
     let key = p.key();
-    caller.require(&key, Role::Read)?;
     let size = state
         .meta
         .blob_size(&key, &p.digest)

@@ -4,12 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use cairn_core::wire::{CommitResponse, PendingVersion, Problem, UpsertRequest};
-use cairn_store::Role;
 
 use super::params::DistributedParams;
 use super::versions::created_status;
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Allowed, READ, WRITE};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath};
 
@@ -19,12 +18,11 @@ use crate::extract::{ApiJson, ApiPath};
     responses((status = 200, body = PendingVersion), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn upsert(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<WRITE>,
     ApiPath(p): ApiPath<DistributedParams>,
     ApiJson(req): ApiJson<UpsertRequest>,
 ) -> ApiResult<Json<PendingVersion>> {
     let key = p.key();
-    caller.require(&key, Role::Write)?;
     Ok(Json(state.meta.upsert(&key, &p.name, &p.id, req).await?))
 }
 
@@ -35,12 +33,11 @@ pub(crate) async fn upsert(
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn finish(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<WRITE>,
     ApiPath(p): ApiPath<DistributedParams>,
     ApiJson(req): ApiJson<UpsertRequest>,
 ) -> ApiResult<(StatusCode, Json<CommitResponse>)> {
     let key = p.key();
-    caller.require(&key, Role::Write)?;
     let out = state.meta.finish(&key, &p.name, &p.id, req).await?;
     Ok((created_status(&out), Json(out)))
 }
@@ -50,11 +47,10 @@ pub(crate) async fn finish(
     params(DistributedParams), responses((status = 200, body = PendingVersion), (status = 404, body = Problem)))]
 pub(crate) async fn inspect(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<READ>,
     ApiPath(p): ApiPath<DistributedParams>,
 ) -> ApiResult<Json<PendingVersion>> {
     let key = p.key();
-    caller.require(&key, Role::Read)?;
     Ok(Json(state.meta.pending(&key, &p.name, &p.id).await?))
 }
 
@@ -63,11 +59,10 @@ pub(crate) async fn inspect(
     params(DistributedParams), responses((status = 204), (status = 404, body = Problem)))]
 pub(crate) async fn abort(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<WRITE>,
     ApiPath(p): ApiPath<DistributedParams>,
 ) -> ApiResult<StatusCode> {
     let key = p.key();
-    caller.require(&key, Role::Write)?;
     state.meta.abort(&key, &p.name, &p.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,11 +5,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cairn_core::wire::Problem;
-use cairn_store::Role;
 
 use super::params::FileParams;
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Allowed, READ};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiPath;
 use crate::range::{self, Requested};
@@ -22,12 +21,11 @@ use crate::range::{self, Requested};
         (status = 416, body = Problem)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<READ>,
     ApiPath(p): ApiPath<FileParams>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let key = p.key();
-    caller.require(&key, Role::Read)?;
     let (version, manifest) = state.meta.manifest(&key, &p.name, &p.reference).await?;
     let entry = manifest.get(&p.path).ok_or_else(|| {
         ApiError::NotFound(format!(

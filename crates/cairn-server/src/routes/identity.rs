@@ -7,7 +7,7 @@ use cairn_core::wire::{Health, Problem, TokenRequest, TokenResponse, Whoami};
 use cairn_store::TokenRecord;
 
 use crate::AppState;
-use crate::auth::{Caller, create_token as new_token};
+use crate::auth::{Caller, GlobalAdmin, create_token as new_token};
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
 
@@ -49,10 +49,9 @@ pub(crate) async fn whoami(Caller(token): Caller) -> Json<Whoami> {
     responses((status = 201, body = TokenResponse), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn create_token(
     State(state): State<AppState>,
-    caller: Caller,
+    _: GlobalAdmin,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
-    caller.require_global_admin()?;
     let record = TokenRecord {
         name: req.name.unwrap_or_else(|| "token".into()),
         entity: req.entity,

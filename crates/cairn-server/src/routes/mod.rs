@@ -84,7 +84,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The registry's whole HTTP app: the API, its OpenAPI document and the web app.
 pub fn router(state: AppState) -> Router {
-    let web_dir = state.config.web_dir.clone();
+    let config = state.config.clone();
     let api: Router<AppState> = api().split_for_parts().0;
     let app = api
         .route(
@@ -96,5 +96,5 @@ pub fn router(state: AppState) -> Router {
     let trace = TraceLayer::new_for_http()
         .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
         .on_response(DefaultOnResponse::new().level(Level::INFO));
-    web::service(app, web_dir.as_deref()).layer(trace)
+    web::service(app, &config).layer(trace)
 }

@@ -4,11 +4,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use cairn_core::wire::{Lineage, Problem, Run, RunRequest, UseRequest, Version};
-use cairn_store::Role;
 
 use super::params::{ProjectParams, RunParams, VersionParams};
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Allowed, READ, WRITE};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath};
 
@@ -17,12 +16,11 @@ use crate::extract::{ApiJson, ApiPath};
     request_body = RunRequest, responses((status = 201, body = Run), (status = 422, body = Problem)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<WRITE>,
     ApiPath(p): ApiPath<ProjectParams>,
     ApiJson(req): ApiJson<RunRequest>,
 ) -> ApiResult<(StatusCode, Json<Run>)> {
     let key = p.key();
-    caller.require(&key, Role::Write)?;
     Ok((
         StatusCode::CREATED,
         Json(state.meta.create_run(&key, req).await?),
@@ -34,11 +32,10 @@ pub(crate) async fn create(
     responses((status = 200, body = Run), (status = 404, body = Problem)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<READ>,
     ApiPath(p): ApiPath<RunParams>,
 ) -> ApiResult<Json<Run>> {
     let key = p.key();
-    caller.require(&key, Role::Read)?;
     Ok(Json(state.meta.run(&key, &p.id).await?))
 }
 
@@ -47,12 +44,11 @@ pub(crate) async fn get(
     request_body = UseRequest, responses((status = 200, body = Version), (status = 404, body = Problem)))]
 pub(crate) async fn use_version(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<WRITE>,
     ApiPath(p): ApiPath<RunParams>,
     ApiJson(req): ApiJson<UseRequest>,
 ) -> ApiResult<Json<Version>> {
     let key = p.key();
-    caller.require(&key, Role::Write)?;
     Ok(Json(
         state
             .meta
@@ -66,10 +62,9 @@ pub(crate) async fn use_version(
     params(VersionParams), responses((status = 200, body = Lineage), (status = 404, body = Problem)))]
 pub(crate) async fn lineage(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<READ>,
     ApiPath(p): ApiPath<VersionParams>,
 ) -> ApiResult<Json<Lineage>> {
     let key = p.key();
-    caller.require(&key, Role::Read)?;
     Ok(Json(state.meta.lineage(&key, &p.name, &p.reference).await?))
 }

@@ -7,13 +7,12 @@ use cairn_core::Manifest;
 use cairn_core::wire::{
     CommitRequest, CommitResponse, ListQuery, Problem, Version, VersionList, VersionUpdate,
 };
-use cairn_store::Role;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::params::{ArtifactParams, VersionParams};
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{ADMIN, Allowed, READ, WRITE};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
@@ -23,12 +22,11 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery};
     responses((status = 200, body = VersionList), (status = 404, body = Problem)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<READ>,
     ApiPath(p): ApiPath<ArtifactParams>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<VersionList>> {
     let key = p.key();
-    caller.require(&key, Role::Read)?;
     Ok(Json(state.meta.list_versions(&key, &p.name, &q).await?))
 }
 
@@ -39,12 +37,11 @@ pub(crate) async fn list(
         (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn commit(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<WRITE>,
     ApiPath(p): ApiPath<ArtifactParams>,
     ApiJson(req): ApiJson<CommitRequest>,
 ) -> ApiResult<(StatusCode, Json<CommitResponse>)> {
     let key = p.key();
-    caller.require(&key, Role::Write)?;
     let out = state.meta.commit(&key, &p.name, req).await?;
     Ok((created_status(&out), Json(out)))
 }
@@ -63,11 +60,10 @@ pub(super) fn created_status(out: &CommitResponse) -> StatusCode {
     params(VersionParams), responses((status = 200, body = Version), (status = 404, body = Problem)))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<READ>,
     ApiPath(p): ApiPath<VersionParams>,
 ) -> ApiResult<Json<Version>> {
     let key = p.key();
-    caller.require(&key, Role::Read)?;
     Ok(Json(state.meta.version(&key, &p.name, &p.reference).await?))
 }
 
@@ -77,12 +73,11 @@ pub(crate) async fn get(
     responses((status = 200, body = Version), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn update(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<WRITE>,
     ApiPath(p): ApiPath<VersionParams>,
     ApiJson(update): ApiJson<VersionUpdate>,
 ) -> ApiResult<Json<Version>> {
     let key = p.key();
-    caller.require(&key, Role::Write)?;
     Ok(Json(
         state
             .meta
@@ -105,12 +100,11 @@ pub(crate) struct DeleteQuery {
     responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<ADMIN>,
     ApiPath(p): ApiPath<VersionParams>,
     ApiQuery(q): ApiQuery<DeleteQuery>,
 ) -> ApiResult<StatusCode> {
     let key = p.key();
-    caller.require(&key, Role::Admin)?;
     state
         .meta
         .delete_version(&key, &p.name, &p.reference, q.delete_aliases)
@@ -123,11 +117,10 @@ pub(crate) async fn delete(
     params(VersionParams), responses((status = 200, body = Manifest), (status = 404, body = Problem)))]
 pub(crate) async fn manifest(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Allowed<READ>,
     ApiPath(p): ApiPath<VersionParams>,
 ) -> ApiResult<Json<Manifest>> {
     let key = p.key();
-    caller.require(&key, Role::Read)?;
     let (_, manifest) = state.meta.manifest(&key, &p.name, &p.reference).await?;
     Ok(Json(manifest))
 }

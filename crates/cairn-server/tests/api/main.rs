@@ -4,12 +4,14 @@
 mod aliases;
 mod auth;
 mod blobs;
+mod browser;
 mod commits;
 mod distributed;
 mod files;
 mod gc;
 mod openapi;
 mod patches;
+mod permissions;
 mod replicas;
 mod runs;
 
