@@ -97,6 +97,10 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     frame_ancestors: Vec<String>,
+    /// Failed authentications one client address may make per minute before it gets 429
+    /// (0: no limit).
+    #[arg(long, default_value_t = 30)]
+    auth_failures_per_minute: u32,
 }
 
 pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
@@ -130,9 +134,12 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
             web_dir: Some(args.web_dir.clone()),
             cors_origins: args.cors_origins.clone(),
             frame_ancestors: args.frame_ancestors.clone(),
+            auth_failures_per_minute: args.auth_failures_per_minute,
         }),
+        throttle: Default::default(),
     };
-    axum::serve(listener, cairn_server::router(state))
+    let app = cairn_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -1,7 +1,9 @@
 //! Bearer tokens: who is calling, and what they may do where. Tokens are random secrets; the
 //! registry keeps only their SHA-256.
 
-use axum::extract::{FromRequestParts, RawPathParams};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
 use axum::http::header;
 use axum::http::request::Parts;
 use cairn_core::{Digest, Entity};
@@ -56,26 +58,43 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or(ApiError::Unauthorized(
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(ApiError::Unauthorized(
                 "no token: send 'Authorization: Bearer <token>'",
-            ))?;
+            ));
+        };
+        let client = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        let limit = state.config.auth_failures_per_minute;
+        if let Some(retry_after) = client.and_then(|ip| state.throttle.blocked(ip, limit)) {
+            return Err(ApiError::TooManyAttempts { retry_after });
+        }
         let secret = value
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or(ApiError::Unauthorized(
-                "the Authorization header is not 'Bearer <token>'",
-            ))?;
-        let record = state
-            .meta
-            .token(&Digest::of(secret.as_bytes()))
-            .await?
-            .ok_or(ApiError::Unauthorized("unknown token"))?;
-        Ok(Self(record))
+            .map(str::trim);
+        // the secret is looked up by its SHA-256: a timing difference can only reveal a hash
+        // prefix, which says nothing about any secret
+        let record = match secret {
+            Some(s) => state.meta.token(&Digest::of(s.as_bytes())).await?,
+            None => None,
+        };
+        match record {
+            Some(r) => Ok(Self(r)),
+            None => {
+                if let Some(ip) = client {
+                    state.throttle.failed(ip);
+                }
+                Err(ApiError::Unauthorized(if secret.is_some() {
+                    "unknown token"
+                } else {
+                    "the Authorization header is not 'Bearer <token>'"
+                }))
+            }
+        }
     }
 }
 

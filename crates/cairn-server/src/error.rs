@@ -13,6 +13,12 @@ pub enum ApiError {
     /// No token, or a token the registry does not know.
     #[error("{0}")]
     Unauthorized(&'static str),
+    /// Too many failed authentications from this address.
+    #[error("too many failed authentications from this address; retry in {retry_after} s")]
+    TooManyAttempts {
+        /// seconds until the address may try again
+        retry_after: u64,
+    },
     /// A token without the right.
     #[error("{0}")]
     Forbidden(String),
@@ -92,6 +98,7 @@ impl ApiError {
         let status = match self {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -148,6 +155,9 @@ impl IntoResponse for ApiError {
         match &self {
             Self::Unauthorized(_) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::TooManyAttempts { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             Self::RangeNotSatisfiable { size } => {
                 if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {

@@ -14,6 +14,7 @@
 //!     meta: Arc::new(cairn_store::SqlStore::open(&dir.path().join("cairn.db")).await?),
 //!     blobs: Arc::new(cairn_store::ObjectBlobStore::local(&dir.path().join("blobs"))?),
 //!     config: Arc::new(cairn_server::Config::default()),
+//!     throttle: Default::default(),
 //! };
 //! let app: axum::Router = cairn_server::router(state);
 //! assert!(cairn_server::openapi().paths.paths.contains_key("/api/v1/health"));
@@ -25,6 +26,7 @@ pub mod error;
 mod extract;
 mod range;
 mod routes;
+mod throttle;
 mod web;
 
 use std::path::PathBuf;
@@ -34,6 +36,7 @@ use cairn_store::{BlobStore, MetadataStore};
 
 pub use error::ApiError;
 pub use routes::{openapi, router};
+pub use throttle::Throttle;
 
 /// The default single-request blob size limit: 5 GiB.
 pub const DEFAULT_MAX_BLOB_SIZE: u64 = 5 << 30;
@@ -50,6 +53,10 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// Origins that may frame the web app (CSP `frame-ancestors`); empty: the registry's own.
     pub frame_ancestors: Vec<String>,
+    /// Failed authentications a client address may make per minute before it is refused
+    /// with 429 (0: no limit). Needs the server started with connect info
+    /// (`into_make_service_with_connect_info::<SocketAddr>()`).
+    pub auth_failures_per_minute: u32,
 }
 
 impl Default for Config {
@@ -59,6 +66,7 @@ impl Default for Config {
             web_dir: None,
             cors_origins: Vec::new(),
             frame_ancestors: Vec::new(),
+            auth_failures_per_minute: 30,
         }
     }
 }
@@ -72,4 +80,6 @@ pub struct AppState {
     pub blobs: Arc<dyn BlobStore>,
     /// Settings.
     pub config: Arc<Config>,
+    /// Failed-authentication counts per client address.
+    pub throttle: Arc<Throttle>,
 }

@@ -82,6 +82,7 @@ impl TestServer {
             meta: Arc::new(meta),
             blobs: Arc::new(blobs),
             config: Arc::new(config),
+            throttle: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -89,6 +90,7 @@ impl TestServer {
         let addr = listener.local_addr().expect("addr");
         let app = cairn_server::router(state.clone());
         let server = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             axum::serve(listener, app).await.expect("serve");
         });
         Self {

@@ -161,3 +161,49 @@ async fn tokens_are_stored_hashed() {
         );
     }
 }
+
+#[tokio::test]
+async fn failed_authentications_are_throttled_per_address() {
+    let s = TestServer::with_config(cairn_server::Config {
+        auth_failures_per_minute: 5,
+        ..Default::default()
+    })
+    .await;
+    let whoami = |token: &str| {
+        s.client
+            .get(format!("{}/api/v1/whoami", s.url))
+            .bearer_auth(token)
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(
+            whoami("cairn_guess").await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // the address is now refused, whatever token it sends, so guessing learns nothing
+    for token in ["cairn_guess", cairn_testkit::ADMIN_TOKEN] {
+        let res = whoami(token).await.unwrap();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        let wait: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+        assert!(
+            expect(res, StatusCode::TOO_MANY_REQUESTS).await["detail"]
+                .as_str()
+                .unwrap()
+                .contains("too many failed authentications")
+        );
+    }
+    // requests with no token at all are not counted and stay a plain 401
+    let res = s
+        .client
+        .get(format!("{}/api/v1/whoami", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}

@@ -20,7 +20,12 @@ fn fill(path: &str) -> String {
 
 #[tokio::test]
 async fn every_route_denies_whom_it_should() {
-    let s = TestServer::start().await;
+    // many wrong tokens follow: no failed-authentication limit here (tested in auth.rs)
+    let s = TestServer::with_config(cairn_server::Config {
+        auth_failures_per_minute: 0,
+        ..Default::default()
+    })
+    .await;
     s.commit_files("ent/proj", "data", &[("f", "x")]).await;
     let read = s.token("ent", Role::Read).await;
     let stranger = s.token("other", Role::Admin).await;
