@@ -9,6 +9,7 @@ mod commits;
 mod distributed;
 mod files;
 mod gc;
+mod hostile;
 mod openapi;
 mod patches;
 mod permissions;
