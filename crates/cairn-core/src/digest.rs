@@ -172,6 +172,31 @@ impl ArtifactDigest {
     pub(crate) fn from_digest(d: Digest) -> Self {
         Self(*d.as_bytes())
     }
+
+    /// The digest of a manifest given as the [`Manifest::digest_stream`](crate::Manifest::digest_stream)s
+    /// of consecutive pages, in order.
+    ///
+    /// ```
+    /// use cairn_core::{ArtifactDigest, Digest, Entry, EntryPath, Manifest};
+    /// let mut whole = Manifest::new();
+    /// let (mut low, mut high) = (Manifest::new(), Manifest::new());
+    /// for (i, p) in ["a", "b/c", "d"].into_iter().enumerate() {
+    ///     let e = Entry::blob(Digest::of(p.as_bytes()), 1);
+    ///     let path = EntryPath::new(p).unwrap();
+    ///     whole.insert(path.clone(), e.clone()).unwrap();
+    ///     if i < 2 { low.insert(path, e).unwrap(); } else { high.insert(path, e).unwrap(); }
+    /// }
+    /// let pages = [low.digest_stream(), high.digest_stream()];
+    /// assert_eq!(ArtifactDigest::of_streams(pages.iter().map(Vec::as_slice)), whole.digest());
+    /// ```
+    pub fn of_streams<'a>(streams: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let mut h = Hasher::new();
+        h.update(crate::manifest::DIGEST_HEADER);
+        for s in streams {
+            h.update(s);
+        }
+        Self::from_digest(h.finish())
+    }
 }
 
 impl FromStr for ArtifactDigest {

@@ -115,13 +115,27 @@ impl Manifest {
     pub fn digest(&self) -> ArtifactDigest {
         let mut h = Hasher::new();
         h.update(DIGEST_HEADER);
-        for (path, entry) in &self.entries {
-            h.update(path.as_str().as_bytes());
-            h.update(b"\0");
-            h.update(entry.digest.to_string().as_bytes());
-            h.update(b"\n");
-        }
+        self.write_digest_stream(|bytes| h.update(bytes));
         ArtifactDigest::from_digest(h.finish())
+    }
+
+    /// What this manifest's entries add to the artifact digest: `{path}\0{digest}\n` per entry,
+    /// in path order. A manifest split into consecutive pages has the digest
+    /// [`ArtifactDigest::of_streams`] of its pages' streams, so a store can keep each page's
+    /// stream and never parse a page it did not change.
+    pub fn digest_stream(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.entries.len() * 96);
+        self.write_digest_stream(|bytes| out.extend_from_slice(bytes));
+        out
+    }
+
+    fn write_digest_stream(&self, mut out: impl FnMut(&[u8])) {
+        for (path, entry) in &self.entries {
+            out(path.as_str().as_bytes());
+            out(b"\0");
+            out(entry.digest.to_string().as_bytes());
+            out(b"\n");
+        }
     }
 
     /// Set the entry at `path`, returning the one it replaced.

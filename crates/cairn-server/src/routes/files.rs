@@ -26,8 +26,11 @@ pub(crate) async fn get(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let key = p.key();
-    let (version, manifest) = state.meta.manifest(&key, &p.name, &p.reference).await?;
-    let entry = manifest.get(&p.path).ok_or_else(|| {
+    let (version, entry) = state
+        .meta
+        .entry(&key, &p.name, &p.reference, &p.path)
+        .await?;
+    let entry = entry.ok_or_else(|| {
         ApiError::NotFound(format!(
             "no file '{}' in version {} of artifact '{}'",
             p.path, version.version, p.name

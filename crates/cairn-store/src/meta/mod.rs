@@ -13,8 +13,8 @@ use cairn_core::wire::{
     Run, RunRequest, UpsertRequest, Version, VersionList, VersionUpdate,
 };
 use cairn_core::{
-    Alias, ArtifactName, Digest, DistributedId, Entity, Manifest, Project, RunId, VersionIndex,
-    VersionRef,
+    Alias, ArtifactName, Digest, DistributedId, Entity, Entry, Manifest, Project, RunId,
+    VersionIndex, VersionRef,
 };
 
 pub use sql::SqlStore;
@@ -134,6 +134,14 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
         name: &ArtifactName,
         reference: &VersionRef,
     ) -> Result<(Version, Manifest)>;
+    /// A committed version and the entry at `path` in it (reads one page, not the manifest).
+    async fn entry(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        reference: &VersionRef,
+        path: &str,
+    ) -> Result<(Version, Option<Entry>)>;
     /// Edit description and metadata.
     async fn update_version(
         &self,

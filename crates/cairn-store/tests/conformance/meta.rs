@@ -59,6 +59,7 @@ pub async fn run(store: Arc<dyn MetadataStore>) {
     commits_dedup_and_latest(&*store).await;
     commit_failures_change_nothing(&*store).await;
     patches(&*store).await;
+    super::large::run(&*store).await;
     aliases_and_deletes(&*store).await;
     paging(&*store).await;
     distributed(&*store).await;

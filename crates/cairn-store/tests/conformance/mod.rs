@@ -1,5 +1,6 @@
-//! Conformance suites every backend runs: `blob::run` for blob stores, `meta::run` for
-//! metadata stores.
+//! Conformance suites every backend runs: `blob::run` for blob stores, `meta::run` (which
+//! includes `large::run`) for metadata stores.
 
 pub mod blob;
+pub mod large;
 pub mod meta;

@@ -2,18 +2,30 @@
 //! index assignment and aliases, all inside the caller's write transaction.
 
 use cairn_core::wire::{CommitRequest, CommitResponse, VersionIndex, check_metadata};
-use cairn_core::{Alias, ArtifactName, Manifest, Patch, RunId, TypeName, apply};
+use cairn_core::{Alias, ArtifactDigest, ArtifactName, Manifest, Patch, RunId, TypeName, apply};
 use serde_json::{Map, Value};
 use sqlx::AnyConnection;
 
-use super::rows::{self, Collection};
+use super::pages::{self, Pages};
+use super::rows::{self, Collection, Stored};
 use super::{blobs, now, runs};
 use crate::error::{Error, Result};
 use crate::meta::ProjectKey;
 
+/// The manifest of a version about to be committed.
+pub(super) enum Body {
+    /// Whole (a full commit, a distributed finish, a patch on a version stored whole).
+    Whole(Manifest),
+    /// Already stored as pages (a patch on a paged base), with its digest.
+    Paged {
+        pages: Pages,
+        digest: ArtifactDigest,
+    },
+}
+
 /// A version about to be committed.
 pub(super) struct NewVersion {
-    pub manifest: Manifest,
+    pub body: Body,
     pub base: Option<u64>,
     pub aliases: Vec<Alias>,
     pub description: Option<String>,
@@ -91,14 +103,19 @@ pub(super) async fn commit(
         None => None,
     };
     // only what is new needs its blobs checked: a base's entries were checked at its commit
-    let (manifest, new_entries) = match (content, base) {
-        (Content::Full(m), _) => (m.clone(), m),
+    let (body, new_entries) = match (content, base) {
+        (Content::Full(m), _) => (Body::Whole(m.clone()), m),
         (Content::Patch(patch), Some(b)) => {
-            let base_manifest = rows::manifest(conn, coll.id, b).await?;
-            (
-                apply(&base_manifest, &patch)?,
-                Manifest::from_entries(patch.put)?,
-            )
+            let body = match rows::stored(conn, coll.id, b).await? {
+                Stored::Whole(base_manifest) => Body::Whole(apply(&base_manifest, &patch)?),
+                // only the pages the patch reaches are read and written
+                Stored::Paged(base_pages) => {
+                    let pages = pages::patch(conn, &base_pages, &patch).await?;
+                    let digest = pages::digest(conn, &pages).await?;
+                    Body::Paged { pages, digest }
+                }
+            };
+            (body, Manifest::from_entries(patch.put)?)
         }
         (Content::Patch(_), None) => {
             return Err(Error::Unprocessable("a patch needs a base version".into()));
@@ -106,7 +123,7 @@ pub(super) async fn commit(
     };
     blobs::check(conn, p, &new_entries).await?;
     let version = NewVersion {
-        manifest,
+        body,
         base,
         aliases: req.aliases,
         description: req.description,
@@ -138,7 +155,10 @@ pub(super) async fn commit_version(
             });
         }
     }
-    let digest = v.manifest.digest();
+    let (digest, size, count) = match &v.body {
+        Body::Whole(m) => (m.digest(), m.total_size(), m.len() as u64),
+        Body::Paged { pages, digest } => (*digest, pages.size(), pages.count()),
+    };
     let existing: Option<i64> = sqlx::query_scalar(
         "SELECT idx FROM versions WHERE collection_id = $1 AND digest = $2 ORDER BY idx LIMIT 1",
     )
@@ -150,16 +170,21 @@ pub(super) async fn commit_version(
         Some(idx) => (idx as u64, false),
         None => {
             let idx = coll.next_index;
+            let pages = match v.body {
+                Body::Whole(m) => pages::store(conn, &m).await?,
+                Body::Paged { pages, .. } => pages,
+            };
             sqlx::query(
-                "INSERT INTO versions (collection_id, idx, digest, manifest, size, file_count, description, metadata, base, logged_by, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                "INSERT INTO versions (collection_id, idx, digest, manifest, pages, size, file_count, description, metadata, base, logged_by, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(coll.id)
             .bind(idx)
             .bind(digest.to_string())
-            .bind(v.manifest.canonical_bytes())
-            .bind(v.manifest.total_size() as i64)
-            .bind(v.manifest.len() as i64)
+            .bind(Vec::<u8>::new())
+            .bind(pages.to_json())
+            .bind(size as i64)
+            .bind(count as i64)
             .bind(&v.description)
             .bind(serde_json::to_string(&v.metadata.unwrap_or_default()).map_err(|e| Error::Corrupt(e.to_string()))?)
             .bind(v.base.map(|b| b as i64))

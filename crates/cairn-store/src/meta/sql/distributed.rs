@@ -4,7 +4,7 @@ use cairn_core::wire::{CommitResponse, PendingVersion, UpsertRequest, VersionSta
 use cairn_core::{Alias, ArtifactName, DistributedId, Manifest, TypeName, merge};
 use sqlx::{AnyConnection, AnyPool};
 
-use super::commit::{NewVersion, collection_for_write, commit_version};
+use super::commit::{Body, NewVersion, collection_for_write, commit_version};
 use super::{blobs, now, rows, runs};
 use crate::error::{Error, Result};
 use crate::meta::ProjectKey;
@@ -140,7 +140,7 @@ pub(super) async fn finish(
         conn,
         &coll,
         NewVersion {
-            manifest,
+            body: Body::Whole(manifest),
             base: None,
             aliases: union_aliases(old_aliases, req.aliases),
             description: req.description,

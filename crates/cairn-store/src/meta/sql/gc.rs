@@ -4,9 +4,9 @@
 use std::collections::HashSet;
 
 use cairn_core::{Digest, Manifest};
-use futures::TryStreamExt;
 use sqlx::AnyConnection;
 
+use super::pages::Pages;
 use super::{Dialect, GC_LOCK};
 use crate::error::{Error, Result};
 
@@ -14,17 +14,75 @@ fn corrupt(e: impl std::fmt::Display) -> Error {
     Error::Corrupt(e.to_string())
 }
 
-async fn referenced(
-    conn: &mut AnyConnection,
-    table: &str,
-    live: &mut HashSet<Digest>,
-) -> Result<()> {
-    let sql = format!("SELECT manifest FROM {table}");
-    let mut rows = sqlx::query_scalar::<_, Vec<u8>>(&sql).fetch(&mut *conn);
-    while let Some(bytes) = rows.try_next().await? {
-        live.extend(Manifest::from_json(&bytes).map_err(corrupt)?.stored_blobs());
+/// The blobs every committed and pending version references; also deletes the manifest pages
+/// no version lists any more (unless `dry_run`).
+async fn referenced(conn: &mut AnyConnection, dry_run: bool) -> Result<HashSet<Digest>> {
+    let mut live = HashSet::new();
+    let mut live_pages = HashSet::new();
+    let rows: Vec<(Vec<u8>, Option<String>)> =
+        sqlx::query_as("SELECT manifest, pages FROM versions")
+            .fetch_all(&mut *conn)
+            .await?;
+    for (manifest, paged) in rows {
+        match paged {
+            Some(p) => live_pages.extend(Pages::from_json(&p)?.digests().map(str::to_owned)),
+            None => live.extend(
+                Manifest::from_json(&manifest)
+                    .map_err(corrupt)?
+                    .stored_blobs(),
+            ),
+        }
     }
-    Ok(())
+    let pending: Vec<Vec<u8>> = sqlx::query_scalar("SELECT manifest FROM pending")
+        .fetch_all(&mut *conn)
+        .await?;
+    for manifest in pending {
+        live.extend(
+            Manifest::from_json(&manifest)
+                .map_err(corrupt)?
+                .stored_blobs(),
+        );
+    }
+    let stored: Vec<Vec<u8>> = sqlx::query_scalar("SELECT digest FROM manifest_pages")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut dead_pages = Vec::new();
+    let mut pages = Vec::new();
+    for key in stored {
+        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        if live_pages.contains(&hex) {
+            pages.push(key)
+        } else {
+            dead_pages.push(key)
+        }
+    }
+    for batch in pages.chunks(200) {
+        let sql = format!(
+            "SELECT body FROM manifest_pages WHERE digest IN ({})",
+            placeholders(1, batch.len())
+        );
+        let mut q = sqlx::query_scalar::<_, Vec<u8>>(&sql);
+        for key in batch {
+            q = q.bind(key.clone());
+        }
+        for body in q.fetch_all(&mut *conn).await? {
+            live.extend(Manifest::from_json(&body).map_err(corrupt)?.stored_blobs());
+        }
+    }
+    if !dry_run {
+        for batch in dead_pages.chunks(500) {
+            let sql = format!(
+                "DELETE FROM manifest_pages WHERE digest IN ({})",
+                placeholders(1, batch.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for key in batch {
+                q = q.bind(key.clone());
+            }
+            q.execute(&mut *conn).await?;
+        }
+    }
+    Ok(live)
 }
 
 fn digest(bytes: Vec<u8>) -> Result<Digest> {
@@ -56,9 +114,7 @@ pub(super) async fn forget(
             .execute(&mut *conn)
             .await?;
     }
-    let mut live = HashSet::new();
-    referenced(conn, "versions", &mut live).await?;
-    referenced(conn, "pending", &mut live).await?;
+    let live = referenced(conn, dry_run).await?;
     let old: Vec<Vec<u8>> =
         sqlx::query_scalar("SELECT DISTINCT digest FROM project_blobs WHERE created_at < $1")
             .bind(cutoff)

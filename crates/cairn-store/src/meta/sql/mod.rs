@@ -9,6 +9,7 @@ mod blobs;
 mod commit;
 mod distributed;
 mod gc;
+mod pages;
 mod rows;
 mod runs;
 mod tokens;
@@ -23,7 +24,7 @@ use cairn_core::wire::{
     Run, RunRequest, UpsertRequest, Version, VersionList, VersionUpdate,
 };
 use cairn_core::{
-    Alias, ArtifactName, Digest, DistributedId, Manifest, RunId, VersionIndex, VersionRef,
+    Alias, ArtifactName, Digest, DistributedId, Entry, Manifest, RunId, VersionIndex, VersionRef,
 };
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Executor};
@@ -259,6 +260,20 @@ impl MetadataStore for SqlStore {
         let version = rows::version(&mut conn, &coll, idx).await?;
         let manifest = rows::manifest(&mut conn, coll.id, idx).await?;
         Ok((version, manifest))
+    }
+
+    async fn entry(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        reference: &VersionRef,
+        path: &str,
+    ) -> Result<(Version, Option<Entry>)> {
+        let mut conn = self.read.acquire().await?;
+        let (coll, idx) = rows::resolve(&mut conn, project, name, reference).await?;
+        let version = rows::version(&mut conn, &coll, idx).await?;
+        let entry = rows::entry(&mut conn, coll.id, idx, path).await?;
+        Ok((version, entry))
     }
 
     async fn update_version(

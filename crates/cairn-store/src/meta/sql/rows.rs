@@ -1,10 +1,11 @@
 //! Reading collections and versions, and resolving references.
 
 use cairn_core::wire::{Version, VersionIndex, VersionState};
-use cairn_core::{Alias, ArtifactName, Manifest, RunId, TypeName, VersionRef};
+use cairn_core::{Alias, ArtifactName, Entry, Manifest, RunId, TypeName, VersionRef};
 use sqlx::AnyConnection;
 
 use super::Dialect;
+use super::pages::{self, Pages};
 use crate::error::{Error, Result};
 use crate::meta::ProjectKey;
 
@@ -171,14 +172,45 @@ pub(super) async fn version(
     row.into_version(coll)
 }
 
+/// How a version's manifest is stored.
+pub(super) enum Stored {
+    /// Whole, in `versions.manifest` (versions written before pages).
+    Whole(Manifest),
+    /// As pages.
+    Paged(Pages),
+}
+
+pub(super) async fn stored(conn: &mut AnyConnection, coll: i64, idx: u64) -> Result<Stored> {
+    let (bytes, pages): (Vec<u8>, Option<String>) = sqlx::query_as(
+        "SELECT manifest, pages FROM versions WHERE collection_id = $1 AND idx = $2",
+    )
+    .bind(coll)
+    .bind(idx as i64)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(match pages {
+        Some(p) => Stored::Paged(Pages::from_json(&p)?),
+        None => Stored::Whole(Manifest::from_json(&bytes).map_err(corrupt)?),
+    })
+}
+
 pub(super) async fn manifest(conn: &mut AnyConnection, coll: i64, idx: u64) -> Result<Manifest> {
-    let bytes: Vec<u8> =
-        sqlx::query_scalar("SELECT manifest FROM versions WHERE collection_id = $1 AND idx = $2")
-            .bind(coll)
-            .bind(idx as i64)
-            .fetch_one(&mut *conn)
-            .await?;
-    Manifest::from_json(&bytes).map_err(corrupt)
+    match stored(conn, coll, idx).await? {
+        Stored::Whole(m) => Ok(m),
+        Stored::Paged(p) => pages::load(conn, &p).await,
+    }
+}
+
+pub(super) async fn entry(
+    conn: &mut AnyConnection,
+    coll: i64,
+    idx: u64,
+    path: &str,
+) -> Result<Option<Entry>> {
+    match stored(conn, coll, idx).await? {
+        Stored::Whole(m) => Ok(m.get(path).cloned()),
+        Stored::Paged(p) => pages::entry(conn, &p, path).await,
+    }
 }
 
 /// Point `alias` at `idx`, moving it if it named another version.
