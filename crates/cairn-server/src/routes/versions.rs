@@ -1,8 +1,10 @@
 //! Versions: commit, list, read, edit, delete, manifest.
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use cairn_core::Manifest;
 use cairn_core::wire::{
     CommitRequest, CommitResponse, ListQuery, Problem, Version, VersionList, VersionUpdate,
@@ -112,15 +114,23 @@ pub(crate) async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A version's manifest (semantics §4).
+/// A version's manifest (semantics §4), in canonical form, streamed a few thousand entries at
+/// a time (a million-entry manifest is never held whole by the registry).
 #[utoipa::path(get, path = "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions/{ref}/manifest",
     params(VersionParams), responses((status = 200, body = Manifest), (status = 404, body = Problem)))]
 pub(crate) async fn manifest(
     State(state): State<AppState>,
     _: Allowed<READ>,
     ApiPath(p): ApiPath<VersionParams>,
-) -> ApiResult<Json<Manifest>> {
+) -> ApiResult<Response> {
     let key = p.key();
-    let (_, manifest) = state.meta.manifest(&key, &p.name, &p.reference).await?;
-    Ok(Json(manifest))
+    let (_, json) = state
+        .meta
+        .manifest_json(&key, &p.name, &p.reference)
+        .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Body::from_stream(json),
+    )
+        .into_response())
 }

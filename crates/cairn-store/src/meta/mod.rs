@@ -134,6 +134,14 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
         name: &ArtifactName,
         reference: &VersionRef,
     ) -> Result<(Version, Manifest)>;
+    /// A committed version and its manifest as canonical JSON (`Manifest::canonical_bytes`),
+    /// produced a few pages at a time: a million-entry manifest is never held whole.
+    async fn manifest_json(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        reference: &VersionRef,
+    ) -> Result<(Version, crate::ByteStream)>;
     /// A committed version and the entry at `path` in it (reads one page, not the manifest).
     async fn entry(
         &self,

@@ -7,6 +7,7 @@ use cairn_core::{
     Digest, Entry, EntryPath, Error as CoreError, Manifest, Patch, VersionRef, apply,
 };
 use cairn_store::{Error, MetadataStore, ProjectKey};
+use futures::TryStreamExt;
 
 fn entry(i: usize) -> Entry {
     Entry::blob(Digest::of(format!("blob {}", i % 10).as_bytes()), 6)
@@ -86,6 +87,17 @@ pub async fn run(store: &dyn MetadataStore) {
             .await
             .unwrap();
         assert_eq!(got, expected, "manifest after step {step}");
+        // the streamed JSON is the canonical form, byte for byte
+        let (_, stream) = store
+            .manifest_json(&p, &name, &VersionRef::Index(out.index))
+            .await
+            .unwrap();
+        let chunks: Vec<bytes::Bytes> = stream.try_collect().await.unwrap();
+        assert_eq!(
+            chunks.concat(),
+            expected.canonical_bytes(),
+            "JSON after step {step}"
+        );
         assert_eq!(version.file_count, expected.len() as u64, "step {step}");
         assert_eq!(version.size, expected.total_size(), "step {step}");
         for probe in [

@@ -26,6 +26,7 @@ use cairn_core::wire::{
 use cairn_core::{
     Alias, ArtifactName, Digest, DistributedId, Entry, Manifest, RunId, VersionIndex, VersionRef,
 };
+use futures::StreamExt;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Executor};
 
@@ -260,6 +261,25 @@ impl MetadataStore for SqlStore {
         let version = rows::version(&mut conn, &coll, idx).await?;
         let manifest = rows::manifest(&mut conn, coll.id, idx).await?;
         Ok((version, manifest))
+    }
+
+    async fn manifest_json(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        reference: &VersionRef,
+    ) -> Result<(Version, crate::ByteStream)> {
+        let mut conn = self.read.acquire().await?;
+        let (coll, idx) = rows::resolve(&mut conn, project, name, reference).await?;
+        let version = rows::version(&mut conn, &coll, idx).await?;
+        let stream = match rows::stored(&mut conn, coll.id, idx).await? {
+            rows::Stored::Whole(m) => {
+                let bytes = bytes::Bytes::from(m.canonical_bytes());
+                futures::stream::once(async { Ok(bytes) }).boxed()
+            }
+            rows::Stored::Paged(p) => pages::json_stream(self.read.clone(), &p),
+        };
+        Ok((version, stream))
     }
 
     async fn entry(

@@ -7,10 +7,13 @@
 
 use std::collections::HashMap;
 
+use bytes::Bytes;
 use cairn_core::{ArtifactDigest, Digest, Manifest, Patch, apply};
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, AnyPool};
 
+use crate::ByteStream;
 use crate::error::{Error, Result};
 
 /// Entries per page at most (a page splits when a patch grows it past this).
@@ -174,6 +177,51 @@ async fn load_entries(conn: &mut AnyConnection, refs: &[&PageRef]) -> Result<Man
 pub(super) async fn load(conn: &mut AnyConnection, pages: &Pages) -> Result<Manifest> {
     let refs: Vec<&PageRef> = pages.pages.iter().collect();
     load_entries(conn, &refs).await
+}
+
+/// Pages read per step of [`json_stream`].
+const STREAM_BATCH: usize = 16;
+const HEAD: &[u8] = b"{\"contents\":{";
+const TAIL: &[u8] = b"},\"version\":1}";
+
+/// The manifest's canonical JSON, read [`STREAM_BATCH`] pages at a time from `pool`: each
+/// page body is itself canonical JSON, so the pages' contents are joined as they are.
+pub(super) fn json_stream(pool: AnyPool, pages: &Pages) -> ByteStream {
+    let digests: Vec<String> = pages.digests().map(str::to_owned).collect();
+    let body = futures::stream::unfold((pool, digests, 0), |(pool, digests, at)| async move {
+        if at >= digests.len() {
+            return None;
+        }
+        let end = (at + STREAM_BATCH).min(digests.len());
+        let chunk = async {
+            let mut conn = pool.acquire().await?;
+            let batch: Vec<&str> = digests[at..end].iter().map(String::as_str).collect();
+            let bodies = load_column(&mut conn, "body", &batch).await?;
+            let mut out = Vec::new();
+            for d in &batch {
+                let body = bodies.get(*d).ok_or_else(|| missing(d))?;
+                let inner = body
+                    .strip_prefix(HEAD)
+                    .and_then(|b| b.strip_suffix(TAIL))
+                    .ok_or_else(|| corrupt(format!("manifest page {d} is not canonical")))?;
+                if at > 0 || !out.is_empty() {
+                    out.push(b',');
+                }
+                out.extend_from_slice(inner);
+            }
+            Ok::<_, Error>(Bytes::from(out))
+        }
+        .await
+        .map_err(std::io::Error::other);
+        let next = if chunk.is_ok() { end } else { digests.len() };
+        Some((chunk, (pool, digests, next)))
+    });
+    futures::stream::once(async { Ok(Bytes::from_static(HEAD)) })
+        .chain(body)
+        .chain(futures::stream::once(async {
+            Ok(Bytes::from_static(TAIL))
+        }))
+        .boxed()
 }
 
 /// The entry at `path`, reading one page.
