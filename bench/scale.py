@@ -2,10 +2,12 @@
 """Scale benchmark (issue 6) against a running `cairn serve`: commit of a 1,000,000-entry
 manifest, fetching it, a one-entry patch on it, and a missing-check of 100,000 digests.
 Reports the client's wall time, the server's own time (the `latency` tower-http logs for the
-request) and the server's peak RSS during the step (VmHWM, reset before each step through
-/proc/PID/clear_refs). Usage: scale.py URL TOKEN SERVER_PID SERVER_LOG LABEL [ENTRIES]"""
+request: for the streamed manifest, the time to its first byte) and the server's peak anonymous
+memory during the step (RssAnon, sampled every 5 ms; SQLite's mmap'd file pages are page cache,
+not counted). Usage: scale.py URL TOKEN SERVER_PID SERVER_LOG LABEL [ENTRIES]"""
 import concurrent.futures
 import hashlib
+import threading
 import json
 import re
 import sys
@@ -42,15 +44,24 @@ def server_ms():
 
 
 def step(name, fn):
-    with open(f"/proc/{pid}/clear_refs", "w") as f:
-        f.write("5")  # reset the peak RSS to the current RSS
-    base = kib("VmRSS")
+    base = kib("RssAnon")
+    peak = [base]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], kib("RssAnon"))
+            time.sleep(0.005)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
     t0 = time.perf_counter()
     out = fn()
     wall = time.perf_counter() - t0
+    done.set()
+    sampler.join()
     time.sleep(0.2)  # let the log line land
-    peak = kib("VmHWM")
-    print(f"| {label} | {name} | {wall:.2f} s | {server_ms()} ms | {peak / 1024:.0f} MiB (+{(peak - base) / 1024:.0f}) |", flush=True)
+    print(f"| {label} | {name} | {wall:.2f} s | {server_ms()} ms | {peak[0] / 1024:.0f} MiB (+{(peak[0] - base) / 1024:.0f}) |", flush=True)
     return out
 
 

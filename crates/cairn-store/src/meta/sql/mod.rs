@@ -78,8 +78,11 @@ impl SqlStore {
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                         PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;",
+                        // 64 KiB pages (set before the file's first table) and reads through
+                        // mmap: manifest pages are blobs of ~400 KB
+                        "PRAGMA page_size = 65536; PRAGMA journal_mode = WAL; \
+                         PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000; \
+                         PRAGMA foreign_keys = ON; PRAGMA mmap_size = 4294967296;",
                     )
                     .await?;
                     Ok(())
@@ -92,7 +95,8 @@ impl SqlStore {
             .max_connections(8)
             .after_connect(|conn, _| {
                 Box::pin(async move {
-                    conn.execute("PRAGMA busy_timeout = 30000;").await?;
+                    conn.execute("PRAGMA busy_timeout = 30000; PRAGMA mmap_size = 4294967296;")
+                        .await?;
                     Ok(())
                 })
             })
