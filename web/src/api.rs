@@ -109,10 +109,15 @@ pub async fn send(
         .ok()
         .and_then(|t| t.as_string())
         .unwrap_or_default();
-    Err(match serde_json::from_str::<Problem>(&text) {
+    Err(problem_message(status, &text))
+}
+
+/// What a person reads for a failed answer: the problem's detail, with the status.
+fn problem_message(status: u16, body: &str) -> String {
+    match serde_json::from_str::<Problem>(body) {
         Ok(p) => format!("{} ({status})", p.detail),
         Err(_) => format!("the registry answered {status}"),
-    })
+    }
 }
 
 async fn body_json<T: DeserializeOwned>(res: Response) -> Result<T, String> {
@@ -236,10 +241,7 @@ async fn xhr_put(
         return Err("network error: the upload was interrupted".into());
     }
     let text = xhr.response_text().ok().flatten().unwrap_or_default();
-    Err(match serde_json::from_str::<Problem>(&text) {
-        Ok(p) => format!("{} ({status})", p.detail),
-        Err(_) => format!("the registry answered {status}"),
-    })
+    Err(problem_message(status, &text))
 }
 
 /// Wait `ms` milliseconds.

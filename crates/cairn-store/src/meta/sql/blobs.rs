@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use cairn_core::{Digest, Manifest};
 use sqlx::{AnyConnection, AnyPool};
 
-use super::{Dialect, now};
+use super::{Dialect, now, stored_digest};
 use crate::error::{Error, Result};
 use crate::meta::ProjectKey;
 
@@ -70,10 +70,7 @@ pub(super) async fn held(
             .bind(serde_json::to_string(&hex).map_err(|e| Error::Corrupt(e.to_string()))?);
         let rows: Vec<(Vec<u8>, i64)> = q.fetch_all(&mut *conn).await?;
         for (bytes, size) in rows {
-            let bytes: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| Error::Corrupt("a stored blob digest is not 32 bytes".into()))?;
-            out.insert(Digest::from_bytes(bytes), size as u64);
+            out.insert(stored_digest(bytes)?, size as u64);
         }
     }
     Ok(out)

@@ -7,7 +7,7 @@ use cairn_core::{Digest, Manifest};
 use sqlx::AnyConnection;
 
 use super::pages::Pages;
-use super::{Dialect, GC_LOCK};
+use super::{Dialect, GC_LOCK, placeholders, stored_digest};
 use crate::error::{Error, Result};
 
 fn corrupt(e: impl std::fmt::Display) -> Error {
@@ -49,8 +49,7 @@ async fn referenced(conn: &mut AnyConnection, dry_run: bool) -> Result<HashSet<D
     let mut dead_pages = Vec::new();
     let mut pages = Vec::new();
     for key in stored {
-        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-        if live_pages.contains(&hex) {
+        if live_pages.contains(&stored_digest(key.clone())?.hex()) {
             pages.push(key)
         } else {
             dead_pages.push(key)
@@ -85,20 +84,6 @@ async fn referenced(conn: &mut AnyConnection, dry_run: bool) -> Result<HashSet<D
     Ok(live)
 }
 
-fn digest(bytes: Vec<u8>) -> Result<Digest> {
-    let bytes: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| corrupt("a stored blob digest is not 32 bytes"))?;
-    Ok(Digest::from_bytes(bytes))
-}
-
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Inside the caller's write transaction: forget unreferenced blobs recorded before `cutoff`
 /// (RFC 3339) and answer those no project holds any more (their bytes may go). On PostgreSQL
 /// this waits for the commits in flight and holds new ones back until it is done (they take
@@ -122,7 +107,7 @@ pub(super) async fn forget(
             .await?;
     let mut dead = Vec::new();
     for bytes in old {
-        let d = digest(bytes)?;
+        let d = stored_digest(bytes)?;
         if !live.contains(&d) {
             dead.push(d);
         }
@@ -152,7 +137,7 @@ pub(super) async fn forget(
             .fetch_all(&mut *conn)
             .await?
             .into_iter()
-            .map(digest)
+            .map(stored_digest)
             .collect::<Result<_>>()?;
         freed.extend(batch.iter().filter(|d| !kept.contains(d)).copied());
     }

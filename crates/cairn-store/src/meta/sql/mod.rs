@@ -142,6 +142,22 @@ impl SqlStore {
     }
 }
 
+/// `$from, $from+1, …`: `n` bind parameters starting at `$from`.
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A digest as the tables store it: 32 raw bytes.
+pub(crate) fn stored_digest(bytes: Vec<u8>) -> Result<Digest> {
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| Error::Corrupt("a stored digest is not 32 bytes".into()))?;
+    Ok(Digest::from_bytes(bytes))
+}
+
 /// Serialise writes to one artifact across replicas: a transaction-scoped advisory lock on
 /// PostgreSQL (released at commit or rollback), after [`GC_LOCK`] shared so garbage collection
 /// never runs beside a commit; nothing on SQLite, whose single writer already serialises every

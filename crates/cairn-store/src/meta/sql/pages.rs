@@ -13,6 +13,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, AnyPool};
 
+use super::{placeholders, stored_digest};
 use crate::ByteStream;
 use crate::error::{Error, Result};
 
@@ -135,24 +136,19 @@ async fn load_column(
 ) -> Result<HashMap<String, Vec<u8>>> {
     let mut out = HashMap::with_capacity(digests.len());
     for batch in digests.chunks(500) {
-        let list: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT digest, {column} FROM manifest_pages WHERE digest IN ({})",
-            list.join(", ")
+            placeholders(1, batch.len())
         );
         let mut q = sqlx::query_as::<_, (Vec<u8>, Vec<u8>)>(&sql);
         for d in batch {
             q = q.bind(key(&format!("sha256:{d}"))?);
         }
         for (digest, value) in q.fetch_all(&mut *conn).await? {
-            out.insert(hex(&digest), value);
+            out.insert(stored_digest(digest)?.hex(), value);
         }
     }
     Ok(out)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn missing(page: &str) -> Error {
