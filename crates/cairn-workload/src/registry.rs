@@ -1,0 +1,235 @@
+//! The few API calls the workload makes, with errors that say which call failed and how.
+
+use cairn_core::wire::{
+    AliasTarget, CommitRequest, CommitResponse, MissingBlobs, UpsertRequest, Version, VersionList,
+};
+use cairn_core::{ArtifactName, Digest, Manifest};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+
+/// What went wrong talking to the registry.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No answer: connection refused or reset, timeout (the registry was killed, say).
+    #[error("{call}: {source}")]
+    Transport {
+        /// The call, e.g. `PUT blob`.
+        call: &'static str,
+        /// Why.
+        source: reqwest::Error,
+    },
+    /// An answer, but not the expected one.
+    #[error("{call}: {status}: {body}")]
+    Status {
+        /// The call.
+        call: &'static str,
+        /// Its status.
+        status: StatusCode,
+        /// Its body.
+        body: String,
+    },
+    /// The registry answered with bytes or digests that don't match what was stored.
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+impl Error {
+    /// Whether the registry gave no answer (so the request may or may not have taken effect).
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Self::Transport { .. })
+    }
+}
+
+/// Result of a registry call.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// One project of one registry, as a token sees it.
+#[derive(Clone, Debug)]
+pub struct Registry {
+    base: String,
+    token: String,
+    project: String,
+    http: reqwest::Client,
+}
+
+impl Registry {
+    /// `url` is the registry (`http://127.0.0.1:8080`), `project` is `entity/project`.
+    pub fn new(url: &str, token: &str, project: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .expect("an HTTP client");
+        Self {
+            base: url.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            project: project.to_owned(),
+            http,
+        }
+    }
+
+    /// `entity/project`.
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    fn req(&self, method: Method, rest: &str) -> RequestBuilder {
+        self.http
+            .request(
+                method,
+                format!("{}/api/v1/projects/{}{rest}", self.base, self.project),
+            )
+            .bearer_auth(&self.token)
+    }
+
+    async fn send(call: &'static str, req: RequestBuilder) -> Result<reqwest::Response> {
+        let res = req
+            .send()
+            .await
+            .map_err(|source| Error::Transport { call, source })?;
+        if res.status().is_success() {
+            return Ok(res);
+        }
+        let status = res.status();
+        let body = res.text().await.unwrap_or_default();
+        Err(Error::Status { call, status, body })
+    }
+
+    async fn json<T: DeserializeOwned>(call: &'static str, req: RequestBuilder) -> Result<T> {
+        Self::send(call, req)
+            .await?
+            .json()
+            .await
+            .map_err(|source| Error::Transport { call, source })
+    }
+
+    /// Upload `bytes` as a blob.
+    pub async fn put_blob(&self, bytes: Vec<u8>) -> Result<Digest> {
+        let digest = Digest::of(&bytes);
+        Self::send(
+            "PUT blob",
+            self.req(Method::PUT, &format!("/blobs/{digest}")).body(bytes),
+        )
+        .await?;
+        Ok(digest)
+    }
+
+    /// Whether the project holds the blob.
+    pub async fn has_blob(&self, digest: &Digest) -> Result<bool> {
+        let res = self
+            .req(Method::HEAD, &format!("/blobs/{digest}"))
+            .send()
+            .await
+            .map_err(|source| Error::Transport {
+                call: "HEAD blob",
+                source,
+            })?;
+        Ok(res.status().is_success())
+    }
+
+    /// The subset of `digests` the project lacks.
+    pub async fn missing(&self, digests: Vec<Digest>) -> Result<Vec<Digest>> {
+        let asked = MissingBlobs {
+            digests,
+            missing: vec![],
+        };
+        let answer: MissingBlobs =
+            Self::json("POST blobs/missing", self.req(Method::POST, "/blobs/missing").json(&asked))
+                .await?;
+        Ok(answer.missing)
+    }
+
+    /// Commit a version (whole manifest or patch).
+    pub async fn commit(&self, name: &ArtifactName, body: &CommitRequest) -> Result<CommitResponse> {
+        let path = format!("/artifacts/{name}/versions");
+        Self::json("POST versions", self.req(Method::POST, &path).json(body)).await
+    }
+
+    /// Add entries to the distributed version `id`.
+    pub async fn upsert(&self, name: &ArtifactName, id: &str, body: &UpsertRequest) -> Result<()> {
+        let path = format!("/artifacts/{name}/distributed/{id}/upsert");
+        Self::send("POST upsert", self.req(Method::POST, &path).json(body)).await?;
+        Ok(())
+    }
+
+    /// Commit the distributed version `id`.
+    pub async fn finish(&self, name: &ArtifactName, id: &str) -> Result<CommitResponse> {
+        let path = format!("/artifacts/{name}/distributed/{id}/finish");
+        let body = UpsertRequest::default();
+        Self::json("POST finish", self.req(Method::POST, &path).json(&body)).await
+    }
+
+    /// Point `alias` at `vN`.
+    pub async fn set_alias(&self, name: &ArtifactName, alias: &str, index: u64) -> Result<()> {
+        let path = format!("/artifacts/{name}/aliases/{alias}");
+        let body = AliasTarget {
+            version: cairn_core::VersionIndex(index),
+        };
+        Self::send("PUT alias", self.req(Method::PUT, &path).json(&body)).await?;
+        Ok(())
+    }
+
+    /// One version (`reference` is `vN` or an alias).
+    pub async fn version(&self, name: &ArtifactName, reference: &str) -> Result<Version> {
+        let path = format!("/artifacts/{name}/versions/{reference}");
+        Self::json("GET version", self.req(Method::GET, &path)).await
+    }
+
+    /// Every committed version, oldest first (all pages).
+    pub async fn versions(&self, name: &ArtifactName) -> Result<Vec<Version>> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut path = format!("/artifacts/{name}/versions?limit=1000");
+            if let Some(a) = &after {
+                path.push_str(&format!("&after={a}"));
+            }
+            let page: VersionList = Self::json("GET versions", self.req(Method::GET, &path)).await?;
+            all.extend(page.versions);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// The manifest of `vN`.
+    pub async fn manifest(&self, name: &ArtifactName, index: u64) -> Result<Manifest> {
+        let path = format!("/artifacts/{name}/versions/v{index}/manifest");
+        let bytes = Self::send("GET manifest", self.req(Method::GET, &path))
+            .await?
+            .bytes()
+            .await
+            .map_err(|source| Error::Transport {
+                call: "GET manifest",
+                source,
+            })?;
+        Manifest::from_json(&bytes)
+            .map_err(|e| Error::Corrupt(format!("{name}:v{index} manifest: {e}")))
+    }
+
+    /// Download `path` of `vN` and check its bytes against `digest`.
+    pub async fn download(
+        &self,
+        name: &ArtifactName,
+        index: u64,
+        path: &str,
+        digest: &Digest,
+    ) -> Result<u64> {
+        let url = format!("/artifacts/{name}/versions/v{index}/files/{path}");
+        let bytes = Self::send("GET file", self.req(Method::GET, &url))
+            .await?
+            .bytes()
+            .await
+            .map_err(|source| Error::Transport {
+                call: "GET file",
+                source,
+            })?;
+        let got = Digest::of(&bytes);
+        if &got != digest {
+            return Err(Error::Corrupt(format!(
+                "{name}:v{index}/{path}: expected {digest}, the registry sent bytes hashing to {got}"
+            )));
+        }
+        Ok(bytes.len() as u64)
+    }
+}
