@@ -23,7 +23,7 @@ pub struct GcArgs {
 }
 
 /// `90s`, `30m`, `24h`, `7d` or plain seconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let (n, unit) = s
         .find(|c: char| !c.is_ascii_digit())
         .map_or((s, ""), |i| s.split_at(i));

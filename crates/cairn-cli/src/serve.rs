@@ -101,12 +101,24 @@ pub struct ServeArgs {
     /// (0: no limit).
     #[arg(long, default_value_t = 30)]
     auth_failures_per_minute: u32,
+    /// At start, delete interrupted uploads older than this (`0s`, `30m`, `1h`). Default: all
+    /// of them on SQLite (one registry owns the data), `1h` on PostgreSQL (other replicas may
+    /// be uploading right now).
+    #[arg(long, value_parser = crate::gc::parse_duration)]
+    staging_grace: Option<Duration>,
 }
 
 pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let meta = Arc::new(args.storage.metadata().await?);
     let blobs = Arc::new(args.storage.blobs()?);
-    let cleaned = blobs.clean_staging(Duration::from_secs(3600)).await?;
+    let grace = args
+        .staging_grace
+        .unwrap_or(if args.storage.database_url.is_some() {
+            Duration::from_secs(3600)
+        } else {
+            Duration::ZERO
+        });
+    let cleaned = blobs.clean_staging(grace).await?;
     if cleaned > 0 {
         tracing::info!(cleaned, "removed interrupted uploads");
     }

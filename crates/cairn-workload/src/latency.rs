@@ -62,14 +62,23 @@ impl Latencies {
     /// One summary per operation seen, plus `all`, over a run of `elapsed`.
     pub fn summarize(&self, elapsed: Duration) -> Vec<Summary> {
         let secs = elapsed.as_secs_f64().max(f64::EPSILON);
-        let ops: std::collections::BTreeSet<Op> =
-            self.samples.keys().chain(self.errors.keys()).copied().collect();
+        let ops: std::collections::BTreeSet<Op> = self
+            .samples
+            .keys()
+            .chain(self.errors.keys())
+            .copied()
+            .collect();
         let mut all = Vec::new();
         let mut out = Vec::new();
         for op in ops {
             let s = self.samples.get(&op).cloned().unwrap_or_default();
             all.extend_from_slice(&s);
-            out.push(summary(op.name(), s, self.errors.get(&op).map_or(0, Vec::len), secs));
+            out.push(summary(
+                op.name(),
+                s,
+                self.errors.get(&op).map_or(0, Vec::len),
+                secs,
+            ));
         }
         let errors = self.errors.values().map(Vec::len).sum();
         out.push(summary("all", all, errors, secs));
@@ -111,7 +120,10 @@ mod tests {
         l.failed(Op::Download, "boom".into());
         let s = l.summarize(Duration::from_secs(10));
         let commit = &s[0];
-        assert_eq!((commit.p50_ms, commit.p99_ms, commit.max_ms), (50.0, 99.0, 100.0));
+        assert_eq!(
+            (commit.p50_ms, commit.p99_ms, commit.max_ms),
+            (50.0, 99.0, 100.0)
+        );
         assert_eq!(commit.per_second, 10.0);
         let all = s.last().unwrap();
         assert_eq!((all.op, all.count, all.errors), ("all", 100, 1));

@@ -34,9 +34,13 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether the registry gave no answer (so the request may or may not have taken effect).
-    pub fn is_transport(&self) -> bool {
-        matches!(self, Self::Transport { .. })
+    /// The call that got no answer (so it may or may not have taken effect): `None` when
+    /// the registry did answer.
+    pub fn unanswered(&self) -> Option<&'static str> {
+        match self {
+            Self::Transport { call, .. } => Some(call),
+            _ => None,
+        }
     }
 }
 
@@ -107,7 +111,8 @@ impl Registry {
         let digest = Digest::of(&bytes);
         Self::send(
             "PUT blob",
-            self.req(Method::PUT, &format!("/blobs/{digest}")).body(bytes),
+            self.req(Method::PUT, &format!("/blobs/{digest}"))
+                .body(bytes),
         )
         .await?;
         Ok(digest)
@@ -132,14 +137,20 @@ impl Registry {
             digests,
             missing: vec![],
         };
-        let answer: MissingBlobs =
-            Self::json("POST blobs/missing", self.req(Method::POST, "/blobs/missing").json(&asked))
-                .await?;
+        let answer: MissingBlobs = Self::json(
+            "POST blobs/missing",
+            self.req(Method::POST, "/blobs/missing").json(&asked),
+        )
+        .await?;
         Ok(answer.missing)
     }
 
     /// Commit a version (whole manifest or patch).
-    pub async fn commit(&self, name: &ArtifactName, body: &CommitRequest) -> Result<CommitResponse> {
+    pub async fn commit(
+        &self,
+        name: &ArtifactName,
+        body: &CommitRequest,
+    ) -> Result<CommitResponse> {
         let path = format!("/artifacts/{name}/versions");
         Self::json("POST versions", self.req(Method::POST, &path).json(body)).await
     }
@@ -183,7 +194,8 @@ impl Registry {
             if let Some(a) = &after {
                 path.push_str(&format!("&after={a}"));
             }
-            let page: VersionList = Self::json("GET versions", self.req(Method::GET, &path)).await?;
+            let page: VersionList =
+                Self::json("GET versions", self.req(Method::GET, &path)).await?;
             all.extend(page.versions);
             match page.next {
                 Some(next) => after = Some(next),

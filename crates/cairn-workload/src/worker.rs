@@ -126,11 +126,18 @@ pub struct Worker {
     last: BTreeMap<ArtifactName, (u64, Manifest)>,
     seq: u64,
     mix: Mix,
+    attempt: Option<Ack>,
 }
 
 impl Worker {
     /// Worker `id` of a run seeded with `seed`, on `artifacts` of the registry's project.
-    pub fn new(id: usize, registry: Registry, artifacts: Vec<ArtifactName>, mix: Mix, seed: u64) -> Self {
+    pub fn new(
+        id: usize,
+        registry: Registry,
+        artifacts: Vec<ArtifactName>,
+        mix: Mix,
+        seed: u64,
+    ) -> Self {
         Self {
             id,
             registry,
@@ -139,7 +146,20 @@ impl Worker {
             last: BTreeMap::new(),
             seq: 0,
             mix,
+            attempt: None,
         }
+    }
+
+    /// Talk to `registry` from now on (a restarted registry: fresh connections).
+    pub fn retarget(&mut self, registry: Registry) {
+        self.registry = registry;
+    }
+
+    /// What the last step would have acknowledged, for a step that changes something with
+    /// one request whose answer may be lost (an alias move): after a failure, the caller knows
+    /// the registry may or may not have done it.
+    pub fn attempted(&self) -> Option<&Ack> {
+        self.attempt.as_ref()
     }
 
     /// The alias this worker moves.
@@ -165,25 +185,42 @@ impl Worker {
     pub async fn step(&mut self, op: Op) -> Result<Ack> {
         let artifact = self.artifacts[self.rng.random_range(0..self.artifacts.len())].clone();
         let last = self.last.get(&artifact).cloned();
+        self.attempt = None;
         let ack = match (op, last) {
             (Op::Patch, Some((index, base))) => self.patch(&artifact, index, base).await?,
             (Op::Distributed, _) => self.distributed(&artifact).await?,
             (Op::MoveAlias, Some((index, _))) => {
                 let alias = self.alias();
+                let ack = Ack::Alias {
+                    artifact: artifact.clone(),
+                    alias: alias.clone(),
+                    index,
+                };
+                self.attempt = Some(ack.clone());
                 self.registry.set_alias(&artifact, &alias, index).await?;
-                Ack::Alias { artifact, alias, index }
+                ack
             }
             (Op::MissingCheck, _) => self.missing_check().await?,
             (Op::Download, Some((index, manifest))) => {
                 let (path, entry) = self.any_entry(&manifest);
                 let digest = entry.stored_blob().expect("workers store every entry");
-                let bytes = self.registry.download(&artifact, index, path.as_str(), &digest).await?;
+                let bytes = self
+                    .registry
+                    .download(&artifact, index, path.as_str(), &digest)
+                    .await?;
                 Ack::Read { bytes }
             }
             _ => self.commit(&artifact).await?,
         };
-        if let Ack::Version { artifact, index, manifest, .. } = &ack {
-            self.last.insert(artifact.clone(), (*index, (**manifest).clone()));
+        if let Ack::Version {
+            artifact,
+            index,
+            manifest,
+            ..
+        } = &ack
+        {
+            self.last
+                .insert(artifact.clone(), (*index, (**manifest).clone()));
         }
         Ok(ack)
     }
@@ -207,7 +244,8 @@ impl Worker {
 
     fn path(&mut self) -> EntryPath {
         self.seq += 1;
-        EntryPath::new(format!("w{}/d{}/f{}.bin", self.id, self.seq % 7, self.seq)).expect("a valid path")
+        EntryPath::new(format!("w{}/d{}/f{}.bin", self.id, self.seq % 7, self.seq))
+            .expect("a valid path")
     }
 
     /// Upload a new blob and return its entry.
@@ -228,7 +266,11 @@ impl Worker {
         Ok(m)
     }
 
-    fn acked(artifact: &ArtifactName, res: cairn_core::wire::CommitResponse, manifest: Manifest) -> Result<Ack> {
+    fn acked(
+        artifact: &ArtifactName,
+        res: cairn_core::wire::CommitResponse,
+        manifest: Manifest,
+    ) -> Result<Ack> {
         if res.digest != manifest.digest() {
             return Err(Error::Corrupt(format!(
                 "{artifact}:v{}: the registry acknowledged digest {} for a manifest hashing to {}",
@@ -256,7 +298,12 @@ impl Worker {
         Self::acked(artifact, res, manifest)
     }
 
-    async fn patch(&mut self, artifact: &ArtifactName, base: u64, manifest: Manifest) -> Result<Ack> {
+    async fn patch(
+        &mut self,
+        artifact: &ArtifactName,
+        base: u64,
+        manifest: Manifest,
+    ) -> Result<Ack> {
         let mut patch = Patch::default();
         let (replaced, _) = self.any_entry(&manifest);
         let replaced = replaced.clone();
@@ -316,7 +363,9 @@ impl Worker {
         }
         let missing = self.registry.missing(asked).await?;
         if let Some(d) = missing.iter().find(|d| known.contains(d)) {
-            return Err(Error::Corrupt(format!("{d} is committed but reported missing")));
+            return Err(Error::Corrupt(format!(
+                "{d} is committed but reported missing"
+            )));
         }
         if missing.len() != 100 - known.len() {
             return Err(Error::Corrupt(format!(

@@ -18,7 +18,10 @@ async fn every_operation_succeeds_concurrently_and_acks_what_the_registry_holds(
                 let mut acks = Vec::new();
                 for round in 0..30 {
                     let op = Op::ALL[round % Op::ALL.len()];
-                    acks.push((op, w.step(op).await.unwrap_or_else(|e| panic!("{op:?}: {e}"))));
+                    acks.push((
+                        op,
+                        w.step(op).await.unwrap_or_else(|e| panic!("{op:?}: {e}")),
+                    ));
                 }
                 acks
             })
@@ -28,8 +31,17 @@ async fn every_operation_succeeds_concurrently_and_acks_what_the_registry_holds(
     let mut acked = 0;
     for t in tasks {
         for (_, ack) in t.await.unwrap() {
-            if let Ack::Version { artifact, index, digest, .. } = ack {
-                let v = registry.version(&artifact, &format!("v{index}")).await.unwrap();
+            if let Ack::Version {
+                artifact,
+                index,
+                digest,
+                ..
+            } = ack
+            {
+                let v = registry
+                    .version(&artifact, &format!("v{index}"))
+                    .await
+                    .unwrap();
                 assert_eq!(v.digest, digest);
                 versions.insert((artifact, index));
                 acked += 1;

@@ -26,18 +26,18 @@ const CHUNK: usize = 8 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct ObjectBlobStore {
     store: Arc<dyn ObjectStore>,
+    /// The directory of a local store: its staging area is cleaned on disk, since
+    /// `object_store` hides its own half-written part files (`name#1`) from listings.
+    root: Option<std::path::PathBuf>,
 }
 
 impl ObjectBlobStore {
     /// Blobs under a local directory (created if missing).
     pub fn local(dir: &std::path::Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            Error::Blob(object_store::Error::Generic {
-                store: "local",
-                source: Box::new(e),
-            })
-        })?;
-        Ok(Self::new(Arc::new(LocalFileSystem::new_with_prefix(dir)?)))
+        std::fs::create_dir_all(dir).map_err(local_error)?;
+        let mut store = Self::new(Arc::new(LocalFileSystem::new_with_prefix(dir)?));
+        store.root = Some(dir.to_owned());
+        Ok(store)
     }
 
     /// Blobs in an S3-compatible bucket, `s3://bucket` or `s3://bucket/prefix`. Endpoint,
@@ -80,7 +80,7 @@ impl ObjectBlobStore {
 
     /// Blobs in any object store.
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
-        Self { store }
+        Self { store, root: None }
     }
 
     fn location(digest: &Digest) -> Path {
@@ -183,6 +183,12 @@ impl BlobStore for ObjectBlobStore {
     }
 
     async fn clean_staging(&self, age: Duration) -> Result<usize> {
+        if let Some(root) = &self.root {
+            let dir = root.join("staging");
+            return tokio::task::spawn_blocking(move || clean_dir(&dir, age))
+                .await
+                .map_err(local_error)?;
+        }
         let cutoff = chrono::Utc::now() - age;
         let stale: Vec<Path> = self
             .store
@@ -196,6 +202,41 @@ impl BlobStore for ObjectBlobStore {
         }
         Ok(stale.len())
     }
+}
+
+/// A failure of the local file system, as a blob-store error.
+fn local_error(e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    Error::Blob(object_store::Error::Generic {
+        store: "local",
+        source: Box::new(e),
+    })
+}
+
+/// Delete the files of `dir` last modified more than `age` ago (all of them for zero).
+fn clean_dir(dir: &std::path::Path, age: Duration) -> Result<usize> {
+    let io = local_error;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(io(e)),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(io)?;
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .map(|t| t.elapsed().unwrap_or_default() >= age)
+            .unwrap_or(false);
+        if stale && entry.file_type().is_ok_and(|t| t.is_file()) {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// A random 128-bit id in hex, for staging names.

@@ -49,8 +49,13 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let tasks: Vec<_> = (0..args.clients)
         .map(|id| {
-            let mut worker =
-                Worker::new(id, registry.clone(), artifacts.clone(), Mix::default(), args.seed);
+            let mut worker = Worker::new(
+                id,
+                registry.clone(),
+                artifacts.clone(),
+                Mix::default(),
+                args.seed,
+            );
             tokio::spawn(async move {
                 let mut lat = Latencies::default();
                 while Instant::now() < deadline {

@@ -1,0 +1,75 @@
+//! `cairn serve` as a child process that can be killed.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, Command};
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running registry.
+pub struct Serve {
+    child: Child,
+}
+
+impl Serve {
+    /// Start `cairn serve` on `port` with `storage` flags and wait until it answers.
+    pub async fn start(port: u16, token: &str, storage: &[String]) -> Self {
+        let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .arg("serve")
+            .args([
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--web-dir",
+                "/nonexistent",
+            ])
+            .args(storage)
+            .env("CAIRN_ADMIN_TOKEN", token)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn cairn serve");
+        let mut serve = Self { child };
+        let health = format!("http://127.0.0.1:{port}/api/v1/health");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = serve.child.try_wait().unwrap() {
+                panic!("cairn serve exited at start: {status}");
+            }
+            if http
+                .get(&health)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return serve;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "cairn serve did not answer within 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// SIGKILL, and wait for the process to be gone.
+    pub async fn kill(&mut self) {
+        self.child.start_kill().expect("SIGKILL");
+        self.child.wait().await.expect("reap");
+    }
+
+    /// Stop at the end of the run (also SIGKILL: nothing after it).
+    pub async fn stop(&mut self) {
+        self.kill().await;
+    }
+}
