@@ -216,3 +216,53 @@ async fn bodies_shorter_or_longer_than_their_length_store_nothing() {
     assert!(left.is_empty(), "staging holds {left:?}");
     nothing_changed(&s).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_million_entries_on_missing_blobs_and_wrong_digests_change_nothing() {
+    let s = TestServer::start().await;
+    s.commit_files(P, "data", &[("f", "content")]).await;
+    // a 1,000,000-entry manifest (~110 MB of JSON) naming a blob nobody uploaded
+    let missing = Digest::of(b"never uploaded");
+    let mut body = String::from(r#"{"type":"dataset","manifest":{"version":1,"contents":{"#);
+    for i in 0..1_000_000 {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&format!(
+            r#""d{}/f{i:07}":{{"digest":"{missing}","size":14}}"#,
+            i % 1000
+        ));
+    }
+    body.push_str("}}}");
+    let (status, text) = status_of(
+        &s,
+        Method::POST,
+        &p("/artifacts/data/versions"),
+        body.into_bytes(),
+    )
+    .await;
+    // 409 (api.md: missing blobs), naming the digest once
+    assert_eq!(status, StatusCode::CONFLICT, "{text}");
+    assert!(text.contains(&missing.to_string()), "{text}");
+    // bytes under a digest they do not hash to
+    let wrong = Digest::of(b"something else");
+    let res = s
+        .req(Method::PUT, &p(&format!("/blobs/{wrong}")))
+        .body("the real bytes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains(&Digest::of(b"the real bytes").to_string()),
+        "{text}"
+    );
+    let res = s
+        .req(Method::HEAD, &p(&format!("/blobs/{wrong}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    nothing_changed(&s).await;
+}
