@@ -150,11 +150,9 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         }),
         throttle: Default::default(),
     };
-    let app = cairn_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    cairn_server::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

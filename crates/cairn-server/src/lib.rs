@@ -35,6 +35,27 @@ use std::sync::Arc;
 use cairn_store::{BlobStore, MetadataStore};
 
 pub use error::ApiError;
+
+/// Serve [`router`]`(state)` on `listener` until `shutdown` resolves. Every connection gets
+/// `TCP_NODELAY`: a response's headers and its body go out in separate writes, and with
+/// Nagle's algorithm the body of a small file waited for the client's delayed ACK (40 ms per
+/// download on loopback). Handlers see the client's address (failed-auth throttling).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY: {e}");
+        }
+    });
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
 pub use routes::{openapi, router};
 pub use throttle::Throttle;
 

@@ -88,10 +88,11 @@ impl TestServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let app = cairn_server::router(state.clone());
+        let served = state.clone();
         let server = tokio::spawn(async move {
-            let app = app.into_make_service_with_connect_info::<SocketAddr>();
-            axum::serve(listener, app).await.expect("serve");
+            cairn_server::serve(listener, served, std::future::pending())
+                .await
+                .expect("serve");
         });
         Self {
             url: format!("http://{addr}"),
