@@ -119,9 +119,15 @@ enum TokenCommand {
         /// The entity it reaches (omit for every entity; only with --role admin).
         #[arg(long)]
         entity: Option<String>,
+        /// Limit it to this one project of the entity.
+        #[arg(long, requires = "entity")]
+        project: Option<String>,
         /// read, write or admin.
         #[arg(long, default_value = "read")]
         role: String,
+        /// Make it stop working after this long (`90s`, `30m`, `12h`, `7d`).
+        #[arg(long, value_parser = gc::parse_duration)]
+        expires_in: Option<std::time::Duration>,
         /// Who or what the token is for.
         #[arg(long, default_value = "token")]
         name: String,
@@ -167,7 +173,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Gc(args) => gc::run(args, out).await,
         Command::Token(TokenCommand::Create {
             entity,
+            project,
             role,
+            expires_in,
             name,
             storage,
         }) => {
@@ -181,9 +189,12 @@ async fn main() -> anyhow::Result<()> {
             }
             let meta = storage.metadata().await?;
             let record = cairn_store::TokenRecord {
-                name: name.clone(),
-                entity,
-                role,
+                project: project
+                    .as_deref()
+                    .map(str::parse::<cairn_core::Project>)
+                    .transpose()?,
+                expires_at: expires_in.map(|d| cairn_server::auth::now_secs() + d.as_secs() as i64),
+                ..cairn_store::TokenRecord::new(name.clone(), entity, role)
             };
             println!(
                 "{}",

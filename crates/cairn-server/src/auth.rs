@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
 use axum::http::header;
 use axum::http::request::Parts;
-use cairn_core::{Digest, Entity};
+use cairn_core::{Digest, Entity, Project};
 use cairn_store::{MetadataStore, ProjectKey, Role, TokenRecord};
 
 use crate::AppState;
@@ -20,12 +20,25 @@ pub const TOKEN_PREFIX: &str = "cairn_";
 pub struct Caller(pub TokenRecord);
 
 impl Caller {
-    /// Fail with 403 unless the caller may act as `role` on `entity`.
-    pub fn require_entity(&self, entity: &Entity, role: Role) -> Result<(), ApiError> {
+    /// Fail with 403 unless the caller may act as `role` on `entity` (in `project`, when the
+    /// request names one: a token limited to one project reaches nothing else).
+    pub fn require_entity(
+        &self,
+        entity: &Entity,
+        project: Option<&Project>,
+        role: Role,
+    ) -> Result<(), ApiError> {
         let t = &self.0;
         if t.entity.as_ref().is_some_and(|e| e != entity) {
             return Err(ApiError::Forbidden(format!(
                 "this token cannot access entity '{entity}'"
+            )));
+        }
+        if let Some(scope) = &t.project
+            && project != Some(scope)
+        {
+            return Err(ApiError::Forbidden(format!(
+                "this token reaches only project '{entity}/{scope}'"
             )));
         }
         if t.role < role {
@@ -40,18 +53,31 @@ impl Caller {
 
     /// Fail with 403 unless the caller may act as `role` in `project`.
     pub fn require(&self, project: &ProjectKey, role: Role) -> Result<(), ApiError> {
-        self.require_entity(&project.entity, role)
+        self.require_entity(&project.entity, Some(&project.project), role)
     }
 
     /// Fail with 403 unless the caller is an administrator of every entity.
     pub fn require_global_admin(&self) -> Result<(), ApiError> {
-        if self.0.entity.is_some() || self.0.role != Role::Admin {
+        if !self.is_global_admin() {
             return Err(ApiError::Forbidden(
                 "this needs an admin token for every entity".into(),
             ));
         }
         Ok(())
     }
+
+    /// An admin token for every entity and project, that never expires.
+    pub fn is_global_admin(&self) -> bool {
+        let t = &self.0;
+        t.entity.is_none() && t.project.is_none() && t.role == Role::Admin && t.expires_at.is_none()
+    }
+}
+
+/// Now, in Unix seconds (token expiry).
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -83,6 +109,10 @@ impl FromRequestParts<AppState> for Caller {
             None => None,
         };
         match record {
+            // an expired token is not a guess: no throttling, but a message that says why
+            Some(r) if r.expired(now_secs()) => {
+                Err(ApiError::Unauthorized("this token has expired"))
+            }
             Some(r) => Ok(Self(r)),
             None => {
                 if let Some(ip) = client {
@@ -119,17 +149,17 @@ impl<const R: u8> FromRequestParts<AppState> for Allowed<R> {
         let params = RawPathParams::from_request_parts(parts, state)
             .await
             .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-        let entity: Entity = params
-            .iter()
-            .find_map(|(k, v)| (k == "entity").then_some(v))
+        let param = |name: &str| params.iter().find_map(|(k, v)| (k == name).then_some(v));
+        let entity: Entity = param("entity")
             .ok_or_else(|| ApiError::BadRequest("the path names no entity".into()))?
             .parse()?;
+        let project: Option<Project> = param("project").map(str::parse).transpose()?;
         let role = match R {
             READ => Role::Read,
             WRITE => Role::Write,
             _ => Role::Admin,
         };
-        caller.require_entity(&entity, role)?;
+        caller.require_entity(&entity, project.as_ref(), role)?;
         Ok(Self(caller.0))
     }
 }
@@ -173,11 +203,7 @@ pub async fn bootstrap_admin(
     meta: &dyn MetadataStore,
     configured: Option<&str>,
 ) -> cairn_store::Result<Option<String>> {
-    let admin = TokenRecord {
-        name: "admin".into(),
-        entity: None,
-        role: Role::Admin,
-    };
+    let admin = TokenRecord::new("admin", None, Role::Admin);
     if let Some(secret) = configured {
         let hash = Digest::of(secret.as_bytes());
         if meta.token(&hash).await?.is_none() {

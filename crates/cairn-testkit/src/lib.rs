@@ -111,11 +111,11 @@ impl TestServer {
 
     /// A token with `role` on `entity`.
     pub async fn token(&self, entity: &str, role: Role) -> String {
-        let record = TokenRecord {
-            name: format!("{entity}-{}", role.as_str()),
-            entity: Some(entity.parse().unwrap()),
+        let record = TokenRecord::new(
+            format!("{entity}-{}", role.as_str()),
+            Some(entity.parse().unwrap()),
             role,
-        };
+        );
         cairn_server::auth::create_token(self.state.meta.as_ref(), &record)
             .await
             .expect("token")

@@ -74,6 +74,12 @@ pub struct Whoami {
     pub entities: Vec<String>,
     /// `read`, `write` or `admin`.
     pub role: String,
+    /// The one project the token reaches, if it is limited to one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// When the token stops working (RFC 3339), if it expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }
 
 /// `POST {P}/blobs/missing` request and answer.
@@ -352,19 +358,29 @@ pub struct Problem {
     pub reference: Option<String>,
 }
 
-/// `POST /api/v1/tokens` (admin): make a scoped token.
-#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+/// `POST /api/v1/tokens`: make a token no stronger than the caller's — an entity, optionally
+/// one project of it, a role, and an expiry. Short-lived project tokens are what a dashboard
+/// hands to an embedded uploader. Only an admin token for every entity may make tokens that
+/// never expire; every other caller must set `expires_in` (at most 7 days) and stays within its
+/// own entity, project, role and expiry.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// Who or what the token is for.
     #[serde(default)]
     pub name: Option<String>,
-    /// The entity it reaches; absent: every entity.
+    /// The entity it reaches; absent: the caller's entity (every entity for a global admin).
     #[serde(default)]
     pub entity: Option<crate::name::Entity>,
+    /// The one project of the entity it reaches; absent: the caller's project, if limited.
+    #[serde(default)]
+    pub project: Option<crate::name::Project>,
     /// `read`, `write` or `admin`.
     pub role: String,
+    /// Seconds until the token stops working.
+    #[serde(default)]
+    pub expires_in: Option<u64>,
 }
 
 /// The answer to a token request: the secret, shown once.
@@ -373,4 +389,7 @@ pub struct TokenRequest {
 pub struct TokenResponse {
     /// Send as `Authorization: Bearer <token>`.
     pub token: String,
+    /// When it stops working (RFC 3339), if it expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }

@@ -4,10 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use cairn_core::wire::{Health, Problem, TokenRequest, TokenResponse, Whoami};
-use cairn_store::TokenRecord;
+use cairn_store::{Role, TokenRecord};
 
 use crate::AppState;
-use crate::auth::{Caller, GlobalAdmin, create_token as new_token};
+use crate::auth::{Caller, create_token as new_token, now_secs};
+use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
 
@@ -41,22 +42,82 @@ pub(crate) async fn whoami(Caller(token): Caller) -> Json<Whoami> {
                 .map_or_else(|| "*".to_owned(), |e| e.to_string()),
         ],
         role: token.role.as_str().into(),
+        project: token.project.map(|p| p.to_string()),
+        expires_at: token.expires_at.map(rfc3339),
     })
 }
 
-/// Make a token (needs an admin token for every entity); the secret is shown only here.
+fn rfc3339(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Longest life of a token made by anyone but an admin of every entity.
+pub const MAX_SCOPED_LIFETIME: u64 = 7 * 86_400;
+
+/// Make a token no stronger than the caller's (see `TokenRequest`); the secret is shown only
+/// here. Dashboards mint short-lived project tokens this way for embedded uploaders.
 #[utoipa::path(post, path = "/api/v1/tokens", request_body = TokenRequest,
     responses((status = 201, body = TokenResponse), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub(crate) async fn create_token(
     State(state): State<AppState>,
-    _: GlobalAdmin,
+    caller: Caller,
     ApiJson(req): ApiJson<TokenRequest>,
 ) -> ApiResult<(StatusCode, Json<TokenResponse>)> {
+    let role: Role = req.role.parse()?;
+    let unprocessable = |m: &str| Err(cairn_store::Error::Unprocessable(m.to_owned()).into());
+    let global = caller.is_global_admin();
+    let entity = req.entity.or_else(|| caller.0.entity.clone());
+    let project = req.project.or_else(|| caller.0.project.clone());
+    if project.is_some() && entity.is_none() {
+        return unprocessable("a token for one project needs its entity: set entity");
+    }
+    if entity.is_none() && role != Role::Admin {
+        return unprocessable("a token for every entity must be an admin token: set entity");
+    }
+    let expires_at = match req.expires_in {
+        Some(0) => return unprocessable("expires_in must be at least 1 second"),
+        Some(s) if !global && s > MAX_SCOPED_LIFETIME => {
+            return unprocessable(&format!(
+                "expires_in is at most {MAX_SCOPED_LIFETIME} seconds (7 days) unless an admin token for every entity asks"
+            ));
+        }
+        Some(s) => Some(now_secs().saturating_add(i64::try_from(s).unwrap_or(i64::MAX))),
+        None if !global => {
+            return unprocessable(&format!(
+                "only an admin token for every entity makes tokens that never expire: set expires_in (at most {MAX_SCOPED_LIFETIME} seconds)"
+            ));
+        }
+        None => None,
+    };
+    if !global {
+        let Some(e) = &entity else {
+            return Err(ApiError::Forbidden(
+                "only an admin token for every entity makes tokens for every entity".into(),
+            ));
+        };
+        caller.require_entity(e, project.as_ref(), role)?;
+        if let (Some(mine), Some(new)) = (caller.0.expires_at, expires_at)
+            && new > mine
+        {
+            return unprocessable(&format!(
+                "the new token would outlive this one (it expires at {}): ask for a shorter expires_in",
+                rfc3339(mine)
+            ));
+        }
+    }
     let record = TokenRecord {
-        name: req.name.unwrap_or_else(|| "token".into()),
-        entity: req.entity,
-        role: req.role.parse()?,
+        project,
+        expires_at,
+        ..TokenRecord::new(req.name.unwrap_or_else(|| "token".into()), entity, role)
     };
     let token = new_token(state.meta.as_ref(), &record).await?;
-    Ok((StatusCode::CREATED, Json(TokenResponse { token })))
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenResponse {
+            token,
+            expires_at: expires_at.map(rfc3339),
+        }),
+    ))
 }

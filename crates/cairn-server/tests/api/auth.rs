@@ -1,5 +1,5 @@
 use cairn_store::Role;
-use cairn_testkit::{TestServer, expect};
+use cairn_testkit::{ADMIN_TOKEN, TestServer, expect};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -100,7 +100,8 @@ async fn roles_and_entities_are_enforced() {
         .await
         .unwrap();
     expect(res, StatusCode::FORBIDDEN).await;
-    // tokens are made by a global admin only, and they work at once
+    // only a global admin makes tokens that never expire (others: scoped_tokens_… below), and
+    // they work at once
     let res = s
         .client
         .post(format!("{}/api/v1/tokens", s.url))
@@ -109,7 +110,7 @@ async fn roles_and_entities_are_enforced() {
         .send()
         .await
         .unwrap();
-    expect(res, StatusCode::FORBIDDEN).await;
+    expect(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     let res = s
         .req(Method::POST, "/api/v1/tokens")
         .json(&json!({"entity": "ent", "role": "read", "name": "bot"}))
@@ -206,4 +207,128 @@ async fn failed_authentications_are_throttled_per_address() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Mint a token with `by`; answer the status and the body.
+async fn mint(
+    s: &TestServer,
+    by: &str,
+    body: serde_json::Value,
+) -> (StatusCode, serde_json::Value) {
+    let res = s
+        .client
+        .post(format!("{}/api/v1/tokens", s.url))
+        .bearer_auth(by)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn scoped_tokens_reach_one_project_and_expire() {
+    let s = TestServer::start().await;
+    s.commit_files("ent/proj", "data", &[("f", "x")]).await;
+    s.commit_files("ent/other", "data", &[("f", "x")]).await;
+    // the admin mints a short-lived write token for ent/proj
+    let (status, body) = mint(
+        &s,
+        ADMIN_TOKEN,
+        json!({"name": "dash", "entity": "ent", "project": "proj", "role": "write", "expires_in": 600}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(
+        body["expires_at"].as_str().unwrap().ends_with('Z'),
+        "{body}"
+    );
+    let scoped = body["token"].as_str().unwrap().to_owned();
+    let who = s
+        .client
+        .get(format!("{}/api/v1/whoami", s.url))
+        .bearer_auth(&scoped)
+        .send()
+        .await
+        .unwrap();
+    let who = expect(who, StatusCode::OK).await;
+    assert_eq!(
+        (who["project"].as_str(), who["role"].as_str()),
+        (Some("proj"), Some("write"))
+    );
+    let get = |path: &str| {
+        s.client
+            .get(format!(
+                "{}/api/v1/projects/{path}/artifacts/data/versions",
+                s.url
+            ))
+            .bearer_auth(&scoped)
+            .send()
+    };
+    assert_eq!(get("ent/proj").await.unwrap().status(), StatusCode::OK);
+    let res = get("ent/other").await.unwrap();
+    let body = expect(res, StatusCode::FORBIDDEN).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("only project 'ent/proj'"),
+        "{body}"
+    );
+
+    // what a scoped token may mint: narrower or equal, and never longer-lived
+    for (ask, why) in [
+        (json!({"role": "admin", "expires_in": 60}), "stronger role"),
+        (
+            json!({"project": "other", "role": "read", "expires_in": 60}),
+            "another project",
+        ),
+        (
+            json!({"entity": "else", "role": "read", "expires_in": 60}),
+            "another entity",
+        ),
+    ] {
+        let (status, body) = mint(&s, &scoped, ask).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{why}: {body}");
+    }
+    for (ask, says) in [
+        (json!({"role": "read"}), "never expire"),
+        (json!({"role": "read", "expires_in": 86_400}), "outlive"),
+        (json!({"role": "read", "expires_in": 8 * 86_400}), "at most"),
+        (json!({"role": "read", "expires_in": 0}), "at least"),
+    ] {
+        let (status, body) = mint(&s, &scoped, ask).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains(says),
+            "{says}: {body}"
+        );
+    }
+    let (status, body) = mint(&s, &scoped, json!({"role": "read", "expires_in": 1})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let short = body["token"].as_str().unwrap().to_owned();
+    // (the narrower token inherited ent/proj)
+    let res = s
+        .client
+        .get(format!("{}/api/v1/projects/ent/proj/artifacts", s.url))
+        .bearer_auth(&short)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // once expired it is refused, saying so
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let res = s
+        .client
+        .get(format!("{}/api/v1/projects/ent/proj/artifacts", s.url))
+        .bearer_auth(&short)
+        .send()
+        .await
+        .unwrap();
+    let body = expect(res, StatusCode::UNAUTHORIZED).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
 }

@@ -75,6 +75,28 @@ pub struct TokenRecord {
     pub entity: Option<Entity>,
     /// What it may do there.
     pub role: Role,
+    /// The one project of `entity` it reaches; `None`: all of the entity's projects.
+    pub project: Option<Project>,
+    /// When it stops working (Unix seconds); `None`: never.
+    pub expires_at: Option<i64>,
+}
+
+impl TokenRecord {
+    /// A token for `entity` (every entity: `None`) with `role`, every project, no expiry.
+    pub fn new(name: impl Into<String>, entity: Option<Entity>, role: Role) -> Self {
+        Self {
+            name: name.into(),
+            entity,
+            role,
+            project: None,
+            expires_at: None,
+        }
+    }
+
+    /// Whether the token has expired at `now` (Unix seconds).
+    pub fn expired(&self, now: i64) -> bool {
+        self.expires_at.is_some_and(|t| now >= t)
+    }
 }
 
 /// Metadata storage.

@@ -69,20 +69,25 @@ pub async fn run(store: Arc<dyn MetadataStore>) {
 
 async fn tokens(store: &dyn MetadataStore) {
     let hash = Digest::of(b"secret");
-    let record = TokenRecord {
-        name: "ci".into(),
-        entity: Some("ent".parse().unwrap()),
-        role: Role::Write,
-    };
+    let record = TokenRecord::new("ci", Some("ent".parse().unwrap()), Role::Write);
     store.create_token(&hash, &record).await.unwrap();
     assert_eq!(store.token(&hash).await.unwrap(), Some(record));
+    let scoped = TokenRecord {
+        project: Some("proj".parse().unwrap()),
+        expires_at: Some(1_900_000_000),
+        ..TokenRecord::new("dash", Some("ent".parse().unwrap()), Role::Read)
+    };
+    store
+        .create_token(&Digest::of(b"scoped"), &scoped)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.token(&Digest::of(b"scoped")).await.unwrap(),
+        Some(scoped)
+    );
     assert_eq!(store.token(&Digest::of(b"other")).await.unwrap(), None);
     assert!(!store.has_admin_token().await.unwrap());
-    let admin = TokenRecord {
-        name: "admin".into(),
-        entity: None,
-        role: Role::Admin,
-    };
+    let admin = TokenRecord::new("admin", None, Role::Admin);
     store
         .create_token(&Digest::of(b"admin"), &admin)
         .await
