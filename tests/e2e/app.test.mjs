@@ -1,26 +1,15 @@
 // End to end: the web app served by a real `cairn serve`, driven in Debian's headless Chromium.
 // Creates v0 from a folder, opens it as a draft, replaces one file and removes a folder, commits
 // v1, and checks through the API that v1 is right and that only the replaced blob was uploaded.
-// Env: CAIRN_BIN (the cairn binary), CAIRN_DIST (Trunk's dist/), CHROMIUM (default /usr/bin/chromium).
+// Env: see harness.mjs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { TOKEN, launch, sha, startRegistry } from './harness.mjs';
 
-const TOKEN = 'cairn_e2e_admin';
 const SHOTS = path.resolve('shots');
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
 
 function countFiles(dir) {
   if (!fs.existsSync(dir)) return 0;
@@ -31,27 +20,7 @@ function countFiles(dir) {
   return n;
 }
 
-async function startRegistry(extra = []) {
-  const port = await freePort();
-  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-e2e-'));
-  const proc = spawn(process.env.CAIRN_BIN ?? '../../target/debug/cairn',
-    ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', data, '--web-dir', process.env.CAIRN_DIST ?? '../../dist', ...extra],
-    { env: { ...process.env, CAIRN_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'inherit', 'inherit'] });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`${base}/api/v1/health`)).ok) break; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { base, data, stop: () => proc.kill('SIGTERM') };
-}
-
 const api = (base, p) => fetch(`${base}/api/v1/projects/ent/proj${p}`, { headers: { Authorization: `Bearer ${TOKEN}` } }).then((r) => r.json());
-const sha = (s) => 'sha256:' + createHash('sha256').update(s).digest('hex');
-
-const launch = () => chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-});
 
 test('create v0 from a folder, then a draft v1 that sends only the change', async () => {
   const reg = await startRegistry();

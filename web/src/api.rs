@@ -20,7 +20,11 @@ fn window() -> web_sys::Window {
 }
 
 /// The saved token, taking one from `#token=…` first (then removing it from the address bar).
+/// Embedded, only the token the host page handed over counts, and it is never saved.
 pub fn token() -> Option<String> {
+    if crate::embed::active() {
+        return crate::embed::token();
+    }
     let storage = window().local_storage().ok().flatten();
     let hash = window().location().hash().unwrap_or_default();
     if let Some(t) = hash.strip_prefix("#token=").filter(|t| !t.is_empty()) {

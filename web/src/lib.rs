@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod bench;
+pub mod embed;
 pub mod files;
 mod pages;
 pub mod pool;
@@ -16,9 +17,12 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
 
-/// The whole app.
+/// The whole app; under `/embed/` the embeddable one (see [`embed`]).
 #[component]
 pub fn App() -> impl IntoView {
+    if embed::active() {
+        return view! { <Embedded/> }.into_any();
+    }
     let signed_in = RwSignal::new(api::token().is_some());
     provide_context(signed_in);
     view! {
@@ -29,16 +33,41 @@ pub fn App() -> impl IntoView {
             </header>
             <main>
                 <Show when=move || signed_in.get() fallback=|| view! { <p class="hint">"Sign in with a registry token to begin."</p> }>
-                    <Routes fallback=|| view! { <p>"No such page."</p> }>
-                        <Route path=path!("/") view=pages::Home/>
-                        <Route path=path!("/:entity/:project") view=pages::Artifacts/>
-                        <Route path=path!("/:entity/:project/new") view=pages::Create/>
-                        <Route path=path!("/:entity/:project/:name") view=pages::Versions/>
-                        <Route path=path!("/:entity/:project/:name/:reference") view=pages::Files/>
-                        <Route path=path!("/:entity/:project/:name/:reference/draft") view=pages::DraftPage/>
-                    </Routes>
+                    <AppRoutes/>
                 </Show>
             </main>
         </Router>
+    }
+    .into_any()
+}
+
+/// The app without its chrome, in a host page's iframe; links stay under `/embed`.
+#[component]
+fn Embedded() -> impl IntoView {
+    let signed_in = RwSignal::new(false);
+    provide_context(signed_in);
+    embed::start(signed_in);
+    view! {
+        <Router base=embed::BASE>
+            <main class="embed">
+                <Show when=move || signed_in.get() fallback=|| view! { <p class="hint" data-testid="embed-waiting">"Waiting for the host page to hand over a token…"</p> }>
+                    <AppRoutes/>
+                </Show>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn AppRoutes() -> impl IntoView {
+    view! {
+        <Routes fallback=|| view! { <p>"No such page."</p> }>
+            <Route path=path!("/") view=pages::Home/>
+            <Route path=path!("/:entity/:project") view=pages::Artifacts/>
+            <Route path=path!("/:entity/:project/new") view=pages::Create/>
+            <Route path=path!("/:entity/:project/:name") view=pages::Versions/>
+            <Route path=path!("/:entity/:project/:name/:reference") view=pages::Files/>
+            <Route path=path!("/:entity/:project/:name/:reference/draft") view=pages::DraftPage/>
+        </Routes>
     }
 }

@@ -42,7 +42,9 @@ pub fn Artifacts() -> impl IntoView {
     });
     view! {
         <h1>{move || format!("{}/{}", p.at("entity"), p.at("project"))}</h1>
-        <p><A href=move || format!("/{}/{}/new", p.at("entity"), p.at("project"))>"+ New version from files"</A></p>
+        <Show when=|| !crate::embed::read_only()>
+            <p><A href=move || format!("/{}/{}/new", p.at("entity"), p.at("project"))>"+ New version from files"</A></p>
+        </Show>
         {move || match list.get() {
             None => view! { <p>"Loading…"</p> }.into_any(),
             Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
@@ -169,7 +171,9 @@ pub fn Files() -> impl IntoView {
                         <span class="mono">{v.digest.to_string()}</span>
                         {v.base.map(|b| format!(" · drafted from {b}"))}
                     </p>
-                    <p><A href=format!("/{}/{}/{}/{}/draft", p.at("entity"), p.at("project"), v.name, v.version)>"Open as draft"</A></p>
+                    {(!crate::embed::read_only()).then(|| view! {
+                        <p><A href=format!("/{}/{}/{}/{}/draft", p.at("entity"), p.at("project"), v.name, v.version)>"Open as draft"</A></p>
+                    })}
                     {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
                     <Virtual count=Signal::derive(move || count) row=move |i| {
                         let (path, entry) = entries[i].clone();

@@ -9,9 +9,9 @@ use leptos_router::components::A;
 
 use super::Params;
 use super::widgets::{DropZone, FileRows, ProgressLine, Virtual};
-use crate::api;
 use crate::files::Picked;
 use crate::stage::{self, Meter, Staged, Target};
+use crate::{api, embed};
 
 /// What the staging and commit buttons share.
 #[derive(Clone, Copy)]
@@ -65,10 +65,28 @@ impl Work {
         self.busy.set(true);
         self.error.set(None);
         let staged = self.state.get_untracked();
+        let (entity, project, artifact) = (
+            target.entity.clone(),
+            target.project.clone(),
+            target.name.clone(),
+        );
         leptos::task::spawn_local(async move {
             match stage::commit(staged, target, self.uploading, self.rows, self.cancel).await {
-                Ok(out) => self.done.set(Some(out)),
-                Err(e) => self.error.set(Some(e)),
+                Ok(out) => {
+                    embed::post(
+                        "version-created",
+                        serde_json::json!({
+                            "entity": entity, "project": project, "artifact": artifact,
+                            "version": out.version, "index": out.index, "digest": out.digest,
+                            "created": out.created, "aliases": out.aliases,
+                        }),
+                    );
+                    self.done.set(Some(out));
+                }
+                Err(e) => {
+                    embed::post("error", serde_json::json!({ "message": e }));
+                    self.error.set(Some(e));
+                }
             }
             self.busy.set(false);
         });
@@ -91,6 +109,18 @@ impl Work {
     }
 
     fn view_status(self) -> impl IntoView {
+        if embed::active() {
+            Effect::new(move |_| {
+                let (h, u) = (self.hashing.get(), self.uploading.get());
+                embed::post(
+                    "progress",
+                    serde_json::json!({
+                        "hashing": { "done": h.done, "total": h.total },
+                        "uploading": { "done": u.done, "total": u.total },
+                    }),
+                );
+            });
+        }
         view! {
             <ProgressLine meter=self.hashing label=Callback::new(|()| format!("hashing on {} workers", stage::workers())) testid="hash-progress"/>
             <ProgressLine meter=self.uploading label=Callback::new(|()| "uploading".to_owned()) testid="upload-progress"/>
@@ -182,11 +212,19 @@ fn aliases(text: &str) -> Vec<String> {
 /// A new version from dropped files and folders.
 #[component]
 pub fn Create() -> impl IntoView {
+    if embed::read_only() {
+        return read_only().into_any();
+    }
     let p = Params::get();
     let work = Work::new();
+    let fixed_name = embed::query("artifact").filter(|_| embed::active());
     let (name, type_, alias_text, description) = (
-        RwSignal::new(String::new()),
-        RwSignal::new("dataset".to_owned()),
+        RwSignal::new(fixed_name.clone().unwrap_or_default()),
+        RwSignal::new(
+            embed::query("type")
+                .filter(|_| embed::active())
+                .unwrap_or_else(|| "dataset".to_owned()),
+        ),
         RwSignal::new(String::new()),
         RwSignal::new(String::new()),
     );
@@ -205,7 +243,10 @@ pub fn Create() -> impl IntoView {
     view! {
         <h1>{move || format!("New version in {}/{}", p.at("entity"), p.at("project"))}</h1>
         <div class="form">
-            {field("name", "artifact-name", name)}
+            {match fixed_name {
+                Some(n) => view! { <p class="meta">"artifact " <b data-testid="artifact-fixed">{n}</b></p> }.into_any(),
+                None => field("name", "artifact-name", name).into_any(),
+            }}
             {field("type", "artifact-type", type_)}
             {field("aliases", "artifact-aliases", alias_text)}
             {field("description", "artifact-description", description)}
@@ -219,11 +260,19 @@ pub fn Create() -> impl IntoView {
         })}
         {work.view_entries()}
     }
+    .into_any()
+}
+
+fn read_only() -> impl IntoView {
+    view! { <p class="hint" data-testid="read-only">"This view is read-only."</p> }
 }
 
 /// A draft of any version: the manifest is fetched, not the files.
 #[component]
 pub fn DraftPage() -> impl IntoView {
+    if embed::read_only() {
+        return read_only().into_any();
+    }
     let p = Params::get();
     let work = Work::new();
     let base = RwSignal::new(None::<Version>);
@@ -292,4 +341,5 @@ pub fn DraftPage() -> impl IntoView {
         {work.view_status()}
         {work.view_entries()}
     }
+    .into_any()
 }

@@ -37,11 +37,32 @@ pub fn SignIn() -> impl IntoView {
 pub fn DropZone(on_files: Callback<Vec<Picked>>) -> impl IntoView {
     let over = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
-    let take = move |files: Vec<Picked>| {
+    let accept = crate::embed::accept();
+    let only = accept.clone();
+    let take = Callback::new(move |files: Vec<Picked>| {
+        let files = match &only {
+            Some(types) => {
+                let (ok, refused): (Vec<_>, Vec<_>) = files
+                    .into_iter()
+                    .partition(|f| crate::embed::accepts(types, &f.path));
+                error.set((!refused.is_empty()).then(|| {
+                    let names: Vec<&str> =
+                        refused.iter().take(5).map(|f| f.path.as_str()).collect();
+                    format!(
+                        "{} file(s) left out: only {types} are taken here ({}{})",
+                        refused.len(),
+                        names.join(", "),
+                        if refused.len() > 5 { ", …" } else { "" }
+                    )
+                }));
+                ok
+            }
+            None => files,
+        };
         if !files.is_empty() {
             on_files.run(files);
         }
-    };
+    });
     let on_drop = move |ev: web_sys::DragEvent| {
         ev.prevent_default();
         over.set(false);
@@ -49,13 +70,13 @@ pub fn DropZone(on_files: Callback<Vec<Picked>>) -> impl IntoView {
         let entries = files::entries_of(&dt);
         if entries.is_empty() {
             if let Some(list) = dt.files() {
-                take(files::from_input(&list));
+                take.run(files::from_input(&list));
             }
             return;
         }
         leptos::task::spawn_local(async move {
             match files::walk(entries).await {
-                Ok(found) => take(found),
+                Ok(found) => take.run(found),
                 Err(e) => error.set(Some(e)),
             }
         });
@@ -68,7 +89,7 @@ pub fn DropZone(on_files: Callback<Vec<Picked>>) -> impl IntoView {
             return;
         };
         if let Some(list) = input.files() {
-            take(files::from_input(&list));
+            take.run(files::from_input(&list));
         }
         input.set_value("");
     };
@@ -78,7 +99,7 @@ pub fn DropZone(on_files: Callback<Vec<Picked>>) -> impl IntoView {
             on:dragleave=move |_| over.set(false)
             on:drop=on_drop>
             <p>"Drop files or folders here, or "</p>
-            <label class="pick">"choose files" <input type="file" multiple on:change=on_pick/></label>
+            <label class="pick">"choose files" <input type="file" multiple accept=accept on:change=on_pick/></label>
             <label class="pick">"choose a folder" <input type="file" multiple prop:webkitdirectory=true on:change=on_pick/></label>
             {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
         </div>

@@ -1,0 +1,39 @@
+// What the end-to-end tests share: a real `cairn serve` on a free port and Debian's Chromium.
+// Env: CAIRN_BIN (the cairn binary), CAIRN_DIST (Trunk's dist/), CHROMIUM (default /usr/bin/chromium).
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const TOKEN = 'cairn_e2e_admin';
+
+export function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+export async function startRegistry(extra = []) {
+  const port = await freePort();
+  const data = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-e2e-'));
+  const proc = spawn(process.env.CAIRN_BIN ?? '../../target/debug/cairn',
+    ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', data, '--web-dir', process.env.CAIRN_DIST ?? '../../dist', ...extra],
+    { env: { ...process.env, CAIRN_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`${base}/api/v1/health`)).ok) break; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { base, data, stop: () => proc.kill('SIGTERM') };
+}
+
+export const sha = (s) => 'sha256:' + createHash('sha256').update(s).digest('hex');
+
+export const launch = () => chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+});
