@@ -15,6 +15,8 @@ const dashboard = (registry) => `<!doctype html>
   <h1>Team dashboard</h1>
   <cairn-uploader id="up" registry="${registry}" entity="ent" project="proj" artifact="embedded"
     type="dataset" accept=".txt" style="--cairn-accent: rgb(200, 0, 90)"></cairn-uploader>
+  <cairn-browser id="browse" registry="${registry}" entity="ent" project="proj" artifact="embedded"
+    readonly></cairn-browser>
   <script>
     window.events = [];
     for (const kind of ['ready', 'progress', 'version-created', 'error', 'resize']) {
@@ -101,6 +103,13 @@ test('a dashboard on an allowed origin embeds the uploader; others cannot', asyn
     assert.ok(events.some((e) => e.kind === 'progress' && e.detail.uploading.total > 0), JSON.stringify(events.map((e) => e.kind)));
     assert.ok(events.some((e) => e.kind === 'resize' && e.detail.height > 0));
     await page.screenshot({ path: path.resolve('shots', 'embed.png') });
+
+    // the read-only browser shows the new version, and no way to edit it
+    await page.evaluate((t) => { document.getElementById('browse').token = t; }, scoped);
+    const browse = page.frameLocator('cairn-browser iframe');
+    await browse.getByRole('link', { name: 'v0' }).click();
+    await browse.getByText('labels.txt').waitFor();
+    assert.equal(await browse.getByText('Open as draft').count(), 0);
 
     // the API confirms the version the host heard about
     const v0 = await (await fetch(`${reg.base}/api/v1/projects/ent/proj/artifacts/embedded/versions/v0`, { headers: { Authorization: `Bearer ${TOKEN}` } })).json();

@@ -28,9 +28,13 @@ pub fn active() -> bool {
         .is_ok_and(|p| p == BASE || p.starts_with("/embed/"))
 }
 
-/// A query parameter of the page's address.
+/// A query parameter of the address the app was loaded with (navigating inside the frame
+/// drops the query, the configuration stays).
 pub fn query(name: &str) -> Option<String> {
-    let search = window().location().search().ok()?;
+    let search = SEARCH.with(|s| {
+        s.get_or_init(|| window().location().search().unwrap_or_default())
+            .clone()
+    });
     web_sys::UrlSearchParams::new_with_str(&search)
         .ok()?
         .get(name)
@@ -59,6 +63,7 @@ pub fn accepts(accept: &str, name: &str) -> bool {
 }
 
 thread_local! {
+    static SEARCH: std::cell::OnceCell<String> = const { std::cell::OnceCell::new() };
     static TOKEN: RefCell<Option<String>> = const { RefCell::new(None) };
     static HEIGHT: Cell<i32> = const { Cell::new(0) };
 }

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_navigate;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use super::Params;
+use super::{Params, link};
 use super::widgets::Virtual;
 use crate::api;
 
@@ -43,7 +43,7 @@ pub fn Artifacts() -> impl IntoView {
     view! {
         <h1>{move || format!("{}/{}", p.at("entity"), p.at("project"))}</h1>
         <Show when=|| !crate::embed::read_only()>
-            <p><A href=move || format!("/{}/{}/new", p.at("entity"), p.at("project"))>"+ New version from files"</A></p>
+            <p><A href=move || link(format!("/{}/{}/new", p.at("entity"), p.at("project")))>"+ New version from files"</A></p>
         </Show>
         {move || match list.get() {
             None => view! { <p>"Loading…"</p> }.into_any(),
@@ -54,7 +54,7 @@ pub fn Artifacts() -> impl IntoView {
                     <tr><th>"artifact"</th><th>"type"</th><th>"versions"</th><th>"latest"</th></tr>
                     {l.artifacts.into_iter().map(|a| view! {
                         <tr>
-                            <td><A href=format!("/{}/{}/{}", p.at("entity"), p.at("project"), a.name)>{a.name.to_string()}</A></td>
+                            <td><A href=link(format!("/{}/{}/{}", p.at("entity"), p.at("project"), a.name))>{a.name.to_string()}</A></td>
                             <td>{a.type_.to_string()}</td>
                             <td>{a.versions}</td>
                             <td>{a.latest.map(|v| v.to_string()).unwrap_or_default()}</td>
@@ -100,7 +100,7 @@ pub fn Versions() -> impl IntoView {
                     <tr><th>"version"</th><th>"aliases"</th><th>"files"</th><th>"size"</th><th>"digest"</th><th>"created"</th><th>"base"</th></tr>
                     {l.versions.into_iter().map(|v| view! {
                         <tr>
-                            <td><A href=format!("/{}/{}/{}/{}", p.at("entity"), p.at("project"), v.name, v.version)>{v.version.to_string()}</A></td>
+                            <td><A href=link(format!("/{}/{}/{}/{}", p.at("entity"), p.at("project"), v.name, v.version))>{v.version.to_string()}</A></td>
                             <td>{v.aliases.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")}</td>
                             <td>{v.file_count}</td>
                             <td>{size(v.size)}</td>
@@ -172,7 +172,7 @@ pub fn Files() -> impl IntoView {
                         {v.base.map(|b| format!(" · drafted from {b}"))}
                     </p>
                     {(!crate::embed::read_only()).then(|| view! {
-                        <p><A href=format!("/{}/{}/{}/{}/draft", p.at("entity"), p.at("project"), v.name, v.version)>"Open as draft"</A></p>
+                        <p><A href=link(format!("/{}/{}/{}/{}/draft", p.at("entity"), p.at("project"), v.name, v.version))>"Open as draft"</A></p>
                     })}
                     {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
                     <Virtual count=Signal::derive(move || count) row=move |i| {

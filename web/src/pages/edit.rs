@@ -7,7 +7,7 @@ use cairn_core::{Change, Draft, Manifest};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::Params;
+use super::{Params, link};
 use super::widgets::{DropZone, FileRows, ProgressLine, Virtual};
 use crate::files::Picked;
 use crate::stage::{self, Meter, Staged, Target};
@@ -256,7 +256,7 @@ pub fn Create() -> impl IntoView {
         <button data-testid="commit-button" disabled=move || work.busy.get() || name.get().trim().is_empty() on:click=commit>"Commit"</button>
         {work.view_status()}
         {move || work.done.get().map(|d| view! {
-            <p><A href=format!("/{}/{}/{}/{}", p.at("entity"), p.at("project"), name.get_untracked().trim(), d.version)>"Open the new version"</A></p>
+            <p><A href=link(format!("/{}/{}/{}/{}", p.at("entity"), p.at("project"), name.get_untracked().trim(), d.version))>"Open the new version"</A></p>
         })}
         {work.view_entries()}
     }

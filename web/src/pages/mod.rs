@@ -11,6 +11,16 @@ pub use widgets::SignIn;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+/// An app path as a link: under `/embed` when the app is embedded (the router's base applies
+/// only to relative links).
+pub(crate) fn link(path: String) -> String {
+    if crate::embed::active() {
+        format!("{}{path}", crate::embed::BASE)
+    } else {
+        path
+    }
+}
+
 /// The route's parameters, read reactively.
 #[derive(Clone, Copy)]
 pub(crate) struct Params(Memo<leptos_router::params::ParamsMap>);
