@@ -172,6 +172,54 @@ async fn put_then_draft_sends_only_changes() {
 }
 
 #[tokio::test]
+async fn putting_a_changed_folder_again_sends_only_the_change() {
+    let server = TestServer::start().await;
+    let cli = Cli::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for i in 0..20 {
+        write(&data, &format!("f{i:02}.txt"), &format!("file {i}"));
+    }
+    let put = [
+        "put",
+        s(&data),
+        "--name",
+        "ent/proj/ds",
+        "--type",
+        "dataset",
+    ];
+    let v0 = cli.json(&put).await;
+    assert_eq!(v0["uploaded_files"], 20);
+    // modify one file, add one, delete one: a patch against v0 with one missing-check of two
+    write(&data, "f00.txt", "changed");
+    write(&data, "new.txt", "new");
+    std::fs::remove_file(data.join("f01.txt")).unwrap();
+    let v1 = cli.json(&put).await;
+    assert_eq!(
+        (
+            v1["version"].as_str(),
+            v1["uploaded_files"].as_u64(),
+            v1["reused_files"].as_u64()
+        ),
+        (Some("v1"), Some(2), Some(18))
+    );
+    let version = server
+        .get_json(
+            "/api/v1/projects/ent/proj/artifacts/ds/versions/v1",
+            reqwest::StatusCode::OK,
+        )
+        .await;
+    assert_eq!(version["base"], "v0");
+    assert_eq!(version["file_count"], 20);
+    // what the registry holds is exactly the folder
+    let check = cli.json(&["verify", "ent/proj/ds:v1", s(&data)]).await;
+    assert_eq!(
+        check,
+        serde_json::json!({"extra": [], "mismatched": [], "missing": []})
+    );
+}
+
+#[tokio::test]
 async fn distributed_upsert_and_finish() {
     let server = TestServer::start().await;
     let cli = Cli::new(&server);

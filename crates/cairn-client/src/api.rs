@@ -200,22 +200,67 @@ impl Api {
                 request.patch = Some(patch);
                 transfer
             }
-            None => {
-                let transfer = upload(
-                    &self.http,
-                    project,
-                    artifact.manifest(),
-                    &artifact.sources,
-                    self.progress.as_ref(),
-                )
-                .await?;
-                request.manifest = Some(artifact.manifest().clone());
-                transfer
-            }
+            None => match self.against_latest(project, artifact).await? {
+                // a new version of an existing artifact that shares most of its entries with
+                // `latest`: send the change against it (the version records that base), so a
+                // re-pushed folder costs its changed files, not its whole manifest
+                Some((base, patch)) => {
+                    let mut transfer = upload(
+                        &self.http,
+                        project,
+                        &Manifest::from_entries(patch.put.clone())?,
+                        &artifact.sources,
+                        self.progress.as_ref(),
+                    )
+                    .await?;
+                    // the entries kept from the base reuse its content too
+                    transfer.reused_files += (artifact.manifest().len() - patch.put.len()) as u64;
+                    request.base = Some(VersionRef::Index(base));
+                    request.patch = Some(patch);
+                    transfer
+                }
+                None => {
+                    let transfer = upload(
+                        &self.http,
+                        project,
+                        artifact.manifest(),
+                        &artifact.sources,
+                        self.progress.as_ref(),
+                    )
+                    .await?;
+                    request.manifest = Some(artifact.manifest().clone());
+                    transfer
+                }
+            },
         };
         let url = project.api(&format!("/artifacts/{}/versions", artifact.name));
         let out: CommitResponse = self.http.json(Method::POST, &url, Some(&request)).await?;
         Ok(CommitOutcome::new(out, transfer))
+    }
+
+    /// When `artifact` (with no base of its own) would be a new version of an existing artifact
+    /// of the same type and differs from its `latest` in at most half of the entries: that
+    /// version's index and the patch from it to `artifact`.
+    async fn against_latest(
+        &self,
+        project: &ProjectRef,
+        artifact: &Artifact,
+    ) -> Result<Option<(u64, cairn_core::Patch)>> {
+        let url = project.api(&format!("/artifacts/{}/versions/latest", artifact.name));
+        let latest: Version = match self.http.json(Method::GET, &url, None::<&()>).await {
+            Ok(v) => v,
+            Err(Error::Api { status: 404, .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if latest.type_ != artifact.type_
+            || latest.file_count > 4 * artifact.manifest().len() as u64
+        {
+            return Ok(None);
+        }
+        let base = self.version(project.clone(), latest).await?;
+        let patch = cairn_core::diff(&base.manifest, artifact.manifest());
+        let changed = patch.put.len() + patch.remove.len();
+        Ok((changed * 2 <= artifact.manifest().len()).then_some((base.version.index, patch)))
     }
 
     /// Upload the artifact's blobs and add its entries to the pending version of `id`.

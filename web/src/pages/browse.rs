@@ -8,8 +8,8 @@ use leptos_router::hooks::use_navigate;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use super::{Params, link};
 use super::widgets::Virtual;
+use super::{Params, link};
 use crate::api;
 
 /// Pick a project.

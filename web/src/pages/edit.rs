@@ -7,8 +7,8 @@ use cairn_core::{Change, Draft, Manifest};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::{Params, link};
 use super::widgets::{DropZone, FileRows, ProgressLine, Virtual};
+use super::{Params, link};
 use crate::files::Picked;
 use crate::stage::{self, Meter, Staged, Target};
 use crate::{api, embed};
