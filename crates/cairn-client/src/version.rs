@@ -204,7 +204,10 @@ impl ArtifactVersion {
                 .map_err(|e| Error::io(partial, e))?;
             self.progress.advance(Phase::Download, chunk.len() as u64);
         }
-        file.sync_all().await.map_err(|e| Error::io(partial, e))?;
+        // no fsync per file: the rename below is what makes a file appear whole, and a file
+        // torn by a power cut fails its hash at the next download or verify (fsync cost 3 ms
+        // per file here: 30 s for 10,000 files)
+        file.flush().await.map_err(|e| Error::io(partial, e))?;
         let actual = hasher.finish();
         if actual != *digest {
             return Err(Error::Corrupt {

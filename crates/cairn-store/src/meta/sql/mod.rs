@@ -6,6 +6,7 @@
 //! whichever replica a request reaches. Schemas differ only in types (`migrations/{sqlite,postgres}`).
 
 mod blobs;
+mod cache;
 mod commit;
 mod distributed;
 mod gc;
@@ -39,6 +40,7 @@ pub struct SqlStore {
     read: AnyPool,
     write: AnyPool,
     dialect: Dialect,
+    pages: std::sync::Arc<cache::PageCache>,
 }
 
 /// The advisory lock garbage collection takes exclusively and write transactions shared.
@@ -106,6 +108,7 @@ impl SqlStore {
             read,
             write,
             dialect: Dialect::Sqlite,
+            pages: Default::default(),
         })
     }
 
@@ -129,6 +132,7 @@ impl SqlStore {
             read: pool.clone(),
             write: pool,
             dialect: Dialect::Postgres,
+            pages: Default::default(),
         })
     }
 
@@ -312,7 +316,7 @@ impl MetadataStore for SqlStore {
         let mut conn = self.read.acquire().await?;
         let (coll, idx) = rows::resolve(&mut conn, project, name, reference).await?;
         let version = rows::version(&mut conn, &coll, idx).await?;
-        let entry = rows::entry(&mut conn, coll.id, idx, path).await?;
+        let entry = rows::entry(&mut conn, coll.id, idx, path, &self.pages).await?;
         Ok((version, entry))
     }
 

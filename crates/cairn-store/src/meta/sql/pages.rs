@@ -225,11 +225,20 @@ pub(super) async fn entry(
     conn: &mut AnyConnection,
     pages: &Pages,
     path: &str,
+    cache: &super::cache::PageCache,
 ) -> Result<Option<cairn_core::Entry>> {
     let Some(r) = pages.pages.get(pages.page_of(path)) else {
         return Ok(None);
     };
-    Ok(load_entries(conn, &[r]).await?.get(path).cloned())
+    let page = match cache.get(&r.page) {
+        Some(page) => page,
+        None => {
+            let page = std::sync::Arc::new(load_entries(conn, &[r]).await?);
+            cache.put(&r.page, page.clone());
+            page
+        }
+    };
+    Ok(page.get(path).cloned())
 }
 
 /// The artifact digest, from the pages' digest streams (no page is parsed).

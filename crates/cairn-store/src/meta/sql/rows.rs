@@ -206,10 +206,11 @@ pub(super) async fn entry(
     coll: i64,
     idx: u64,
     path: &str,
+    cache: &super::cache::PageCache,
 ) -> Result<Option<Entry>> {
     match stored(conn, coll, idx).await? {
         Stored::Whole(m) => Ok(m.get(path).cloned()),
-        Stored::Paged(p) => pages::entry(conn, &p, path).await,
+        Stored::Paged(p) => pages::entry(conn, &p, path, cache).await,
     }
 }
 
