@@ -24,9 +24,11 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -59,17 +61,38 @@ def dir_bytes(path):
     return total
 
 
+class Timeout(Exception):
+    pass
+
+
+#: An operation running longer than this is stopped and reported as "> LIMIT".
+LIMIT = 300
+
+
 def run(cmd, cwd=None, env=None):
-    """Run `cmd`; its wall time, peak RSS (MiB, whole process tree) and stdout."""
+    """Run `cmd`; its wall time, peak RSS (MiB, whole process tree) and stdout. Stopped after
+    LIMIT seconds (Timeout)."""
     t = time.perf_counter()
-    p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = p.stdout.read()
-    err = p.stderr.read()
-    _, status, usage = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{cmd} failed: {err.decode(errors='replace')[-2000:]}")
-    return {"wall": wall, "rss_mib": usage.ru_maxrss / 1024, "out": out.decode(errors="replace")}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err, start_new_session=True)
+        while True:
+            pid, status, usage = os.wait4(p.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - t > LIMIT:
+                os.killpg(p.pid, signal.SIGKILL)
+                os.wait4(p.pid, 0)
+                p.returncode = -9
+                raise Timeout(f"{cmd[0]} stopped after {LIMIT} s")
+            time.sleep(0.002)
+        wall = time.perf_counter() - t
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if p.returncode != 0:
+            raise RuntimeError(f"{cmd} failed: {err.read().decode(errors='replace')[-2000:]}")
+        return {"wall": wall, "rss_mib": usage.ru_maxrss / 1024,
+                "out": out.read().decode(errors="replace")}
 
 
 def write_random(path, size, rng):
@@ -326,16 +349,19 @@ def bench_tool(tool, key, master, work):
         for op in OPS:
             if op == "edit push":
                 changed = edit(data, key)
-            if op == "download":
-                dest = base / "download"
-                before = tool.sent()
-                r = tool.download(key, dest)
-                if r is None:
-                    results[op] = None
-                    continue
-            else:
-                before = tool.sent()
-                r = tool.push(data, key)
+            before = tool.sent()
+            try:
+                if op == "download":
+                    r = tool.download(key, base / "download")
+                    if r is None:
+                        results[op] = None
+                        continue
+                else:
+                    r = tool.push(data, key)
+            except Timeout:
+                results[op] = {"wall": None, "timeout": LIMIT, "rss_mib": 0, "sent": 0}
+                print(f"  {tool.name:7} {key} {op:15} stopped after {LIMIT} s", file=sys.stderr, flush=True)
+                continue
             r["sent"] = tool.sent() - before
             r.pop("out", None)
             r.pop("run", None)

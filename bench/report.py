@@ -9,7 +9,11 @@ NAMES = {"A": "A: 10,000 × 4 KiB", "B": "B: 1,000 × 1 MiB", "C": "C: 1 × 2 Gi
 
 
 def fmt_s(r):
-    return "n/a" if r is None else f"{r['wall']:.2f} s"
+    if r is None:
+        return "n/a"
+    if r["wall"] is None:
+        return f"> {r['timeout']} s (stopped)"
+    return f"{r['wall']:.2f} s"
 
 
 def mib(n):
@@ -27,8 +31,9 @@ def main():
             if name == "openssl":
                 continue
             rss = max(v["rss_mib"] for op, v in r.items() if op in OPS and v)
+            sent = r["edit push"]["sent"] if r["edit push"]["wall"] is not None else 0
             print(f"| {name} | " + " | ".join(fmt_s(r[op]) for op in OPS)
-                  + f" | {mib(r['edit push']['sent'])} (changed {mib(r['changed_bytes'])}) | {rss:.0f} MiB |")
+                  + f" | {mib(sent)} (changed {mib(r['changed_bytes'])}) | {rss:.0f} MiB |")
         cairn = tools.get("Cairn")
         if not cairn:
             continue
@@ -42,6 +47,8 @@ def main():
             for op in OPS:
                 if r[op] is None or cairn[op] is None:
                     cells.append("n/a")
+                elif r[op]["wall"] is None:
+                    cells.append(f"> {r[op]['timeout'] / cairn[op]['wall']:.0f}×")
                 else:
                     cells.append(f"{r[op]['wall'] / max(cairn[op]['wall'], 1e-9):.1f}×")
             print(f"| {name} | " + " | ".join(cells) + " |")
@@ -62,7 +69,8 @@ def chart(results, path):
         tools = [t for t in results[key] if t != "openssl"]
         width = 0.8 / len(tools)
         for i, t in enumerate(tools):
-            walls = [results[key][t][op]["wall"] if results[key][t][op] else 0 for op in OPS]
+            walls = [(results[key][t][op]["wall"] or results[key][t][op]["timeout"])
+                     if results[key][t][op] else 0 for op in OPS]
             ax.bar([x + i * width for x in range(len(OPS))], walls, width, label=t,
                    color=colors.get(t))
         ax.axhline(results[key]["openssl"]["wall"], color="grey", linestyle="--", linewidth=1,

@@ -126,12 +126,24 @@ try {
     for (const [name, fn] of Object.entries(contenders).filter(([n]) => new RegExp(process.env.BENCH_ONLY ?? '').test(n))) {
       const times = [];
       let peak = 0;
-      for (let r = 0; r < REPS; r++) {
-        const [out, rss] = await sampled(() => page.evaluate(fn, { id, cores: CORES }));
+      let failed = null;
+      for (let r = 0; r < REPS && !failed; r++) {
+        let out, rss;
+        try {
+          [out, rss] = await sampled(() => page.evaluate(fn, { id, cores: CORES }));
+        } catch (e) {
+          // e.g. WebCrypto on a 2 GiB file: it needs the whole file in one ArrayBuffer
+          failed = String(e.message ?? e).split('\n')[0].replace(/^page\.evaluate: /, '');
+          break;
+        }
         expected ??= out.digests;
         if (JSON.stringify(out.digests) !== JSON.stringify(expected)) throw new Error(`${name} disagrees on ${data}`);
         times.push(out.ms);
         peak = Math.max(peak, rss);
+      }
+      if (failed) {
+        rows.push([data, name, 'fails', failed, '-']);
+        continue;
       }
       times.sort((a, b) => a - b);
       const ms = times[Math.floor(times.length / 2)];
