@@ -185,10 +185,23 @@ impl Api {
             run: run.cloned(),
             ..CommitRequest::default()
         };
-        let transfer = match &artifact.base {
-            Some((_, base)) => {
-                let patch = artifact.patch();
-                let transfer = upload(
+        // a draft sends its patch; a new version of an existing artifact that shares most of
+        // its entries with `latest` sends the change against it (the version records that
+        // base), so a re-pushed folder costs its changed files, not its whole manifest
+        let change = match &artifact.base {
+            Some((_, base)) => Some((base.0, artifact.patch(), 0)),
+            None => self
+                .against_latest(project, artifact)
+                .await?
+                .map(|(base, patch)| {
+                    // the entries kept from `latest` reuse its content too
+                    let kept = (artifact.manifest().len() - patch.put.len()) as u64;
+                    (base, patch, kept)
+                }),
+        };
+        let transfer = match change {
+            Some((base, patch, kept)) => {
+                let mut transfer = upload(
                     &self.http,
                     project,
                     &Manifest::from_entries(patch.put.clone())?,
@@ -196,42 +209,23 @@ impl Api {
                     self.progress.as_ref(),
                 )
                 .await?;
-                request.base = Some(VersionRef::Index(base.0));
+                transfer.reused_files += kept;
+                request.base = Some(VersionRef::Index(base));
                 request.patch = Some(patch);
                 transfer
             }
-            None => match self.against_latest(project, artifact).await? {
-                // a new version of an existing artifact that shares most of its entries with
-                // `latest`: send the change against it (the version records that base), so a
-                // re-pushed folder costs its changed files, not its whole manifest
-                Some((base, patch)) => {
-                    let mut transfer = upload(
-                        &self.http,
-                        project,
-                        &Manifest::from_entries(patch.put.clone())?,
-                        &artifact.sources,
-                        self.progress.as_ref(),
-                    )
-                    .await?;
-                    // the entries kept from the base reuse its content too
-                    transfer.reused_files += (artifact.manifest().len() - patch.put.len()) as u64;
-                    request.base = Some(VersionRef::Index(base));
-                    request.patch = Some(patch);
-                    transfer
-                }
-                None => {
-                    let transfer = upload(
-                        &self.http,
-                        project,
-                        artifact.manifest(),
-                        &artifact.sources,
-                        self.progress.as_ref(),
-                    )
-                    .await?;
-                    request.manifest = Some(artifact.manifest().clone());
-                    transfer
-                }
-            },
+            None => {
+                let transfer = upload(
+                    &self.http,
+                    project,
+                    artifact.manifest(),
+                    &artifact.sources,
+                    self.progress.as_ref(),
+                )
+                .await?;
+                request.manifest = Some(artifact.manifest().clone());
+                transfer
+            }
         };
         let url = project.api(&format!("/artifacts/{}/versions", artifact.name));
         let out: CommitResponse = self.http.json(Method::POST, &url, Some(&request)).await?;

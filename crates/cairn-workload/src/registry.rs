@@ -106,6 +106,15 @@ impl Registry {
             .map_err(|source| Error::Transport { call, source })
     }
 
+    /// A whole success body.
+    async fn bytes(call: &'static str, req: RequestBuilder) -> Result<bytes::Bytes> {
+        Self::send(call, req)
+            .await?
+            .bytes()
+            .await
+            .map_err(|source| Error::Transport { call, source })
+    }
+
     /// Upload `bytes` as a blob.
     pub async fn put_blob(&self, bytes: Vec<u8>) -> Result<Digest> {
         let digest = Digest::of(&bytes);
@@ -207,14 +216,7 @@ impl Registry {
     /// The manifest of `vN`.
     pub async fn manifest(&self, name: &ArtifactName, index: u64) -> Result<Manifest> {
         let path = format!("/artifacts/{name}/versions/v{index}/manifest");
-        let bytes = Self::send("GET manifest", self.req(Method::GET, &path))
-            .await?
-            .bytes()
-            .await
-            .map_err(|source| Error::Transport {
-                call: "GET manifest",
-                source,
-            })?;
+        let bytes = Self::bytes("GET manifest", self.req(Method::GET, &path)).await?;
         Manifest::from_json(&bytes)
             .map_err(|e| Error::Corrupt(format!("{name}:v{index} manifest: {e}")))
     }
@@ -228,14 +230,7 @@ impl Registry {
         digest: &Digest,
     ) -> Result<u64> {
         let url = format!("/artifacts/{name}/versions/v{index}/files/{path}");
-        let bytes = Self::send("GET file", self.req(Method::GET, &url))
-            .await?
-            .bytes()
-            .await
-            .map_err(|source| Error::Transport {
-                call: "GET file",
-                source,
-            })?;
+        let bytes = Self::bytes("GET file", self.req(Method::GET, &url)).await?;
         let got = Digest::of(&bytes);
         if &got != digest {
             return Err(Error::Corrupt(format!(

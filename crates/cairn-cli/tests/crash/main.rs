@@ -109,7 +109,7 @@ async fn crash_loop(
             .await
             .unwrap_or_else(|e| panic!("after kill {kill} (seed {seed}): {e}"));
         if kill == kills {
-            serve.stop().await;
+            serve.kill().await; // the end of the run: nothing after it
             break;
         }
         let stop = Arc::new(AtomicBool::new(false));

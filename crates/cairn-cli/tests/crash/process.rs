@@ -67,9 +67,4 @@ impl Serve {
         self.child.start_kill().expect("SIGKILL");
         self.child.wait().await.expect("reap");
     }
-
-    /// Stop at the end of the run (also SIGKILL: nothing after it).
-    pub async fn stop(&mut self) {
-        self.kill().await;
-    }
 }

@@ -209,6 +209,16 @@ async fn failed_authentications_are_throttled_per_address() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// `GET path` with `token`.
+async fn get_as(s: &TestServer, token: &str, path: &str) -> reqwest::Response {
+    s.client
+        .get(format!("{}{path}", s.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Mint a token with `by`; answer the status and the body.
 async fn mint(
     s: &TestServer,
@@ -245,29 +255,15 @@ async fn scoped_tokens_reach_one_project_and_expire() {
         "{body}"
     );
     let scoped = body["token"].as_str().unwrap().to_owned();
-    let who = s
-        .client
-        .get(format!("{}/api/v1/whoami", s.url))
-        .bearer_auth(&scoped)
-        .send()
-        .await
-        .unwrap();
-    let who = expect(who, StatusCode::OK).await;
+    let who = expect(get_as(&s, &scoped, "/api/v1/whoami").await, StatusCode::OK).await;
     assert_eq!(
         (who["project"].as_str(), who["role"].as_str()),
         (Some("proj"), Some("write"))
     );
-    let get = |path: &str| {
-        s.client
-            .get(format!(
-                "{}/api/v1/projects/{path}/artifacts/data/versions",
-                s.url
-            ))
-            .bearer_auth(&scoped)
-            .send()
-    };
-    assert_eq!(get("ent/proj").await.unwrap().status(), StatusCode::OK);
-    let res = get("ent/other").await.unwrap();
+    let versions = |p: &str| format!("/api/v1/projects/{p}/artifacts/data/versions");
+    let res = get_as(&s, &scoped, &versions("ent/proj")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = get_as(&s, &scoped, &versions("ent/other")).await;
     let body = expect(res, StatusCode::FORBIDDEN).await;
     assert!(
         body["detail"]
@@ -309,23 +305,11 @@ async fn scoped_tokens_reach_one_project_and_expire() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let short = body["token"].as_str().unwrap().to_owned();
     // (the narrower token inherited ent/proj)
-    let res = s
-        .client
-        .get(format!("{}/api/v1/projects/ent/proj/artifacts", s.url))
-        .bearer_auth(&short)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
+    let artifacts = "/api/v1/projects/ent/proj/artifacts";
+    assert_eq!(get_as(&s, &short, artifacts).await.status(), StatusCode::OK);
     // once expired it is refused, saying so
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let res = s
-        .client
-        .get(format!("{}/api/v1/projects/ent/proj/artifacts", s.url))
-        .bearer_auth(&short)
-        .send()
-        .await
-        .unwrap();
+    let res = get_as(&s, &short, artifacts).await;
     let body = expect(res, StatusCode::UNAUTHORIZED).await;
     assert!(
         body["detail"].as_str().unwrap().contains("expired"),
