@@ -3,7 +3,6 @@
 
 mod commands;
 mod gc;
-mod progress;
 mod serve;
 
 use std::path::PathBuf;
@@ -165,7 +164,7 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let out = Output { json: cli.json };
-    let progress: Arc<dyn Progress> = Arc::new(progress::Bars::new(cli.json));
+    let progress: Arc<dyn Progress> = Arc::new(cairn_client::Bars::new(cli.json));
     let api =
         || -> anyhow::Result<Api> { Ok(Api::new(&config(&cli)?)?.with_progress(progress.clone())) };
     match &cli.command {

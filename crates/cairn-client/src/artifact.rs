@@ -112,6 +112,16 @@ impl Artifact {
         &self.name
     }
 
+    /// The type.
+    pub fn type_name(&self) -> &TypeName {
+        &self.type_
+    }
+
+    /// The project of the version a draft started from.
+    pub fn base_project(&self) -> Option<&ProjectRef> {
+        self.base.as_ref().map(|(p, _)| p)
+    }
+
     /// Add a file at `name` (default: its file name). The same path with the same content is a
     /// no-op; with other content it fails ("cannot add the same path twice").
     pub fn add_file(&mut self, path: impl AsRef<Path>, name: Option<&str>) -> Result<&mut Self> {

@@ -29,6 +29,8 @@
 
 mod api;
 mod artifact;
+#[cfg(feature = "bars")]
+mod bars;
 mod browse;
 mod config;
 mod error;
@@ -41,6 +43,8 @@ mod version;
 
 pub use api::{Api, CommitOutcome, Run, RunOptions, UpsertOutcome};
 pub use artifact::Artifact;
+#[cfg(feature = "bars")]
+pub use bars::Bars;
 pub use config::Config;
 pub use error::{Error, Result};
 pub use hashing::{hash_file, hash_files};

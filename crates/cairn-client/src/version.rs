@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use cairn_core::wire::Version;
+use cairn_core::wire::{Lineage, Version};
 use cairn_core::{Digest, Draft, Entry, EntryPath, Hasher, Manifest};
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -82,6 +82,17 @@ impl ArtifactVersion {
     /// The manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// Which run logged this version and which runs used it.
+    pub async fn lineage(&self) -> Result<Lineage> {
+        let url = self.project.api(&format!(
+            "/artifacts/{}/versions/{}/lineage",
+            self.version.name, self.version.version
+        ));
+        self.http
+            .json(reqwest::Method::GET, &url, None::<&()>)
+            .await
     }
 
     /// Entries in path order.

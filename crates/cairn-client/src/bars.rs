@@ -1,18 +1,26 @@
-//! Progress bars on stderr (indicatif), hidden when stderr is not a terminal or with --json.
+//! Progress bars on stderr (indicatif) for the CLI and the Python package; indicatif draws
+//! nothing when stderr is not a terminal.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use cairn_client::{Phase, Progress};
+use crate::progress::{Phase, Progress};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// One bar per phase.
+/// One bar per phase (hashing, uploading, downloading).
 pub struct Bars {
     multi: MultiProgress,
     bars: Mutex<HashMap<Phase, ProgressBar>>,
 }
 
+impl std::fmt::Debug for Bars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bars").finish_non_exhaustive()
+    }
+}
+
 impl Bars {
+    /// Bars on stderr, or drawn nowhere when `hidden`.
     pub fn new(hidden: bool) -> Self {
         let target = if hidden {
             ProgressDrawTarget::hidden()

@@ -1,0 +1,574 @@
+//! `cairn.Artifact`: one class for an artifact being built (adds, removes, `save`), one that a
+//! run logged, and a version fetched from the registry (`download`, `verify`, `new_draft`), as
+//! in W&B.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use cairn_client::{Api, Artifact, ArtifactVersion, CommitOutcome, ProjectRef};
+use cairn_core::{Alias, Manifest};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyModule};
+use serde_json::{Map, Value};
+
+use crate::error::{OrRaise, UsageError, finalized, parse};
+use crate::manifest::{PyManifest, PyManifestEntry};
+use crate::run::current;
+use crate::{block, connect};
+
+/// Where an artifact is in its life.
+#[derive(Debug)]
+pub(crate) enum State {
+    /// Being built: files may be added and removed.
+    Draft(Box<Artifact>),
+    /// Logged or saved (`outcome`), or upserted into a distributed version (no outcome yet).
+    Logged {
+        artifact: Box<Artifact>,
+        project: ProjectRef,
+        outcome: Option<CommitOutcome>,
+    },
+    /// A committed version read from the registry; `aliases` is what `save()` will make them.
+    Fetched {
+        version: Box<ArtifactVersion>,
+        aliases: Vec<String>,
+    },
+}
+
+/// An artifact: a new one or a draft (add files, then log or save it), or a committed version
+/// (download, verify, start a draft from it).
+#[pyclass(name = "Artifact", module = "cairn")]
+#[derive(Debug)]
+pub struct PyArtifact {
+    pub(crate) state: State,
+}
+
+impl PyArtifact {
+    pub(crate) fn fetched(version: ArtifactVersion) -> Self {
+        let aliases = version
+            .info()
+            .aliases
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        Self {
+            state: State::Fetched {
+                version: Box::new(version),
+                aliases,
+            },
+        }
+    }
+
+    /// The artifact being built, or why it cannot change.
+    pub(crate) fn draft(&mut self, what: &str) -> PyResult<&mut Artifact> {
+        match &mut self.state {
+            State::Draft(a) => Ok(a),
+            _ => Err(finalized(what)),
+        }
+    }
+
+    /// Mark the draft logged into `project` (an upsert has no outcome yet).
+    pub(crate) fn logged(&mut self, project: ProjectRef, outcome: Option<CommitOutcome>) {
+        if let State::Draft(artifact) = &self.state {
+            self.state = State::Logged {
+                artifact: artifact.clone(),
+                project,
+                outcome,
+            };
+        }
+    }
+
+    /// The committed version behind a logged or fetched artifact (fetched once when logged).
+    pub(crate) fn committed(&mut self, py: Python<'_>) -> PyResult<&ArtifactVersion> {
+        if let State::Logged {
+            project,
+            outcome: Some(out),
+            artifact,
+        } = &self.state
+        {
+            let path = format!(
+                "{}/{}/{}:{}",
+                project.entity,
+                project.project,
+                artifact.name(),
+                out.version
+            );
+            let api = connect()?;
+            let version = block(py, api.artifact(&path))?.or_raise()?;
+            *self = Self::fetched(version);
+        }
+        match &self.state {
+            State::Fetched { version, .. } => Ok(version),
+            State::Draft(_) => Err(UsageError::new_err(
+                "this artifact is not logged yet: log_artifact() or save() it first",
+            )),
+            State::Logged { .. } => Err(UsageError::new_err(
+                "this artifact is part of a distributed version that is not finished yet",
+            )),
+        }
+    }
+
+    fn manifest_ref(&self) -> &Manifest {
+        match &self.state {
+            State::Draft(a) | State::Logged { artifact: a, .. } => a.manifest(),
+            State::Fetched { version, .. } => version.manifest(),
+        }
+    }
+}
+
+/// A JSON object from a Python dict (through the json module: any JSON-serializable value).
+pub(crate) fn to_json_map(
+    py: Python<'_>,
+    dict: &Bound<'_, PyDict>,
+) -> PyResult<Map<String, Value>> {
+    let text: String = PyModule::import(py, "json")?
+        .call_method1("dumps", (dict,))?
+        .extract()?;
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(pyo3::exceptions::PyValueError::new_err(
+            "metadata must be a dict of JSON values",
+        )),
+    }
+}
+
+/// A Python object from JSON.
+fn from_json<'py>(py: Python<'py>, value: &Map<String, Value>) -> PyResult<Bound<'py, PyAny>> {
+    let text = serde_json::to_string(value).expect("a JSON map serializes");
+    PyModule::import(py, "json")?.call_method1("loads", (text,))
+}
+
+#[pymethods]
+impl PyArtifact {
+    /// A new artifact `name` of type `type` (its first version, or a new version from scratch).
+    #[new]
+    #[pyo3(signature = (name, r#type, description=None, metadata=None))]
+    fn new(
+        py: Python<'_>,
+        name: &str,
+        r#type: &str,
+        description: Option<String>,
+        metadata: Option<Bound<'_, PyDict>>,
+    ) -> PyResult<Self> {
+        let mut artifact = Artifact::new(name, r#type)
+            .or_raise()?
+            .with_progress(crate::bars());
+        artifact.description = description;
+        artifact.metadata = metadata.map(|m| to_json_map(py, &m)).transpose()?;
+        Ok(Self {
+            state: State::Draft(Box::new(artifact)),
+        })
+    }
+
+    /// Add the file `local_path` at `name` (default: its file name), hashing it now. The same
+    /// path with other content fails unless `overwrite`.
+    #[pyo3(signature = (local_path, name=None, overwrite=false))]
+    fn add_file(
+        &mut self,
+        py: Python<'_>,
+        local_path: PathBuf,
+        name: Option<&str>,
+        overwrite: bool,
+    ) -> PyResult<()> {
+        let artifact = self.draft("add a file")?;
+        py.detach(|| match overwrite {
+            true => artifact.replace_file(&local_path, name).map(drop),
+            false => artifact.add_file(&local_path, name).map(drop),
+        })
+        .or_raise()
+    }
+
+    /// Add every file under `local_path`, below `name` (default: the root), hashing them on
+    /// every core. All or nothing.
+    #[pyo3(signature = (local_path, name=None))]
+    fn add_dir(&mut self, py: Python<'_>, local_path: PathBuf, name: Option<&str>) -> PyResult<()> {
+        let artifact = self.draft("add a directory")?;
+        py.detach(|| artifact.add_dir(&local_path, name).map(drop))
+            .or_raise()
+    }
+
+    /// Add a reference to `uri` (`file://`, `http(s)://`, `s3://`) without uploading it;
+    /// `checksum` hashes `file://` content (else the URI is the digest).
+    #[pyo3(signature = (uri, name=None, checksum=true))]
+    fn add_reference(
+        &mut self,
+        py: Python<'_>,
+        uri: &str,
+        name: Option<&str>,
+        checksum: bool,
+    ) -> PyResult<()> {
+        let artifact = self.draft("add a reference")?;
+        block(py, async {
+            artifact.add_reference(uri, name, checksum).await.map(drop)
+        })?
+        .or_raise()
+    }
+
+    /// Remove the entry `item`, or every entry under the directory `item`; returns the paths
+    /// removed. Nothing there raises FileNotFoundError.
+    fn remove(&mut self, item: &str) -> PyResult<Vec<String>> {
+        let removed = self.draft("remove")?.remove(item).or_raise()?;
+        Ok(removed.into_iter().map(|p| p.to_string()).collect())
+    }
+
+    /// Commit the artifact: inside a run (`cairn.init`) as logged by it, else with the default
+    /// project, or `project` (`"project"` or `"entity/project"`). A fetched artifact whose
+    /// `aliases` changed moves them.
+    #[pyo3(signature = (project=None))]
+    fn save(mut slf: PyRefMut<'_, Self>, py: Python<'_>, project: Option<&str>) -> PyResult<()> {
+        if let State::Fetched { version, aliases } = &slf.state {
+            return save_aliases(py, version, aliases);
+        }
+        if let Some(run) = current(py).filter(|_| project.is_none()) {
+            return run.borrow(py).log(py, &mut slf, Vec::new());
+        }
+        let api = connect()?;
+        let artifact = slf.draft("save")?;
+        let project = match (project, artifact.base_project()) {
+            (Some(p), base) => {
+                let p = project_ref(&api, p)?;
+                if base.is_some_and(|b| *b != p) {
+                    return Err(UsageError::new_err(format!(
+                        "a draft is saved into the project of its version, not {}/{}",
+                        p.entity, p.project
+                    )));
+                }
+                p
+            }
+            (None, Some(base)) => base.clone(),
+            (None, None) => api.default_project().or_raise()?,
+        };
+        let out = block(py, api.commit(&project, artifact, &[], None))?.or_raise()?;
+        slf.logged(project, Some(out));
+        Ok(())
+    }
+
+    /// A draft of a new version starting from this committed one (its manifest, not its files).
+    fn new_draft(&mut self, py: Python<'_>) -> PyResult<Self> {
+        let draft = self.committed(py)?.new_draft();
+        Ok(Self {
+            state: State::Draft(Box::new(draft)),
+        })
+    }
+
+    /// Download the files (each verified) to `root` (default `./artifacts/<name>:<version>`);
+    /// files already right are kept. Returns the directory.
+    #[pyo3(signature = (root=None))]
+    fn download(&mut self, py: Python<'_>, root: Option<PathBuf>) -> PyResult<String> {
+        let version = self.committed(py)?;
+        let root = root.unwrap_or_else(|| default_root(version));
+        block(py, version.download(&root))?.or_raise()?;
+        Ok(root.to_string_lossy().into_owned())
+    }
+
+    /// Check that `root` (default `./artifacts/<name>:<version>`) holds exactly this version;
+    /// raises ValueError naming what is missing, different or extra.
+    #[pyo3(signature = (root=None))]
+    fn verify(&mut self, py: Python<'_>, root: Option<PathBuf>) -> PyResult<()> {
+        let version = self.committed(py)?;
+        let root = root.unwrap_or_else(|| default_root(version));
+        let report = py.detach(|| version.verify(&root)).or_raise()?;
+        if report.is_ok() {
+            return Ok(());
+        }
+        let mut problems = Vec::new();
+        let list = |v: Vec<String>| v.join(", ");
+        if !report.missing.is_empty() {
+            problems.push(format!(
+                "missing: {}",
+                list(report.missing.iter().map(|p| p.to_string()).collect())
+            ));
+        }
+        if !report.mismatched.is_empty() {
+            problems.push(format!(
+                "different content: {}",
+                list(report.mismatched.iter().map(|p| p.to_string()).collect())
+            ));
+        }
+        if !report.extra.is_empty() {
+            problems.push(format!("not in the manifest: {}", list(report.extra)));
+        }
+        Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "{} does not match {}: {}",
+            root.display(),
+            qualified(version),
+            problems.join("; ")
+        )))
+    }
+
+    /// The entry at `name`; KeyError if there is none.
+    fn get_entry(&self, name: &str) -> PyResult<PyManifestEntry> {
+        let manifest = self.manifest_ref();
+        let (path, entry) = manifest
+            .iter()
+            .find(|(p, _)| p.as_str() == name)
+            .ok_or_else(|| pyo3::exceptions::PyKeyError::new_err(name.to_string()))?;
+        Ok(PyManifestEntry::new(path, entry))
+    }
+
+    /// The run that logged this version (its id), if any.
+    fn logged_by(&mut self, py: Python<'_>) -> PyResult<Option<String>> {
+        let version = self.committed(py)?;
+        let lineage = block(py, version.lineage())?.or_raise()?;
+        Ok(lineage.logged_by.map(|r| r.to_string()))
+    }
+
+    /// The runs that used this version (their ids), in the order they first did.
+    fn used_by(&mut self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let version = self.committed(py)?;
+        let lineage = block(py, version.lineage())?.or_raise()?;
+        Ok(lineage.used_by.iter().map(|r| r.to_string()).collect())
+    }
+
+    /// Kept for W&B code: logging here is synchronous, so this returns the artifact at once.
+    #[pyo3(signature = (timeout=None))]
+    fn wait(slf: PyRef<'_, Self>, timeout: Option<f64>) -> PyRef<'_, Self> {
+        let _ = timeout;
+        slf
+    }
+
+    /// `name` before logging, `name:vN` after (as in W&B).
+    #[getter]
+    fn name(&self) -> String {
+        match &self.state {
+            State::Draft(a)
+            | State::Logged {
+                artifact: a,
+                outcome: None,
+                ..
+            } => a.name().to_string(),
+            State::Logged {
+                artifact,
+                outcome: Some(o),
+                ..
+            } => format!("{}:{}", artifact.name(), o.version),
+            State::Fetched { version, .. } => {
+                format!("{}:{}", version.info().name, version.info().version)
+            }
+        }
+    }
+
+    /// `entity/project/name:vN` once committed.
+    #[getter]
+    fn qualified_name(&self) -> Option<String> {
+        match &self.state {
+            State::Draft(_) | State::Logged { outcome: None, .. } => None,
+            State::Logged {
+                artifact,
+                project,
+                outcome: Some(o),
+            } => Some(format!(
+                "{}/{}/{}:{}",
+                project.entity,
+                project.project,
+                artifact.name(),
+                o.version
+            )),
+            State::Fetched { version, .. } => Some(qualified(version)),
+        }
+    }
+
+    #[getter]
+    fn r#type(&self) -> String {
+        match &self.state {
+            State::Draft(a) | State::Logged { artifact: a, .. } => a.type_name().to_string(),
+            State::Fetched { version, .. } => version.info().type_.to_string(),
+        }
+    }
+
+    /// `vN` once committed, else None.
+    #[getter]
+    fn version(&self) -> Option<String> {
+        match &self.state {
+            State::Draft(_) | State::Logged { outcome: None, .. } => None,
+            State::Logged {
+                outcome: Some(o), ..
+            } => Some(o.version.to_string()),
+            State::Fetched { version, .. } => Some(version.info().version.to_string()),
+        }
+    }
+
+    /// The artifact digest (hex) of the contents; for a draft, of what it holds now.
+    #[getter]
+    fn digest(&self) -> String {
+        match &self.state {
+            State::Logged {
+                outcome: Some(o), ..
+            } => o.digest.to_string(),
+            State::Fetched { version, .. } => version.info().digest.to_string(),
+            _ => self.manifest_ref().digest().to_string(),
+        }
+    }
+
+    /// The aliases: to put on the version when logged (besides `latest`), the version's once
+    /// committed; on a fetched artifact, set them and `save()` to move aliases.
+    #[getter]
+    fn aliases(&self) -> Vec<String> {
+        match &self.state {
+            State::Draft(a)
+            | State::Logged {
+                artifact: a,
+                outcome: None,
+                ..
+            } => a.aliases.iter().map(|x| x.to_string()).collect(),
+            State::Logged {
+                outcome: Some(o), ..
+            } => o.aliases.iter().map(|x| x.to_string()).collect(),
+            State::Fetched { aliases, .. } => aliases.clone(),
+        }
+    }
+
+    #[setter]
+    fn set_aliases(&mut self, aliases: Vec<String>) -> PyResult<()> {
+        let parsed = aliases
+            .iter()
+            .map(|a| parse::<Alias>(a))
+            .collect::<PyResult<Vec<_>>>()?;
+        match &mut self.state {
+            State::Draft(a) => a.aliases = parsed,
+            State::Fetched {
+                aliases: current, ..
+            } => *current = aliases,
+            State::Logged { .. } => return Err(finalized("change aliases")),
+        }
+        Ok(())
+    }
+
+    #[getter]
+    fn description(&self) -> Option<String> {
+        match &self.state {
+            State::Draft(a) | State::Logged { artifact: a, .. } => a.description.clone(),
+            State::Fetched { version, .. } => version.info().description.clone(),
+        }
+    }
+
+    #[setter]
+    fn set_description(&mut self, description: Option<String>) -> PyResult<()> {
+        self.draft("change the description")?.description = description;
+        Ok(())
+    }
+
+    /// A copy of the metadata (a dict); assign a new dict to change it before logging.
+    #[getter]
+    fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let empty = Map::new();
+        let map = match &self.state {
+            State::Draft(a) | State::Logged { artifact: a, .. } => {
+                a.metadata.as_ref().unwrap_or(&empty)
+            }
+            State::Fetched { version, .. } => &version.info().metadata,
+        };
+        from_json(py, map)
+    }
+
+    #[setter]
+    fn set_metadata(&mut self, py: Python<'_>, metadata: Bound<'_, PyDict>) -> PyResult<()> {
+        let map = to_json_map(py, &metadata)?;
+        self.draft("change the metadata")?.metadata = Some(map);
+        Ok(())
+    }
+
+    /// The manifest (paths → digests) of the contents.
+    #[getter]
+    fn manifest(&self) -> PyManifest {
+        PyManifest::new(self.manifest_ref().clone())
+    }
+
+    /// Sum of the entry sizes.
+    #[getter]
+    fn size(&self) -> u64 {
+        self.manifest_ref().total_size()
+    }
+
+    /// Number of entries.
+    #[getter]
+    fn file_count(&self) -> usize {
+        self.manifest_ref().len()
+    }
+
+    /// `PENDING` until committed, then `COMMITTED`.
+    #[getter]
+    fn state(&self) -> &'static str {
+        match &self.state {
+            State::Draft(_) | State::Logged { outcome: None, .. } => "PENDING",
+            _ => "COMMITTED",
+        }
+    }
+
+    /// When the version was committed (RFC 3339), for a fetched artifact.
+    #[getter]
+    fn created_at(&self) -> Option<String> {
+        match &self.state {
+            State::Fetched { version, .. } => Some(version.info().created_at.clone()),
+            _ => None,
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<Artifact {} ({}, {} files, {})>",
+            self.name(),
+            self.r#type(),
+            self.file_count(),
+            self.state().to_lowercase()
+        )
+    }
+}
+
+fn qualified(version: &ArtifactVersion) -> String {
+    let p = version.project();
+    format!(
+        "{}/{}/{}:{}",
+        p.entity,
+        p.project,
+        version.info().name,
+        version.info().version
+    )
+}
+
+fn default_root(version: &ArtifactVersion) -> PathBuf {
+    PathBuf::from("artifacts").join(format!(
+        "{}:{}",
+        version.info().name,
+        version.info().version
+    ))
+}
+
+/// `project` or `entity/project`, with the API's default entity.
+pub(crate) fn project_ref(api: &Api, text: &str) -> PyResult<ProjectRef> {
+    let (entity, project) = match text.split_once('/') {
+        Some((e, p)) => (parse(e)?, parse(p)?),
+        None => {
+            let default = api.default_project().or_raise()?;
+            (default.entity, parse(text)?)
+        }
+    };
+    Ok(ProjectRef { entity, project })
+}
+
+/// Move the aliases of a fetched version to `wanted`: set the new ones, remove the dropped ones
+/// (`latest` moves by itself and stays).
+fn save_aliases(py: Python<'_>, version: &ArtifactVersion, wanted: &[String]) -> PyResult<()> {
+    let api = connect()?;
+    let path = qualified(version);
+    let have: BTreeSet<String> = version
+        .info()
+        .aliases
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    let want: BTreeSet<String> = wanted.iter().cloned().collect();
+    let collection = path
+        .rsplit_once(':')
+        .map_or(path.as_str(), |(c, _)| c)
+        .to_string();
+    block(py, async {
+        for alias in want.difference(&have) {
+            api.set_alias(&path, alias).await?;
+        }
+        for alias in have.difference(&want).filter(|a| a.as_str() != "latest") {
+            api.delete_alias(&collection, alias).await?;
+        }
+        Ok::<_, cairn_client::Error>(())
+    })?
+    .or_raise()
+}
