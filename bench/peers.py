@@ -5,7 +5,8 @@ Datasets (deterministic, seeded): A) 10,000 files of 4 KiB in 100 folders; B) 1,
 1 MiB; C) one 2 GiB file. Operations: first push; push after modifying one file, adding one
 and deleting one (C has one file: it is modified and one small file added); push with nothing
 changed; full download into an empty directory. Tools: Cairn (release `cairn` CLI against
-`cairn serve`, SQLite + disk, loopback), DVC (`dvc add` + `dvc push` to a local remote; `dvc
+`cairn serve`, SQLite + disk, loopback), Cairn-py (the Python package on the same setup:
+`Artifact.add_dir` + `save`, `Api().artifact().download`), DVC (`dvc add` + `dvc push` to a local remote; `dvc
 pull` with an empty cache), MLflow (`log_artifacts` to a local tracking server that proxies
 artifacts, loopback; `download_artifacts`), Oxen (`oxenai`: local add + commit; no remote, so
 no download), and `openssl dgst -sha256` of every file as the hashing bound.
@@ -202,6 +203,44 @@ class Cairn(Tool):
         self.server.wait()
 
 
+CAIRN_PY_PUSH = """
+import json, sys, time, cairn
+t = time.perf_counter()
+a = cairn.Artifact(sys.argv[1], "dataset")
+a.add_dir(sys.argv[2])
+a.save()
+print(json.dumps({"wall": time.perf_counter() - t}))
+"""
+CAIRN_PY_GET = """
+import json, sys, time, cairn
+t = time.perf_counter()
+cairn.Api().artifact(sys.argv[1] + ":latest").download(root=sys.argv[2])
+print(json.dumps({"wall": time.perf_counter() - t}))
+"""
+
+
+class CairnPy(Cairn):
+    """The Python package (crates/cairn-py, installed in the peers venv) on the same registry
+    setup as the CLI: the same SDK underneath, so the difference is the binding."""
+    name = "Cairn-py"
+
+    def __init__(self, binary, bindir):
+        super().__init__(binary)
+        self.python = str(bindir / "python")
+
+    def _python(self, script, *args):
+        env = dict(self.env, CAIRN_SILENT="1")
+        r = run([self.python, "-c", script, *map(str, args)], env=env)
+        answer = json.loads([l for l in r["out"].splitlines() if l.startswith("{")][-1])
+        return answer | {"rss_mib": r["rss_mib"]}
+
+    def push(self, data, key):
+        return self._python(CAIRN_PY_PUSH, f"ds-{key}", data)
+
+    def download(self, key, dest):
+        return self._python(CAIRN_PY_GET, f"ds-{key}", dest)
+
+
 class Dvc(Tool):
     name = "DVC"
 
@@ -381,7 +420,7 @@ def main():
     ap.add_argument("work")
     ap.add_argument("--peers", default=str(Path(sys.executable).parent))
     ap.add_argument("--datasets", default="A,B,C")
-    ap.add_argument("--tools", default="Cairn,DVC,MLflow,Oxen")
+    ap.add_argument("--tools", default="Cairn,Cairn-py,DVC,MLflow,Oxen")
     ap.add_argument("--json", default=None)
     ap.add_argument("--quick", action="store_true", help="tiny datasets: check the harness")
     args = ap.parse_args()
@@ -390,7 +429,8 @@ def main():
                         C=("1 × 16 MiB", 1, 16 * MIB))
     work = Path(args.work)
     bindir = Path(args.peers)
-    make = {"Cairn": lambda: Cairn(args.cairn), "DVC": lambda: Dvc(bindir),
+    make = {"Cairn": lambda: Cairn(args.cairn), "Cairn-py": lambda: CairnPy(args.cairn, bindir),
+            "DVC": lambda: Dvc(bindir),
             "MLflow": lambda: MLflow(bindir), "Oxen": lambda: Oxen(bindir)}
     results = {}
     for key in args.datasets.split(","):
