@@ -114,9 +114,10 @@ impl ApiError {
                     StatusCode::UNPROCESSABLE_ENTITY
                 }
                 S::NotFound(_) => StatusCode::NOT_FOUND,
-                S::TypeClash { .. } | S::LatestMoved { .. } | S::HasAliases { .. } => {
-                    StatusCode::CONFLICT
-                }
+                S::TypeClash { .. }
+                | S::LatestMoved { .. }
+                | S::HasAliases { .. }
+                | S::IncompleteUpload(_) => StatusCode::CONFLICT,
                 S::MissingBlobs(missing) => {
                     let mut p = problem(StatusCode::CONFLICT, detail);
                     p.missing = Some(missing.clone());

@@ -56,6 +56,9 @@ pub enum Error {
         /// what the bytes hash to
         actual: Digest,
     },
+    /// Completing an upload session before all its parts arrived.
+    #[error("the upload is incomplete: part(s) {} not received", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    IncompleteUpload(Vec<u32>),
     /// A body over the size limit.
     #[error("the blob is larger than the limit of {limit} bytes")]
     TooLarge {

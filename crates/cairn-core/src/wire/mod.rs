@@ -15,8 +15,10 @@ use crate::name::{Alias, ArtifactName, DistributedId, RunId, TypeName, VersionRe
 use crate::patch::Patch;
 
 mod lineage;
+mod upload;
 
 pub use lineage::{Lineage, Run, RunRequest, UseRequest, VersionKey};
+pub use upload::{DEFAULT_PART_SIZE, UploadPart, UploadRequest, UploadSession};
 
 /// Most top-level keys version metadata may have.
 pub const MAX_METADATA_KEYS: usize = 100;

@@ -2,6 +2,7 @@
 //! It maps digest → bytes and never parses a manifest.
 
 mod object;
+mod upload;
 
 use std::fmt::Debug;
 use std::ops::Range;
@@ -9,6 +10,7 @@ use std::ops::Range;
 use async_trait::async_trait;
 use bytes::Bytes;
 use cairn_core::Digest;
+use cairn_core::wire::{UploadPart, UploadSession};
 use futures::stream::BoxStream;
 
 pub use object::ObjectBlobStore;
@@ -48,4 +50,41 @@ pub trait BlobStore: Send + Sync + Debug + 'static {
     /// Remove uploads that were interrupted (a crash mid-upload) and are older than `age`.
     /// Returns how many were removed.
     async fn clean_staging(&self, age: std::time::Duration) -> Result<usize>;
+
+    /// Open a resumable upload of `digest` (`size` bytes, parts of `part_size`) for `owner`
+    /// (`entity/project`), expiring after `ttl`; the unexpired session `owner` already has for
+    /// the same digest and size is returned instead, with the parts it holds.
+    async fn open_upload(
+        &self,
+        owner: &str,
+        digest: &Digest,
+        size: u64,
+        part_size: u64,
+        ttl: std::time::Duration,
+    ) -> Result<UploadSession>;
+
+    /// The session `id` of `owner` with the parts received (`NotFound` when absent, another
+    /// owner's, or expired).
+    async fn upload(&self, owner: &str, id: &str) -> Result<UploadSession>;
+
+    /// Store part `number` of session `id`; it must have exactly its size (`Unprocessable`).
+    /// Parts may come in any order and in parallel; a part sent again replaces the first.
+    async fn put_part(
+        &self,
+        owner: &str,
+        id: &str,
+        number: u32,
+        body: ByteStream,
+    ) -> Result<UploadPart>;
+
+    /// Verify the whole blob and publish it like [`put`](Self::put); the session is gone
+    /// afterwards either way. `IncompleteUpload` (nothing changes) while parts are missing;
+    /// `DigestMismatch` when the parts do not hash to the digest (nothing published).
+    async fn complete_upload(&self, owner: &str, id: &str) -> Result<(UploadSession, PutOutcome)>;
+
+    /// Drop the session and its parts.
+    async fn abort_upload(&self, owner: &str, id: &str) -> Result<()>;
+
+    /// Delete expired sessions and their parts; returns how many.
+    async fn clean_uploads(&self) -> Result<usize>;
 }

@@ -18,6 +18,7 @@ use object_store::{GetOptions, GetRange, ObjectStore, WriteMultipart};
 
 use super::{BlobStore, ByteStream, PutOutcome};
 use crate::error::{Error, Result};
+use cairn_core::wire::{UploadPart, UploadSession};
 
 /// Part size for multipart writes (S3 needs at least 5 MiB).
 const CHUNK: usize = 8 * 1024 * 1024;
@@ -25,10 +26,10 @@ const CHUNK: usize = 8 * 1024 * 1024;
 /// A blob store on any `object_store` backend.
 #[derive(Debug, Clone)]
 pub struct ObjectBlobStore {
-    store: Arc<dyn ObjectStore>,
+    pub(super) store: Arc<dyn ObjectStore>,
     /// The directory of a local store: its staging area is cleaned on disk, since
     /// `object_store` hides its own half-written part files (`name#1`) from listings.
-    root: Option<std::path::PathBuf>,
+    pub(super) root: Option<std::path::PathBuf>,
 }
 
 impl ObjectBlobStore {
@@ -202,10 +203,48 @@ impl BlobStore for ObjectBlobStore {
         }
         Ok(stale.len())
     }
+
+    async fn open_upload(
+        &self,
+        owner: &str,
+        digest: &Digest,
+        size: u64,
+        part_size: u64,
+        ttl: Duration,
+    ) -> Result<UploadSession> {
+        self.open_upload_impl(owner, digest, size, part_size, ttl)
+            .await
+    }
+
+    async fn upload(&self, owner: &str, id: &str) -> Result<UploadSession> {
+        self.upload_impl(owner, id).await
+    }
+
+    async fn put_part(
+        &self,
+        owner: &str,
+        id: &str,
+        number: u32,
+        body: ByteStream,
+    ) -> Result<UploadPart> {
+        self.put_part_impl(owner, id, number, body).await
+    }
+
+    async fn complete_upload(&self, owner: &str, id: &str) -> Result<(UploadSession, PutOutcome)> {
+        self.complete_upload_impl(owner, id).await
+    }
+
+    async fn abort_upload(&self, owner: &str, id: &str) -> Result<()> {
+        self.abort_upload_impl(owner, id).await
+    }
+
+    async fn clean_uploads(&self) -> Result<usize> {
+        self.clean_uploads_impl().await
+    }
 }
 
 /// A failure of the local file system, as a blob-store error.
-fn local_error(e: impl std::error::Error + Send + Sync + 'static) -> Error {
+pub(super) fn local_error(e: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::Blob(object_store::Error::Generic {
         store: "local",
         source: Box::new(e),

@@ -31,6 +31,7 @@ pub async fn run(store: &dyn BlobStore) {
     broken_body_stores_nothing(store).await;
     ranges_and_delete(store).await;
     large_multi_chunk_blob(store).await;
+    super::upload::run(store).await;
 }
 
 async fn put_verifies_and_dedups(store: &dyn BlobStore) {
