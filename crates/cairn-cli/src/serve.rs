@@ -106,6 +106,13 @@ pub struct ServeArgs {
     /// be uploading right now).
     #[arg(long, value_parser = crate::gc::parse_duration)]
     staging_grace: Option<Duration>,
+    /// Largest blob a resumable upload session may carry, in bytes.
+    #[arg(long, default_value_t = cairn_server::DEFAULT_MAX_UPLOAD_SIZE)]
+    max_upload_size: u64,
+    /// How long an unfinished upload session is kept (`30m`, `24h`); expired sessions and
+    /// their parts are deleted at start and every 10 minutes.
+    #[arg(long, default_value = "24h", value_parser = crate::gc::parse_duration)]
+    upload_ttl: Duration,
 }
 
 pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
@@ -122,6 +129,23 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     if cleaned > 0 {
         tracing::info!(cleaned, "removed interrupted uploads");
     }
+    let expired = blobs.clean_uploads().await?;
+    if expired > 0 {
+        tracing::info!(expired, "removed expired upload sessions");
+    }
+    let sweeper = blobs.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(600));
+        every.tick().await;
+        loop {
+            every.tick().await;
+            match sweeper.clean_uploads().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "removed expired upload sessions"),
+                Err(e) => tracing::warn!(error = %e, "cleaning upload sessions"),
+            }
+        }
+    });
     let configured = std::env::var("CAIRN_ADMIN_TOKEN")
         .ok()
         .filter(|t| !t.is_empty());
@@ -147,6 +171,9 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
             cors_origins: args.cors_origins.clone(),
             frame_ancestors: args.frame_ancestors.clone(),
             auth_failures_per_minute: args.auth_failures_per_minute,
+            max_upload_size: args.max_upload_size,
+            upload_part_size: cairn_core::wire::DEFAULT_PART_SIZE,
+            upload_ttl: args.upload_ttl,
         }),
         throttle: Default::default(),
     };

@@ -61,6 +61,8 @@ pub use throttle::Throttle;
 
 /// The default single-request blob size limit: 5 GiB.
 pub const DEFAULT_MAX_BLOB_SIZE: u64 = 5 << 30;
+/// The default largest blob of an upload session: 5 TiB (S3's largest object).
+pub const DEFAULT_MAX_UPLOAD_SIZE: u64 = 5 << 40;
 
 /// Registry settings.
 #[derive(Clone, Debug)]
@@ -78,6 +80,12 @@ pub struct Config {
     /// with 429 (0: no limit). Needs the server started with connect info
     /// (`into_make_service_with_connect_info::<SocketAddr>()`).
     pub auth_failures_per_minute: u32,
+    /// Largest blob an upload session may carry.
+    pub max_upload_size: u64,
+    /// The part size of upload sessions (bigger when a blob would need over 10,000 parts).
+    pub upload_part_size: u64,
+    /// How long an upload session may stay unfinished before it and its parts are deleted.
+    pub upload_ttl: std::time::Duration,
 }
 
 impl Default for Config {
@@ -88,6 +96,9 @@ impl Default for Config {
             cors_origins: Vec::new(),
             frame_ancestors: Vec::new(),
             auth_failures_per_minute: 30,
+            max_upload_size: DEFAULT_MAX_UPLOAD_SIZE,
+            upload_part_size: cairn_core::wire::DEFAULT_PART_SIZE,
+            upload_ttl: std::time::Duration::from_secs(24 * 3600),
         }
     }
 }

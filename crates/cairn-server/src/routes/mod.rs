@@ -9,6 +9,7 @@ mod files;
 mod identity;
 mod params;
 mod runs;
+mod uploads;
 mod versions;
 
 use axum::Router;
@@ -70,6 +71,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::get))
         .routes(routes!(runs::use_version))
         .routes(routes!(runs::lineage))
+        .routes(routes!(uploads::open))
+        .routes(routes!(uploads::get, uploads::abort))
+        .routes(routes!(uploads::part))
+        .routes(routes!(uploads::complete))
 }
 
 /// The OpenAPI document of every route (wildcards written `{path}`).

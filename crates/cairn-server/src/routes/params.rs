@@ -78,4 +78,16 @@ params! {
         /// The run.
         id: RunId
     }
+    /// `{P}/uploads/{id}`.
+    UploadParams {
+        /// The upload session.
+        id: String
+    }
+    /// `{P}/uploads/{id}/parts/{n}`.
+    PartParams {
+        /// The upload session.
+        id: String,
+        /// The part's number, from 0.
+        n: u32
+    }
 }

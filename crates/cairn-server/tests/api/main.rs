@@ -15,6 +15,7 @@ mod patches;
 mod permissions;
 mod replicas;
 mod runs;
+mod uploads;
 
 use cairn_testkit::TestServer;
 use reqwest::Method;

@@ -74,6 +74,17 @@ const ROUTES: &[(&str, &str)] = &[
         "get",
         "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions/{ref}/lineage",
     ),
+    ("post", "/api/v1/projects/{entity}/{project}/uploads"),
+    ("get", "/api/v1/projects/{entity}/{project}/uploads/{id}"),
+    ("delete", "/api/v1/projects/{entity}/{project}/uploads/{id}"),
+    (
+        "put",
+        "/api/v1/projects/{entity}/{project}/uploads/{id}/parts/{n}",
+    ),
+    (
+        "post",
+        "/api/v1/projects/{entity}/{project}/uploads/{id}/complete",
+    ),
 ];
 
 #[tokio::test]

@@ -17,6 +17,7 @@ fn fill(path: &str) -> String {
         .replace("{alias}", "best")
         .replace("{id}", "run1")
         .replace("{path}", "f")
+        .replace("{n}", "0")
 }
 
 #[tokio::test]
