@@ -169,23 +169,41 @@ impl Http {
         size: u64,
     ) -> Result<()> {
         let path = project.api(&format!("/blobs/{digest}"));
+        self.put_file(&path, file, 0, size).await.map(drop)
+    }
+
+    /// PUT `len` bytes of `file` from `offset`, streamed from disk (re-read on every retry).
+    pub(crate) async fn put_file(
+        &self,
+        path: &str,
+        file: &Path,
+        offset: u64,
+        len: u64,
+    ) -> Result<Response> {
+        use tokio::io::{AsyncReadExt, AsyncSeekExt};
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let f = tokio::fs::File::open(file)
+            let mut f = tokio::fs::File::open(file)
                 .await
                 .map_err(|e| Error::io(file, e))?;
-            let body =
-                reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(f, 1 << 20));
+            f.seek(std::io::SeekFrom::Start(offset))
+                .await
+                .map_err(|e| Error::io(file, e))?;
+            let reader = f.take(len);
+            let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
+                reader,
+                1 << 20,
+            ));
             let result = self
-                .request(Method::PUT, &path)
-                .header(reqwest::header::CONTENT_LENGTH, size)
+                .request(Method::PUT, path)
+                .header(reqwest::header::CONTENT_LENGTH, len)
                 .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
                 .body(body)
                 .send()
                 .await;
             match result {
-                Ok(res) if res.status().is_success() => return Ok(()),
+                Ok(res) if res.status().is_success() => return Ok(res),
                 Ok(res) if transient(res.status()) && attempt < ATTEMPTS => backoff(attempt).await,
                 Ok(res) => return Err(problem(res).await),
                 Err(e) if attempt < ATTEMPTS && !e.is_builder() => backoff(attempt).await,

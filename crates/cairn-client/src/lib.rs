@@ -38,6 +38,7 @@ mod hashing;
 mod http;
 mod progress;
 mod reference;
+mod session;
 mod upload;
 mod version;
 
@@ -50,5 +51,6 @@ pub use error::{Error, Result};
 pub use hashing::{hash_file, hash_files};
 pub use http::{Http, ProjectRef};
 pub use progress::{Phase, Progress, Silent};
+pub use session::RESUMABLE_THRESHOLD;
 pub use upload::Transfer;
 pub use version::{ArtifactVersion, DownloadReport, VerifyReport};

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::http::{Http, ProjectRef};
 use crate::progress::{Phase, Progress};
+use crate::session::{RESUMABLE_THRESHOLD, put_resumable};
 
 /// Blobs uploaded at once.
 const CONCURRENCY: usize = 8;
@@ -26,6 +27,10 @@ pub struct Transfer {
     pub uploaded_bytes: u64,
     /// Entries whose content the registry already had.
     pub reused_files: u64,
+    /// Bytes of large blobs the registry already held from an interrupted upload (not sent
+    /// again; not counted in `uploaded_bytes`).
+    #[serde(default)]
+    pub resumed_bytes: u64,
 }
 
 /// Make sure the registry holds every stored blob `entries` name, uploading from `sources`.
@@ -75,15 +80,29 @@ pub(crate) async fn upload(
     }
     transfer.reused_files = wanted.values().map(|(_, uses)| *uses as u64).sum();
     progress.begin(Phase::Upload, transfer.uploaded_bytes);
-    futures::stream::iter(jobs)
+    // large blobs one at a time, each in parallel parts through a resumable session, while the
+    // small ones go up whole, several at once
+    let (large, small): (Vec<_>, Vec<_>) = jobs
+        .into_iter()
+        .partition(|(_, _, size)| *size >= RESUMABLE_THRESHOLD);
+    let small = futures::stream::iter(small)
         .map(|(d, path, size)| async move {
             http.put_blob(project, &d, &path, size).await?;
             progress.advance(Phase::Upload, size);
             Ok::<_, Error>(())
         })
         .buffer_unordered(CONCURRENCY)
-        .try_collect::<()>()
-        .await?;
+        .try_collect::<()>();
+    let large = async {
+        let mut resumed = 0;
+        for (d, path, size) in large {
+            resumed += put_resumable(http, project, &d, &path, size, progress).await?;
+        }
+        Ok::<_, Error>(resumed)
+    };
+    let ((), resumed) = futures::try_join!(small, large)?;
+    transfer.resumed_bytes = resumed;
+    transfer.uploaded_bytes -= resumed;
     progress.end(Phase::Upload);
     Ok(transfer)
 }
