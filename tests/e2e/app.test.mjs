@@ -99,7 +99,7 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
 
 test('a file over the limit is refused up front; cancel stops hashing mid-file', async () => {
   const LIMIT = 2 ** 31; // 2 GiB: the big file takes seconds to hash, time enough to cancel
-  const reg = await startRegistry(['--max-blob-size', String(LIMIT)]);
+  const reg = await startRegistry(['--max-blob-size', String(LIMIT), '--max-upload-size', String(LIMIT)]);
   const browser = await launch();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-big-'));
   try {

@@ -17,18 +17,33 @@ export function freePort() {
   });
 }
 
+async function waitHealthy(base) {
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(`${base}/api/v1/health`)).ok) return; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// `restart()` kills the registry (SIGKILL, as a crash) and starts it again on the same port and
+// data directory after `pauseMs`.
 export async function startRegistry(extra = []) {
   const port = await freePort();
   const data = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-e2e-'));
-  const proc = spawn(process.env.CAIRN_BIN ?? '../../target/debug/cairn',
+  const spawnIt = () => spawn(process.env.CAIRN_BIN ?? '../../target/debug/cairn',
     ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', data, '--web-dir', process.env.CAIRN_DIST ?? '../../dist', ...extra],
     { env: { ...process.env, CAIRN_ADMIN_TOKEN: TOKEN }, stdio: ['ignore', 'inherit', 'inherit'] });
+  let proc = spawnIt();
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`${base}/api/v1/health`)).ok) break; } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { base, data, stop: () => proc.kill('SIGTERM') };
+  await waitHealthy(base);
+  const restart = async (pauseMs) => {
+    const gone = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGKILL');
+    await gone;
+    await new Promise((r) => setTimeout(r, pauseMs));
+    proc = spawnIt();
+    await waitHealthy(base);
+  };
+  return { base, data, restart, stop: () => proc.kill('SIGTERM') };
 }
 
 export const sha = (s) => 'sha256:' + createHash('sha256').update(s).digest('hex');

@@ -203,10 +203,25 @@ pub async fn put_blob(
     }
 }
 
-/// One PUT through XMLHttpRequest, the browser API that reports upload progress.
-async fn xhr_put(
+/// Whether a failure is worth trying again: no answer at all (the connection dropped, the
+/// registry is restarting), or 429/502/503/504.
+pub fn transient(error: &str) -> bool {
+    let status = error
+        .rsplit_once('(')
+        .and_then(|(_, s)| s.strip_suffix(')'))
+        .and_then(|s| s.parse::<u16>().ok())
+        .or_else(|| {
+            error
+                .strip_prefix("the registry answered ")
+                .and_then(|s| s.parse().ok())
+        });
+    matches!(status, None | Some(429 | 502 | 503 | 504))
+}
+
+/// One PUT of `body` through XMLHttpRequest, the browser API that reports upload progress.
+pub async fn xhr_put(
     path: &str,
-    file: &web_sys::File,
+    body: &web_sys::Blob,
     progress: Rc<dyn Fn(f64)>,
 ) -> Result<(), String> {
     let xhr = XmlHttpRequest::new().map_err(js_err)?;
@@ -231,7 +246,7 @@ async fn xhr_put(
         .map_err(js_err)?
         .set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
     UPLOADS.with(|u| u.borrow_mut().push(xhr.clone()));
-    let sent = xhr.send_with_opt_blob(Some(file)).map_err(js_err);
+    let sent = xhr.send_with_opt_blob(Some(body)).map_err(js_err);
     if sent.is_ok() {
         let _ = rx.await;
     }

@@ -11,6 +11,7 @@ pub mod embed;
 pub mod files;
 mod pages;
 pub mod pool;
+pub mod session;
 pub mod stage;
 
 use leptos::prelude::*;

@@ -5,13 +5,15 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use cairn_core::wire::{CommitRequest, CommitResponse, Health, MAX_MISSING_CHECK, MissingBlobs};
+use cairn_core::wire::{
+    CommitRequest, CommitResponse, Health, MAX_MISSING_CHECK, MissingBlobs, RESUMABLE_THRESHOLD,
+};
 use cairn_core::{Digest, Draft, Entry, EntryPath, Manifest, VersionRef};
 use futures::StreamExt;
 use leptos::prelude::*;
 
-use crate::api;
 use crate::files::{Picked, hash};
+use crate::{api, session};
 
 /// Uploads at once.
 const CONCURRENCY: usize = 4;
@@ -90,13 +92,18 @@ pub fn bytes(n: f64) -> String {
     }
 }
 
-/// Refuse files over the registry's blob size limit, before reading any of them.
+/// Refuse files over the registry's size limit (large files go through upload sessions, which
+/// have their own), before reading any of them.
 async fn check_sizes(picked: &[Picked]) -> Result<(), String> {
     let health: Health = api::get("/api/v1/health").await?;
-    let limit = health.max_blob_size as f64;
+    let limit = (health.max_blob_size.max(health.max_upload_size)) as f64;
     let over: Vec<String> = picked
         .iter()
-        .filter(|p| p.file.size() > limit)
+        .filter(|p| {
+            let size = p.file.size();
+            size > limit
+                || (size < RESUMABLE_THRESHOLD as f64 && size > health.max_blob_size as f64)
+        })
         .map(|p| format!("{} ({})", p.path, bytes(p.file.size())))
         .collect();
     if over.is_empty() {
@@ -296,19 +303,18 @@ pub async fn commit(
             async move {
                 let (size, shown, sent) = (f.size(), path.clone(), Rc::new(RefCell::new(0.0)));
                 let counted = sent.clone();
-                let result = api::put_blob(
-                    &entity,
-                    &project,
-                    &d,
-                    &f,
-                    move |now| {
-                        let before = counted.replace(now);
-                        meter.update(|m| m.done += now - before);
-                        row(rows, &shown, now, size);
-                    },
-                    || cancel.get_untracked(),
-                )
-                .await;
+                let report = move |now| {
+                    let before = counted.replace(now);
+                    meter.update(|m| m.done += now - before);
+                    row(rows, &shown, now, size);
+                };
+                let cancelled = || cancel.get_untracked();
+                // large files in parts through a resumable session, the rest in one PUT
+                let result = if size >= RESUMABLE_THRESHOLD as f64 {
+                    session::put_resumable(&entity, &project, &d, &f, report, cancelled).await
+                } else {
+                    api::put_blob(&entity, &project, &d, &f, report, cancelled).await
+                };
                 unrow(rows, &path);
                 result?;
                 let before = sent.replace(size);

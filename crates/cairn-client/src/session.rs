@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use cairn_core::Digest;
+pub use cairn_core::wire::RESUMABLE_THRESHOLD;
 use cairn_core::wire::{UploadRequest, UploadSession};
 use futures::{StreamExt, TryStreamExt};
 use reqwest::Method;
@@ -12,9 +13,6 @@ use reqwest::Method;
 use crate::error::{Error, Result};
 use crate::http::{Http, ProjectRef};
 use crate::progress::{Phase, Progress};
-
-/// Blobs of at least this many bytes go through a session.
-pub const RESUMABLE_THRESHOLD: u64 = 64 << 20;
 
 /// Parts of one blob sent at once.
 const PARTS_AT_ONCE: usize = 4;

@@ -18,7 +18,9 @@ mod lineage;
 mod upload;
 
 pub use lineage::{Lineage, Run, RunRequest, UseRequest, VersionKey};
-pub use upload::{DEFAULT_PART_SIZE, UploadPart, UploadRequest, UploadSession};
+pub use upload::{
+    DEFAULT_PART_SIZE, RESUMABLE_THRESHOLD, UploadPart, UploadRequest, UploadSession,
+};
 
 /// Most top-level keys version metadata may have.
 pub const MAX_METADATA_KEYS: usize = 100;
@@ -62,8 +64,12 @@ serde_via_str!(VersionIndex);
 pub struct Health {
     /// Always `ok`.
     pub status: String,
-    /// The largest blob this registry accepts, in bytes (clients refuse bigger files up front).
+    /// The largest blob one `PUT` may carry, in bytes.
     pub max_blob_size: u64,
+    /// The largest blob an upload session may carry (clients send files of at least
+    /// [`RESUMABLE_THRESHOLD`] bytes that way, and refuse bigger ones up front).
+    #[serde(default)]
+    pub max_upload_size: u64,
 }
 
 /// `GET /api/v1/whoami`.

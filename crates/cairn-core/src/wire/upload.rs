@@ -8,6 +8,10 @@ use crate::digest::Digest;
 /// The size of every part but the last (the registry may choose another; the session says).
 pub const DEFAULT_PART_SIZE: u64 = 16 * 1024 * 1024;
 
+/// Clients send blobs of at least this many bytes through an upload session (smaller ones in
+/// one `PUT`).
+pub const RESUMABLE_THRESHOLD: u64 = 64 * 1024 * 1024;
+
 /// `POST {P}/uploads`: start (or, for the same digest and size, resume) an upload session.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -28,6 +28,7 @@ pub(crate) async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok".into(),
         max_blob_size: state.config.max_blob_size,
+        max_upload_size: state.config.max_upload_size,
     })
 }
 
