@@ -43,7 +43,7 @@ export async function startRegistry(extra = []) {
     proc = spawnIt();
     await waitHealthy(base);
   };
-  return { base, data, restart, stop: () => proc.kill('SIGTERM') };
+  return { base, data, restart, pid: () => proc.pid, stop: () => proc.kill('SIGTERM') };
 }
 
 export const sha = (s) => 'sha256:' + createHash('sha256').update(s).digest('hex');

@@ -257,18 +257,28 @@ impl ObjectBlobStore {
         }
         let store = self.store.clone();
         let id_owned = id.to_string();
-        let parts: Vec<Path> = (0..session.part_count).map(|n| part_path(id, n)).collect();
+        let parts: Vec<(Option<Path>, Path)> = (0..session.part_count)
+            .map(|n| (n.checked_sub(1).map(|p| part_path(id, p)), part_path(id, n)))
+            .collect();
+        // each part is deleted once the next one is being read: the disk (or bucket) holds
+        // the blob about once, not twice, while it is assembled
         let body: ByteStream = futures::stream::iter(parts)
-            .then(move |path| {
+            .then(move |(done, path)| {
                 let store = store.clone();
-                async move { store.get(&path).await.map(|r| r.into_stream()) }
+                async move {
+                    if let Some(done) = done {
+                        store.delete(&done).await?;
+                    }
+                    store.get(&path).await.map(|r| r.into_stream())
+                }
             })
             .try_flatten()
             .map_err(std::io::Error::other)
             .boxed();
         let outcome = self.put(&s.digest, body, s.size).await;
         // verified and published, or refused: either way the parts are done with (a blob that
-        // does not hash right is started again, not patched)
+        // does not hash right is started again, not patched; a crash in the middle leaves a
+        // session missing its first parts, which the client sends again)
         self.remove_session(&id_owned, Some((&s.owner, &s.digest)))
             .await?;
         Ok((session, outcome?))
