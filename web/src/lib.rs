@@ -9,6 +9,7 @@ pub mod api;
 pub mod bench;
 pub mod embed;
 pub mod files;
+pub mod fingerprints;
 mod pages;
 pub mod pool;
 pub mod session;

@@ -61,7 +61,13 @@ pub async fn put_resumable(
     loop {
         match send(entity, project, digest, file, progress.clone(), &cancelled).await {
             Err(e) if start_over(&e) && fresh_starts == 0 => fresh_starts += 1,
-            other => return other.map_err(|e| format!("{}: {e}", file.name())),
+            Err(e) if e.ends_with("(422)") => {
+                // the bytes are not what the digest says: if it was recalled, it is stale
+                crate::fingerprints::forget(file).await;
+                return Err(format!("{}: {e}; drop the file again", file.name()));
+            }
+            Err(e) => return Err(format!("{}: {e}", file.name())),
+            Ok(()) => return Ok(()),
         }
     }
 }

@@ -13,7 +13,7 @@ use futures::StreamExt;
 use leptos::prelude::*;
 
 use crate::files::{Picked, hash};
-use crate::{api, session};
+use crate::{api, fingerprints, session};
 
 /// Uploads at once.
 const CONCURRENCY: usize = 4;
@@ -36,7 +36,8 @@ impl Meter {
     pub fn start(total: f64) -> Self {
         Self {
             done: 0.0,
-            total,
+            // an empty f64 sum is -0.0, which would show as "-0.0 MB"
+            total: total + 0.0,
             started_ms: Self::now(),
         }
     }
@@ -194,6 +195,49 @@ async fn hash_all(
     Ok(out.into_iter().flatten().collect())
 }
 
+/// The digests of `picked`: large files hashed before (in this browser, unchanged since) are
+/// recalled from IndexedDB instead of hashed again (resuming an upload after a reload); the
+/// others are hashed, and the large ones remembered.
+async fn hash_or_recall(
+    picked: &[Picked],
+    meter: RwSignal<Meter>,
+    rows: Rows,
+    cancel: RwSignal<bool>,
+) -> Result<Vec<Digest>, String> {
+    let large = |p: &Picked| p.file.size() >= RESUMABLE_THRESHOLD as f64;
+    let mut known = Vec::with_capacity(picked.len());
+    for p in picked {
+        known.push(if large(p) {
+            fingerprints::recall(&p.file).await
+        } else {
+            None
+        });
+    }
+    let todo: Vec<Picked> = picked
+        .iter()
+        .zip(&known)
+        .filter(|(_, k)| k.is_none())
+        .map(|(p, _)| p.clone())
+        .collect();
+    meter.set(Meter::start(todo.iter().map(|p| p.file.size()).sum()));
+    let mut hashed = hash_all(&todo, meter, rows, cancel).await?.into_iter();
+    let mut out = Vec::with_capacity(picked.len());
+    for (p, k) in picked.iter().zip(known) {
+        let digest = match k {
+            Some(d) => d,
+            None => {
+                let d = hashed.next().ok_or("a file was not hashed")?;
+                if large(p) {
+                    fingerprints::remember(&p.file, &d).await;
+                }
+                d
+            }
+        };
+        out.push(digest);
+    }
+    Ok(out)
+}
+
 /// Hash `picked` and put each into the draft (replacing what is at its path when `replace`).
 pub async fn stage(
     state: RwSignal<Staged>,
@@ -217,9 +261,8 @@ pub async fn stage(
         })
         .collect::<Result<Vec<_>, _>>()?;
     check_sizes(&picked).await?;
-    meter.set(Meter::start(picked.iter().map(|p| p.file.size()).sum()));
     cancel.set(false);
-    let digests = hash_all(&picked, meter, rows, cancel).await?;
+    let digests = hash_or_recall(&picked, meter, rows, cancel).await?;
     let mut failed = None;
     state.update(|s| {
         let batch = paths
