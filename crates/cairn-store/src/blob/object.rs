@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use cairn_core::wire::{UploadPart, UploadSession};
 
 /// Part size for multipart writes (S3 needs at least 5 MiB).
-const CHUNK: usize = 8 * 1024 * 1024;
+pub(super) const CHUNK: usize = 8 * 1024 * 1024;
 
 /// A blob store on any `object_store` backend.
 #[derive(Debug, Clone)]

@@ -1,6 +1,6 @@
 //! Resumable upload sessions on the object store, shared by every replica:
 //! `uploads/<id>/session.json` (owner, digest, size, part size, expiry), `uploads/<id>/part-<n>`
-//! (each written whole by one PUT, so a part is either there complete or not at all), and
+//! (streamed in, and visible only once complete, so a part is either there whole or not at all), and
 //! `uploads/index/<owner-hash>-<digest>` → id, so that opening the same blob again (a re-run
 //! after a crash, a page reload) resumes the session. Completing streams the parts in order
 //! through the verified [`BlobStore::put`]: the blob is published only if the whole hashes
@@ -9,12 +9,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use cairn_core::Digest;
 use cairn_core::wire::{UploadPart, UploadSession};
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
+use object_store::{ObjectStore, PutMode, PutOptions, WriteMultipart};
 use serde::{Deserialize, Serialize};
 
 use super::{BlobStore, ByteStream, ObjectBlobStore, PutOutcome, hex_id};
@@ -223,21 +223,33 @@ impl ObjectBlobStore {
                 if got > expected { " or more" } else { "" }
             ))
         };
-        let mut buf = BytesMut::with_capacity(expected as usize);
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(Error::Body)?;
-            if (buf.len() + chunk.len()) as u64 > expected {
-                return Err(wrong((buf.len() + chunk.len()) as u64));
+        // streamed, not buffered: the store makes the part appear only when the write
+        // completes (S3: CompleteMultipartUpload; local: rename), so it is whole or absent
+        let upload = self.store.put_multipart(&part_path(id, number)).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, super::object::CHUNK);
+        let mut received = 0u64;
+        let failure = loop {
+            match body.next().await {
+                None if received == expected => break None,
+                None => break Some(wrong(received)),
+                Some(Err(e)) => break Some(Error::Body(e)),
+                Some(Ok(chunk)) => {
+                    received += chunk.len() as u64;
+                    if received > expected {
+                        break Some(wrong(received));
+                    }
+                    if let Err(e) = writer.wait_for_capacity(2).await {
+                        break Some(e.into());
+                    }
+                    writer.write(&chunk);
+                }
             }
-            buf.extend_from_slice(&chunk);
+        };
+        if let Some(e) = failure {
+            let _ = writer.abort().await;
+            return Err(e);
         }
-        if buf.len() as u64 != expected {
-            return Err(wrong(buf.len() as u64));
-        }
-        // one PUT: the part appears whole or not at all (a re-sent part replaces it whole)
-        self.store
-            .put(&part_path(id, number), PutPayload::from(buf.freeze()))
-            .await?;
+        writer.finish().await?;
         Ok(UploadPart {
             number,
             size: expected,
