@@ -2,18 +2,19 @@
 //! run logged, and a version fetched from the registry (`download`, `verify`, `new_draft`), as
 //! in W&B.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use cairn_client::{Api, Artifact, ArtifactVersion, CommitOutcome, ProjectRef};
+use cairn_client::{Artifact, ArtifactVersion, CommitOutcome, ProjectRef};
 use cairn_core::{Alias, Manifest};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyModule};
-use serde_json::{Map, Value};
+use pyo3::types::PyDict;
+use serde_json::Map;
 
 use crate::error::{OrRaise, UsageError, finalized, parse};
 use crate::manifest::{PyManifest, PyManifestEntry};
+use crate::metadata::{from_json, to_json_map};
 use crate::run::current;
+use crate::version::{default_root, project_ref, qualified, save_aliases, verify_error};
 use crate::{block, connect};
 
 /// Where an artifact is in its life.
@@ -113,28 +114,6 @@ impl PyArtifact {
             State::Fetched { version, .. } => version.manifest(),
         }
     }
-}
-
-/// A JSON object from a Python dict (through the json module: any JSON-serializable value).
-pub(crate) fn to_json_map(
-    py: Python<'_>,
-    dict: &Bound<'_, PyDict>,
-) -> PyResult<Map<String, Value>> {
-    let text: String = PyModule::import(py, "json")?
-        .call_method1("dumps", (dict,))?
-        .extract()?;
-    match serde_json::from_str(&text) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(pyo3::exceptions::PyValueError::new_err(
-            "metadata must be a dict of JSON values",
-        )),
-    }
-}
-
-/// A Python object from JSON.
-fn from_json<'py>(py: Python<'py>, value: &Map<String, Value>) -> PyResult<Bound<'py, PyAny>> {
-    let text = serde_json::to_string(value).expect("a JSON map serializes");
-    PyModule::import(py, "json")?.call_method1("loads", (text,))
 }
 
 #[pymethods]
@@ -270,29 +249,7 @@ impl PyArtifact {
         if report.is_ok() {
             return Ok(());
         }
-        let mut problems = Vec::new();
-        let list = |v: Vec<String>| v.join(", ");
-        if !report.missing.is_empty() {
-            problems.push(format!(
-                "missing: {}",
-                list(report.missing.iter().map(|p| p.to_string()).collect())
-            ));
-        }
-        if !report.mismatched.is_empty() {
-            problems.push(format!(
-                "different content: {}",
-                list(report.mismatched.iter().map(|p| p.to_string()).collect())
-            ));
-        }
-        if !report.extra.is_empty() {
-            problems.push(format!("not in the manifest: {}", list(report.extra)));
-        }
-        Err(pyo3::exceptions::PyValueError::new_err(format!(
-            "{} does not match {}: {}",
-            root.display(),
-            qualified(version),
-            problems.join("; ")
-        )))
+        Err(verify_error(&root, version, report))
     }
 
     /// The entry at `name`; KeyError if there is none.
@@ -512,63 +469,4 @@ impl PyArtifact {
             self.state().to_lowercase()
         )
     }
-}
-
-fn qualified(version: &ArtifactVersion) -> String {
-    let p = version.project();
-    format!(
-        "{}/{}/{}:{}",
-        p.entity,
-        p.project,
-        version.info().name,
-        version.info().version
-    )
-}
-
-fn default_root(version: &ArtifactVersion) -> PathBuf {
-    PathBuf::from("artifacts").join(format!(
-        "{}:{}",
-        version.info().name,
-        version.info().version
-    ))
-}
-
-/// `project` or `entity/project`, with the API's default entity.
-pub(crate) fn project_ref(api: &Api, text: &str) -> PyResult<ProjectRef> {
-    let (entity, project) = match text.split_once('/') {
-        Some((e, p)) => (parse(e)?, parse(p)?),
-        None => {
-            let default = api.default_project().or_raise()?;
-            (default.entity, parse(text)?)
-        }
-    };
-    Ok(ProjectRef { entity, project })
-}
-
-/// Move the aliases of a fetched version to `wanted`: set the new ones, remove the dropped ones
-/// (`latest` moves by itself and stays).
-fn save_aliases(py: Python<'_>, version: &ArtifactVersion, wanted: &[String]) -> PyResult<()> {
-    let api = connect()?;
-    let path = qualified(version);
-    let have: BTreeSet<String> = version
-        .info()
-        .aliases
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
-    let want: BTreeSet<String> = wanted.iter().cloned().collect();
-    let collection = path
-        .rsplit_once(':')
-        .map_or(path.as_str(), |(c, _)| c)
-        .to_string();
-    block(py, async {
-        for alias in want.difference(&have) {
-            api.set_alias(&path, alias).await?;
-        }
-        for alias in have.difference(&want).filter(|a| a.as_str() != "latest") {
-            api.delete_alias(&collection, alias).await?;
-        }
-        Ok::<_, cairn_client::Error>(())
-    })?
-    .or_raise()
 }

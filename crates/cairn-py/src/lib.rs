@@ -13,7 +13,9 @@
 mod artifact;
 mod error;
 mod manifest;
+mod metadata;
 mod run;
+mod version;
 
 use std::future::Future;
 use std::sync::{Arc, LazyLock};
