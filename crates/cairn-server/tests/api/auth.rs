@@ -16,7 +16,11 @@ async fn health_needs_no_token_and_everything_else_does() {
         .unwrap();
     assert_eq!(
         expect(res, StatusCode::OK).await,
-        json!({"status": "ok", "max_blob_size": cairn_server::DEFAULT_MAX_BLOB_SIZE})
+        json!({
+            "status": "ok",
+            "max_blob_size": cairn_server::DEFAULT_MAX_BLOB_SIZE,
+            "max_upload_size": cairn_server::DEFAULT_MAX_UPLOAD_SIZE
+        })
     );
     for (path, token) in [
         ("/api/v1/whoami", None),
