@@ -41,6 +41,14 @@ async fn put_part(s: &TestServer, id: &str, n: usize, bytes: Vec<u8>) -> reqwest
         .unwrap()
 }
 
+/// `method` on the session `id` (`rest`: "" or "/complete").
+async fn on_session(s: &TestServer, method: Method, id: &str, rest: &str) -> reqwest::Response {
+    s.req(method, &p(&format!("/uploads/{id}{rest}")))
+        .send()
+        .await
+        .unwrap()
+}
+
 fn part(bytes: &[u8], n: usize) -> Vec<u8> {
     bytes[n * PART..((n + 1) * PART).min(bytes.len())].to_vec()
 }
@@ -77,11 +85,7 @@ async fn parts_in_parallel_and_any_order_resume_and_publish_a_verified_blob() {
     assert_eq!(status["parts"], resumed["parts"]);
 
     // completing early: 409 naming the missing parts, nothing published
-    let res = s
-        .req(Method::POST, &p(&format!("/uploads/{id}/complete")))
-        .send()
-        .await
-        .unwrap();
+    let res = on_session(&s, Method::POST, &id, "/complete").await;
     let problem = expect(res, StatusCode::CONFLICT).await;
     assert!(
         problem["detail"].as_str().unwrap().contains("1, 3, 4"),
@@ -91,18 +95,10 @@ async fn parts_in_parallel_and_any_order_resume_and_publish_a_verified_blob() {
     for n in [4, 1, 3] {
         expect(put_part(&s, &id, n, part(&bytes, n)).await, StatusCode::OK).await;
     }
-    let res = s
-        .req(Method::POST, &p(&format!("/uploads/{id}/complete")))
-        .send()
-        .await
-        .unwrap();
+    let res = on_session(&s, Method::POST, &id, "/complete").await;
     let done = expect(res, StatusCode::CREATED).await;
     assert_eq!(done["digest"], json!(digest));
-    let res = s
-        .req(Method::GET, &p(&format!("/uploads/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let res = on_session(&s, Method::GET, &id, "").await;
     expect(res, StatusCode::NOT_FOUND).await;
 
     // the blob is the project's now: it can be committed and read back
@@ -136,11 +132,7 @@ async fn a_corrupted_part_fails_completion_and_publishes_nothing() {
     for (n, body) in [(0, part(&bytes, 0)), (1, bad), (2, part(&bytes, 2))] {
         expect(put_part(&s, &id, n, body).await, StatusCode::OK).await;
     }
-    let res = s
-        .req(Method::POST, &p(&format!("/uploads/{id}/complete")))
-        .send()
-        .await
-        .unwrap();
+    let res = on_session(&s, Method::POST, &id, "/complete").await;
     let problem = expect(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert!(
         problem["detail"]
@@ -198,17 +190,9 @@ async fn bad_parts_and_other_projects_are_refused() {
         .await
         .unwrap();
     expect(res, StatusCode::NOT_FOUND).await;
-    let res = s
-        .req(Method::DELETE, &p(&format!("/uploads/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let res = on_session(&s, Method::DELETE, &id, "").await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    let res = s
-        .req(Method::GET, &p(&format!("/uploads/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let res = on_session(&s, Method::GET, &id, "").await;
     expect(res, StatusCode::NOT_FOUND).await;
     // over the size limit
     let small = TestServer::with_config(Config {

@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use cairn_core::wire::{UploadPart, UploadSession};
 
 /// Part size for multipart writes (S3 needs at least 5 MiB).
-pub(super) const CHUNK: usize = 8 * 1024 * 1024;
+const CHUNK: usize = 8 * 1024 * 1024;
 
 /// A blob store on any `object_store` backend.
 #[derive(Debug, Clone)]
@@ -89,6 +89,43 @@ impl ObjectBlobStore {
         Path::from(format!("blobs/{}/{hex}", &hex[..2]))
     }
 
+    /// Stream `body` into a new object at `path`. `step` sees every chunk (with `state`) and
+    /// `end` the state once the body is over; either may refuse it. The object appears only
+    /// when the write completes (S3: CompleteMultipartUpload; local: a rename), so a refused,
+    /// broken or failed stream leaves nothing: the write is aborted and the error returned.
+    pub(super) async fn write_checked<S>(
+        &self,
+        path: &Path,
+        mut body: ByteStream,
+        mut state: S,
+        mut step: impl FnMut(&mut S, &[u8]) -> Option<Error>,
+        end: impl FnOnce(S) -> Option<Error>,
+    ) -> Result<()> {
+        let upload = self.store.put_multipart(path).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, CHUNK);
+        let failure = loop {
+            match body.next().await {
+                None => break end(state),
+                Some(Err(e)) => break Some(Error::Body(e)),
+                Some(Ok(chunk)) => {
+                    if let Some(e) = step(&mut state, &chunk) {
+                        break Some(e);
+                    }
+                    if let Err(e) = writer.wait_for_capacity(2).await {
+                        break Some(e.into());
+                    }
+                    writer.write(&chunk);
+                }
+            }
+        };
+        if let Some(e) = failure {
+            let _ = writer.abort().await;
+            return Err(e);
+        }
+        writer.finish().await?;
+        Ok(())
+    }
+
     async fn publish(&self, staging: &Path, target: &Path) -> Result<PutOutcome> {
         match self.store.rename_if_not_exists(staging, target).await {
             Ok(()) => Ok(PutOutcome::Created),
@@ -125,39 +162,21 @@ impl BlobStore for ObjectBlobStore {
         }
     }
 
-    async fn put(&self, expected: &Digest, mut body: ByteStream, limit: u64) -> Result<PutOutcome> {
+    async fn put(&self, expected: &Digest, body: ByteStream, limit: u64) -> Result<PutOutcome> {
         let staging = Path::from(format!("staging/{}", hex_id()));
-        let upload = self.store.put_multipart(&staging).await?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, CHUNK);
-        let mut hasher = Hasher::new();
-        let failure = loop {
-            match body.next().await {
-                None => break None,
-                Some(Err(e)) => break Some(Error::Body(e)),
-                Some(Ok(chunk)) => {
-                    hasher.update(&chunk);
-                    if hasher.len() > limit {
-                        break Some(Error::TooLarge { limit });
-                    }
-                    if let Err(e) = writer.wait_for_capacity(2).await {
-                        break Some(e.into());
-                    }
-                    writer.write(&chunk);
-                }
-            }
+        let hashed = |hasher: &mut Hasher, chunk: &[u8]| {
+            hasher.update(chunk);
+            (hasher.len() > limit).then_some(Error::TooLarge { limit })
         };
-        let actual = hasher.finish();
-        let failure = failure.or_else(|| {
+        let verified = |hasher: Hasher| {
+            let actual = hasher.finish();
             (actual != *expected).then_some(Error::DigestMismatch {
                 expected: *expected,
                 actual,
             })
-        });
-        if let Some(e) = failure {
-            let _ = writer.abort().await;
-            return Err(e);
-        }
-        writer.finish().await?;
+        };
+        self.write_checked(&staging, body, Hasher::new(), hashed, verified)
+            .await?;
         self.publish(&staging, &Self::location(expected)).await
     }
 

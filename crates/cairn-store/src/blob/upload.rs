@@ -14,7 +14,7 @@ use cairn_core::Digest;
 use cairn_core::wire::{UploadPart, UploadSession};
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
-use object_store::{ObjectStore, PutMode, PutOptions, WriteMultipart};
+use object_store::{ObjectStore, PutMode, PutOptions};
 use serde::{Deserialize, Serialize};
 
 use super::{BlobStore, ByteStream, ObjectBlobStore, PutOutcome, hex_id};
@@ -69,6 +69,17 @@ impl ObjectBlobStore {
                     .map(Some)
                     .map_err(|e| Error::Corrupt(format!("{path}: {e}")))
             }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The session id an index entry names, if it exists.
+    async fn read_index(&self, at: &Path) -> Result<Option<String>> {
+        match self.store.get(at).await {
+            Ok(r) => Ok(Some(
+                String::from_utf8_lossy(&r.bytes().await?).into_owned(),
+            )),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -142,9 +153,7 @@ impl ObjectBlobStore {
         }
         if let Some((owner, digest)) = index {
             let at = index_path(owner, digest);
-            if let Ok(r) = self.store.get(&at).await
-                && r.bytes().await.ok().as_deref() == Some(id.as_bytes())
-            {
+            if self.read_index(&at).await?.as_deref() == Some(id) {
                 delete_quietly(self.store.as_ref(), &at).await?;
             }
         }
@@ -169,8 +178,7 @@ impl ObjectBlobStore {
         ttl: Duration,
     ) -> Result<UploadSession> {
         let index = index_path(owner, digest);
-        if let Ok(r) = self.store.get(&index).await {
-            let id = String::from_utf8_lossy(&r.bytes().await?).into_owned();
+        if let Some(id) = self.read_index(&index).await? {
             match self.stored(owner, &id).await {
                 Ok(s) if s.size == size => return self.view(&id, &s).await,
                 Ok(_) | Err(Error::NotFound(_)) => {}
@@ -208,7 +216,7 @@ impl ObjectBlobStore {
         owner: &str,
         id: &str,
         number: u32,
-        mut body: ByteStream,
+        body: ByteStream,
     ) -> Result<UploadPart> {
         let s = self.stored(owner, id).await?;
         let Some(expected) = UploadSession::part_len(s.size, s.part_size, number) else {
@@ -223,33 +231,14 @@ impl ObjectBlobStore {
                 if got > expected { " or more" } else { "" }
             ))
         };
-        // streamed, not buffered: the store makes the part appear only when the write
-        // completes (S3: CompleteMultipartUpload; local: rename), so it is whole or absent
-        let upload = self.store.put_multipart(&part_path(id, number)).await?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, super::object::CHUNK);
-        let mut received = 0u64;
-        let failure = loop {
-            match body.next().await {
-                None if received == expected => break None,
-                None => break Some(wrong(received)),
-                Some(Err(e)) => break Some(Error::Body(e)),
-                Some(Ok(chunk)) => {
-                    received += chunk.len() as u64;
-                    if received > expected {
-                        break Some(wrong(received));
-                    }
-                    if let Err(e) = writer.wait_for_capacity(2).await {
-                        break Some(e.into());
-                    }
-                    writer.write(&chunk);
-                }
-            }
+        // streamed, not buffered, and visible only once whole
+        let counted = |received: &mut u64, chunk: &[u8]| {
+            *received += chunk.len() as u64;
+            (*received > expected).then(|| wrong(*received))
         };
-        if let Some(e) = failure {
-            let _ = writer.abort().await;
-            return Err(e);
-        }
-        writer.finish().await?;
+        let complete = |received: u64| (received != expected).then(|| wrong(received));
+        self.write_checked(&part_path(id, number), body, 0u64, counted, complete)
+            .await?;
         Ok(UploadPart {
             number,
             size: expected,
@@ -331,10 +320,8 @@ impl ObjectBlobStore {
             }
         }
         for at in index {
-            let id = match self.store.get(&at).await {
-                Ok(r) => String::from_utf8_lossy(&r.bytes().await?).into_owned(),
-                Err(object_store::Error::NotFound { .. }) => continue,
-                Err(e) => return Err(e.into()),
+            let Some(id) = self.read_index(&at).await? else {
+                continue;
             };
             let alive = by_id.contains_key(&id)
                 && self

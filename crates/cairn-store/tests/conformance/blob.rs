@@ -13,7 +13,11 @@ fn body(chunks: &[&[u8]]) -> ByteStream {
     futures::stream::iter(chunks).boxed()
 }
 
-async fn read(store: &dyn BlobStore, d: &Digest, range: Option<std::ops::Range<u64>>) -> Vec<u8> {
+pub async fn read(
+    store: &dyn BlobStore,
+    d: &Digest,
+    range: Option<std::ops::Range<u64>>,
+) -> Vec<u8> {
     let chunks: Vec<Bytes> = store
         .get(d, range)
         .await

@@ -6,7 +6,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use cairn_core::Digest;
 use cairn_store::{BlobStore, ByteStream, Error, PutOutcome};
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
+
+use super::blob::read;
 
 const DAY: Duration = Duration::from_secs(86_400);
 const OWNER: &str = "acme/vision";
@@ -21,17 +23,6 @@ fn blob(seed: u8, len: usize) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(31) ^ seed)
         .collect()
-}
-
-async fn read(store: &dyn BlobStore, d: &Digest) -> Vec<u8> {
-    let chunks: Vec<Bytes> = store
-        .get(d, None)
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    chunks.concat()
 }
 
 pub async fn run(store: &dyn BlobStore) {
@@ -78,7 +69,7 @@ async fn parallel_out_of_order_parts_resume_and_verify(store: &dyn BlobStore) {
     .unwrap();
     let (done, outcome) = store.complete_upload(OWNER, &s.id).await.unwrap();
     assert_eq!((done.parts.len(), outcome), (11, PutOutcome::Created));
-    assert_eq!(read(store, &d).await, data);
+    assert_eq!(read(store, &d, None).await, data);
     assert!(matches!(
         store.upload(OWNER, &s.id).await,
         Err(Error::NotFound(_))
