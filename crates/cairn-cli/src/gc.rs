@@ -1,5 +1,5 @@
 //! `cairn gc`: delete blobs that no version references, older than a grace period (so uploads
-//! whose commit has not happened yet survive). Safe while registries run.
+//! whose commit has not happened yet survive). Safe while registries run: see `docs/gc.md`.
 
 use std::time::Duration;
 
@@ -47,8 +47,16 @@ pub async fn run(args: &GcArgs, out: Output) -> anyhow::Result<()> {
         .await
         .context("collecting garbage")?;
     out.print(&report, || {
+        let resumed = if report.resumed > 0 {
+            format!(
+                "; finished an interrupted collection ({} blobs)",
+                report.resumed
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{} {} unreferenced blobs ({} bytes) older than the grace period",
+            "{} {} unreferenced blobs ({} bytes) older than the grace period{resumed}",
             if report.dry_run {
                 "would free"
             } else {

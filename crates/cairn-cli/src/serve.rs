@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use cairn_server::{AppState, Config};
-use cairn_store::{BlobStore, ObjectBlobStore, SqlStore};
+use cairn_store::{BlobStore, MetadataStore, ObjectBlobStore, SqlStore};
 
 /// Where the registry keeps its data (shared by `serve`, `token create` and `gc`).
 #[derive(clap::Args, Debug)]
@@ -115,6 +115,16 @@ pub struct ServeArgs {
     upload_ttl: Duration,
 }
 
+/// Delete what a killed `cairn gc` doomed but did not delete (uploads of those bytes wait for
+/// it), unless a collection is running now.
+async fn finish_interrupted_gc(meta: &dyn MetadataStore, blobs: &dyn BlobStore) {
+    match cairn_store::finish_interrupted(meta, blobs).await {
+        Ok(Some(n)) if n > 0 => tracing::info!(blobs = n, "finished an interrupted collection"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "finishing an interrupted collection"),
+    }
+}
+
 pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let meta = Arc::new(args.storage.metadata().await?);
     let blobs = Arc::new(args.storage.blobs()?);
@@ -133,7 +143,8 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
     if expired > 0 {
         tracing::info!(expired, "removed expired upload sessions");
     }
-    let sweeper = blobs.clone();
+    finish_interrupted_gc(meta.as_ref(), blobs.as_ref()).await;
+    let (sweep_meta, sweeper) = (meta.clone(), blobs.clone());
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(600));
         every.tick().await;
@@ -144,6 +155,7 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
                 Ok(n) => tracing::info!(expired = n, "removed expired upload sessions"),
                 Err(e) => tracing::warn!(error = %e, "cleaning upload sessions"),
             }
+            finish_interrupted_gc(sweep_meta.as_ref(), sweeper.as_ref()).await;
         }
     });
     let configured = std::env::var("CAIRN_ADMIN_TOKEN")
@@ -174,6 +186,7 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
             max_upload_size: args.max_upload_size,
             upload_part_size: cairn_core::wire::DEFAULT_PART_SIZE,
             upload_ttl: args.upload_ttl,
+            ..Config::default()
         }),
         throttle: Default::default(),
     };

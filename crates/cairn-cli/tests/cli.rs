@@ -398,14 +398,14 @@ async fn gc_frees_unreferenced_blobs_while_the_registry_runs() {
         .await;
     assert_eq!(
         ran.json(),
-        serde_json::json!({"blobs": 0, "bytes": 0, "dry_run": false})
+        serde_json::json!({"blobs": 0, "bytes": 0, "resumed": 0, "dry_run": false})
     );
     let ran = cli
         .run(&["--json", "gc", "--data-dir", dir, "--grace", "0s"], false)
         .await;
     assert_eq!(
         ran.json(),
-        serde_json::json!({"blobs": 1, "bytes": 6, "dry_run": false})
+        serde_json::json!({"blobs": 1, "bytes": 6, "resumed": 0, "dry_run": false})
     );
     let ran = cli
         .run(&["gc", "--data-dir", dir, "--grace", "soon"], false)

@@ -130,7 +130,8 @@ impl ApiError {
                 }
                 S::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 S::Body(_) => StatusCode::BAD_REQUEST,
-                S::Database(_) | S::Migrate(_) | S::Blob(_) | S::Corrupt(_) => {
+                S::Collecting(_) => StatusCode::SERVICE_UNAVAILABLE,
+                S::Lock(_) | S::Database(_) | S::Migrate(_) | S::Blob(_) | S::Corrupt(_) => {
                     tracing::error!(error = %e, "internal error");
                     return problem(
                         StatusCode::INTERNAL_SERVER_ERROR,
@@ -160,6 +161,12 @@ impl IntoResponse for ApiError {
             Self::TooManyAttempts { retry_after } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
+            Self::Store(cairn_store::Error::Collecting(_)) => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(COLLECTING_RETRY_AFTER),
+                );
+            }
             Self::RangeNotSatisfiable { size } => {
                 if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
                     headers.insert(header::CONTENT_RANGE, v);
@@ -170,6 +177,9 @@ impl IntoResponse for ApiError {
         res
     }
 }
+
+/// Seconds a client waits before uploading again a blob garbage collection is deleting.
+const COLLECTING_RETRY_AFTER: u64 = 2;
 
 /// Handlers' result type.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -86,6 +86,11 @@ pub struct Config {
     pub upload_part_size: u64,
     /// How long an upload session may stay unfinished before it and its parts are deleted.
     pub upload_ttl: std::time::Duration,
+    /// How long an upload of bytes garbage collection is deleting waits for the deletion
+    /// before it answers 503.
+    pub collect_wait: std::time::Duration,
+    /// Tests only: where uploads are held still (see [`cairn_store::Seam`]).
+    pub seam: cairn_store::Seam,
 }
 
 impl Default for Config {
@@ -99,8 +104,29 @@ impl Default for Config {
             max_upload_size: DEFAULT_MAX_UPLOAD_SIZE,
             upload_part_size: cairn_core::wire::DEFAULT_PART_SIZE,
             upload_ttl: std::time::Duration::from_secs(24 * 3600),
+            collect_wait: cairn_store::holding::DEFAULT_WAIT,
+            seam: cairn_store::Seam::default(),
         }
     }
+}
+
+/// Publish verified, staged bytes and record that `project` holds them, safely beside garbage
+/// collection; true if the project did not hold them before.
+pub(crate) async fn holding(
+    state: &AppState,
+    project: &cairn_store::ProjectKey,
+    staged: cairn_store::Staged,
+) -> Result<bool, cairn_store::Error> {
+    let config = &state.config;
+    cairn_store::hold(
+        state.meta.as_ref(),
+        state.blobs.as_ref(),
+        project,
+        staged,
+        config.collect_wait,
+        &config.seam,
+    )
+    .await
 }
 
 /// What every handler shares.

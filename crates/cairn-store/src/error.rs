@@ -65,6 +65,15 @@ pub enum Error {
         /// the limit in bytes
         limit: u64,
     },
+    /// The blob is being deleted by garbage collection right now; uploading it again succeeds
+    /// once the deletion is done (seconds).
+    #[error(
+        "blob {0} is being deleted by garbage collection right now; upload it again in a few seconds"
+    )]
+    Collecting(Digest),
+    /// Taking the lock that lets one garbage collection run at a time failed.
+    #[error("garbage-collection lock: {0}")]
+    Lock(std::io::Error),
     /// Reading the request body failed (the client went away, say).
     #[error("reading the upload failed: {0}")]
     Body(std::io::Error),

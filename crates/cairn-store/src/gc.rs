@@ -1,14 +1,31 @@
 //! Garbage collection: delete the blobs no committed or pending version references, once they
-//! are older than a grace period (an upload whose commit is still on its way survives). Safe
-//! while registries run: the metadata step excludes concurrent commits (see
-//! [`MetadataStore::forget_unreferenced_blobs`]); a commit after it finds the forgotten blobs
-//! missing (409) and its client uploads them again.
+//! are older than a grace period (an upload whose commit is still on its way survives).
+//!
+//! Safe while registries run, and it cannot lose a byte an acknowledged version needs:
+//! 1. one collection at a time ([`MetadataStore::lock_gc`]); it first finishes the deletions
+//!    an interrupted collection left (digests still doomed);
+//! 2. the metadata step, in one transaction that excludes commits, forgets the unreferenced
+//!    holdings and *dooms* the digests no project holds any more;
+//! 3. it deletes their bytes, and releases the doomed digests in batches once they are gone.
+//!
+//! A commit after step 2 finds the forgotten blobs missing (409) and its client uploads them
+//! again; such an upload waits while the digest is doomed and publishes the bytes afresh after
+//! (see [`crate::holding`] for why no interleaving can record a holding whose bytes a
+//! collection then deletes).
 
 use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::seam::{Seam, Step};
 use crate::{BlobStore, MetadataStore, Result};
+
+/// Staged uploads younger than this are never cleaned by a collection, whatever its grace: an
+/// upload in flight keeps its verified bytes in staging until its holding is recorded.
+const STAGING_MIN_AGE: Duration = Duration::from_secs(3600);
+
+/// Digests deleted between two releases of doomed digests.
+const BATCH: usize = 100;
 
 /// What a collection freed (or would free, on a dry run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -17,33 +34,109 @@ pub struct GcReport {
     pub blobs: usize,
     /// Their bytes.
     pub bytes: u64,
+    /// Blobs an interrupted collection had doomed, deleted by this one.
+    pub resumed: usize,
     /// Nothing was deleted.
     pub dry_run: bool,
 }
 
+/// How to collect.
+#[derive(Debug, Clone, Default)]
+pub struct GcOptions {
+    /// Keep unreferenced blobs uploaded within this long.
+    pub grace: Duration,
+    /// Report, delete nothing.
+    pub dry_run: bool,
+    /// Tests: held still at [`Step::Forgotten`].
+    pub seam: Seam,
+}
+
 /// Collect the garbage of one registry: unreferenced blobs last uploaded more than `grace` ago,
-/// and interrupted uploads older than `grace`.
+/// and interrupted uploads older than `grace` (at least an hour).
 pub async fn collect_garbage(
     meta: &dyn MetadataStore,
     blobs: &dyn BlobStore,
     grace: Duration,
     dry_run: bool,
 ) -> Result<GcReport> {
-    let cutoff = (chrono::Utc::now() - grace).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let freed = meta.forget_unreferenced_blobs(&cutoff, dry_run).await?;
+    let options = GcOptions {
+        grace,
+        dry_run,
+        seam: Seam::default(),
+    };
+    collect(meta, blobs, &options).await
+}
+
+/// [`collect_garbage`] with every option.
+pub async fn collect(
+    meta: &dyn MetadataStore,
+    blobs: &dyn BlobStore,
+    options: &GcOptions,
+) -> Result<GcReport> {
+    let cutoff =
+        (chrono::Utc::now() - options.grace).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    if options.dry_run {
+        let doomed = meta.forget_unreferenced_blobs(&cutoff, true).await?;
+        let mut bytes = 0;
+        for digest in &doomed {
+            bytes += blobs.size(digest).await?.unwrap_or(0);
+        }
+        return Ok(GcReport {
+            blobs: doomed.len(),
+            bytes,
+            resumed: 0,
+            dry_run: true,
+        });
+    }
+    let lock = meta.lock_gc(true).await?.expect("waited for the lock");
+    let report = async {
+        let (resumed, _) = delete_doomed(meta, blobs, &meta.doomed_blobs().await?).await?;
+        let doomed = meta.forget_unreferenced_blobs(&cutoff, false).await?;
+        options.seam.at(Step::Forgotten).await;
+        let (freed, bytes) = delete_doomed(meta, blobs, &doomed).await?;
+        blobs
+            .clean_staging(options.grace.max(STAGING_MIN_AGE))
+            .await?;
+        Ok(GcReport {
+            blobs: freed,
+            bytes,
+            resumed,
+            dry_run: false,
+        })
+    }
+    .await;
+    lock.release().await;
+    report
+}
+
+/// Finish what an interrupted collection left (its doomed digests), unless a collection is
+/// running now; `None` then. A registry calls it at start and now and then, so an upload never
+/// waits on a collection that was killed.
+pub async fn finish_interrupted(
+    meta: &dyn MetadataStore,
+    blobs: &dyn BlobStore,
+) -> Result<Option<usize>> {
+    let Some(lock) = meta.lock_gc(false).await? else {
+        return Ok(None);
+    };
+    let done = async { delete_doomed(meta, blobs, &meta.doomed_blobs().await?).await }.await;
+    lock.release().await;
+    Ok(Some(done?.0))
+}
+
+/// Delete the bytes of doomed `digests` and release them, a batch at a time; (count, bytes).
+async fn delete_doomed(
+    meta: &dyn MetadataStore,
+    blobs: &dyn BlobStore,
+    digests: &[cairn_core::Digest],
+) -> Result<(usize, u64)> {
     let mut bytes = 0;
-    for digest in &freed {
-        bytes += blobs.size(digest).await?.unwrap_or(0);
-        if !dry_run {
+    for batch in digests.chunks(BATCH) {
+        for digest in batch {
+            bytes += blobs.size(digest).await?.unwrap_or(0);
             blobs.delete(digest).await?;
         }
+        meta.release_doomed(batch).await?;
     }
-    if !dry_run {
-        blobs.clean_staging(grace).await?;
-    }
-    Ok(GcReport {
-        blobs: freed.len(),
-        bytes,
-        dry_run,
-    })
+    Ok((digests.len(), bytes))
 }

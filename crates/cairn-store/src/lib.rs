@@ -2,8 +2,9 @@
 //!
 //! Storage behind two small traits: [`BlobStore`] (content-addressed bytes on `object_store`,
 //! verified before they are published) and [`MetadataStore`] (tokens, project blob holdings,
-//! collections, versions, aliases, pending distributed versions) on SQLite or PostgreSQL, and
-//! [`collect_garbage`]. `tests/conformance/` holds the suites every backend runs.
+//! collections, versions, aliases, pending distributed versions) on SQLite or PostgreSQL;
+//! [`hold`], how an upload comes to be held by a project, and [`collect_garbage`], which
+//! together cannot lose bytes an acknowledged version needs. `tests/conformance/` holds the suites every backend runs.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -23,9 +24,13 @@
 pub mod blob;
 pub mod error;
 pub mod gc;
+pub mod holding;
 pub mod meta;
+pub mod seam;
 
-pub use blob::{BlobStore, ByteStream, ObjectBlobStore, PutOutcome};
+pub use blob::{BlobStore, ByteStream, ObjectBlobStore, PutOutcome, Staged};
 pub use error::{Error, Result};
-pub use gc::{GcReport, collect_garbage};
-pub use meta::{MetadataStore, ProjectKey, Role, SqlStore, TokenRecord};
+pub use gc::{GcOptions, GcReport, collect, collect_garbage, finish_interrupted};
+pub use holding::hold;
+pub use meta::{GcLock, GcMark, MetadataStore, ProjectKey, Recorded, Role, SqlStore, TokenRecord};
+pub use seam::{Seam, Step};

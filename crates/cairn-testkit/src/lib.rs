@@ -61,12 +61,21 @@ impl TestServer {
     /// A replica on shared stores: PostgreSQL at `database_url`, blobs at `blob_location`
     /// (`s3://…`); any number of them may run side by side.
     pub async fn replica(database_url: &str, blob_location: &str) -> Self {
+        Self::replica_with_config(database_url, blob_location, Config::default()).await
+    }
+
+    /// [`replica`](Self::replica) with `config`.
+    pub async fn replica_with_config(
+        database_url: &str,
+        blob_location: &str,
+        config: Config,
+    ) -> Self {
         let meta = SqlStore::connect(database_url)
             .await
             .expect("connect to PostgreSQL");
         let blobs = ObjectBlobStore::open(blob_location).expect("open the blob store");
         let dir = tempfile::tempdir().expect("temp dir");
-        Self::serve(meta, blobs, Config::default(), dir).await
+        Self::serve(meta, blobs, config, dir).await
     }
 
     async fn serve(

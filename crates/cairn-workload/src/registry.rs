@@ -115,16 +115,25 @@ impl Registry {
             .map_err(|source| Error::Transport { call, source })
     }
 
-    /// Upload `bytes` as a blob.
+    /// Upload `bytes` as a blob (waiting while a collection deletes the same bytes: 503).
     pub async fn put_blob(&self, bytes: Vec<u8>) -> Result<Digest> {
         let digest = Digest::of(&bytes);
-        Self::send(
-            "PUT blob",
-            self.req(Method::PUT, &format!("/blobs/{digest}"))
-                .body(bytes),
-        )
-        .await?;
-        Ok(digest)
+        let mut tries = 0;
+        loop {
+            let put = self
+                .req(Method::PUT, &format!("/blobs/{digest}"))
+                .body(bytes.clone());
+            match Self::send("PUT blob", put).await {
+                Ok(_) => return Ok(digest),
+                Err(Error::Status { status, .. })
+                    if status == StatusCode::SERVICE_UNAVAILABLE && tries < 100 =>
+                {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Whether the project holds the blob.

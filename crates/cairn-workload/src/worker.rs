@@ -25,17 +25,24 @@ pub enum Op {
     MissingCheck,
     /// Download one file of a version the worker committed and verify it.
     Download,
+    /// Upload a few new blobs and commit nothing (garbage for a collection to free).
+    Orphan,
+    /// Upload again blobs an earlier `Orphan` left (a collection may be freeing them right
+    /// now) and commit them as a new version.
+    Revive,
 }
 
 impl Op {
     /// Every operation.
-    pub const ALL: [Op; 6] = [
+    pub const ALL: [Op; 8] = [
         Op::Commit,
         Op::Patch,
         Op::Distributed,
         Op::MoveAlias,
         Op::MissingCheck,
         Op::Download,
+        Op::Orphan,
+        Op::Revive,
     ];
 
     /// A short name for reports.
@@ -47,6 +54,8 @@ impl Op {
             Op::MoveAlias => "alias",
             Op::MissingCheck => "missing-check",
             Op::Download => "download",
+            Op::Orphan => "orphan",
+            Op::Revive => "revive",
         }
     }
 }
@@ -127,6 +136,16 @@ pub struct Worker {
     seq: u64,
     mix: Mix,
     attempt: Option<Ack>,
+    /// The bytes of the blobs the current step uploaded (uploaded again when a commit finds a
+    /// collection freed them in between).
+    uploaded: Vec<Vec<u8>>,
+    /// Blobs `Orphan` left unreferenced, for `Revive`.
+    orphans: Vec<Vec<u8>>,
+}
+
+/// A commit that names blobs the project does not hold (a collection forgot them).
+fn missing_blobs(e: &Error) -> bool {
+    matches!(e, Error::Status { status, body, .. } if *status == 409 && body.contains("\"missing\""))
 }
 
 impl Worker {
@@ -147,6 +166,8 @@ impl Worker {
             seq: 0,
             mix,
             attempt: None,
+            uploaded: Vec::new(),
+            orphans: Vec::new(),
         }
     }
 
@@ -186,7 +207,19 @@ impl Worker {
         let artifact = self.artifacts[self.rng.random_range(0..self.artifacts.len())].clone();
         let last = self.last.get(&artifact).cloned();
         self.attempt = None;
+        self.uploaded.clear();
         let ack = match (op, last) {
+            (Op::Orphan, _) => {
+                for _ in 0..self.mix.files.max(1) {
+                    let bytes = self.blob();
+                    self.registry.put_blob(bytes.clone()).await?;
+                    self.orphans.push(bytes);
+                }
+                let excess = self.orphans.len().saturating_sub(64);
+                self.orphans.drain(..excess);
+                Ack::Read { bytes: 0 }
+            }
+            (Op::Revive, _) if !self.orphans.is_empty() => self.revive(&artifact).await?,
             (Op::Patch, Some((index, base))) => self.patch(&artifact, index, base).await?,
             (Op::Distributed, _) => self.distributed(&artifact).await?,
             (Op::MoveAlias, Some((index, _))) => {
@@ -251,9 +284,56 @@ impl Worker {
     /// Upload a new blob and return its entry.
     async fn new_entry(&mut self) -> Result<Entry> {
         let bytes = self.blob();
+        self.upload(bytes).await
+    }
+
+    async fn upload(&mut self, bytes: Vec<u8>) -> Result<Entry> {
         let len = bytes.len() as u64;
-        let digest = self.registry.put_blob(bytes).await?;
+        let digest = self.registry.put_blob(bytes.clone()).await?;
+        self.uploaded.push(bytes);
         Ok(Entry::blob(digest, len))
+    }
+
+    /// `call`, uploading this step's blobs again while it answers that some are missing (a
+    /// collection with a short grace freed them between the upload and the call).
+    async fn holding<T, F>(&self, call: impl Fn(Registry) -> F) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T>>,
+    {
+        let mut tries = 0;
+        loop {
+            match call(self.registry.clone()).await {
+                Err(e) if missing_blobs(&e) && tries < 20 => {
+                    tries += 1;
+                    for bytes in &self.uploaded {
+                        self.registry.put_blob(bytes.clone()).await?;
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn revive(&mut self, artifact: &ArtifactName) -> Result<Ack> {
+        let mut m = Manifest::new();
+        for _ in 0..self.mix.files.max(1).min(self.orphans.len()) {
+            let bytes = self.orphans[self.rng.random_range(0..self.orphans.len())].clone();
+            let entry = self.upload(bytes).await?;
+            let path = self.path();
+            m.insert(path, entry).expect("fresh paths");
+        }
+        let body = CommitRequest {
+            type_: Some("dataset".parse().expect("a type")),
+            manifest: Some(m.clone()),
+            ..Default::default()
+        };
+        let res = self
+            .holding(|r| {
+                let body = body.clone();
+                async move { r.commit(artifact, &body).await }
+            })
+            .await?;
+        Self::acked(artifact, res, m)
     }
 
     async fn new_files(&mut self) -> Result<Manifest> {
@@ -294,7 +374,12 @@ impl Worker {
             manifest: Some(manifest.clone()),
             ..Default::default()
         };
-        let res = self.registry.commit(artifact, &body).await?;
+        let res = self
+            .holding(|r| {
+                let body = body.clone();
+                async move { r.commit(artifact, &body).await }
+            })
+            .await?;
         Self::acked(artifact, res, manifest)
     }
 
@@ -324,7 +409,12 @@ impl Worker {
             patch: Some(patch),
             ..Default::default()
         };
-        let res = self.registry.commit(artifact, &body).await?;
+        let res = self
+            .holding(|r| {
+                let body = body.clone();
+                async move { r.commit(artifact, &body).await }
+            })
+            .await?;
         Self::acked(artifact, res, after)
     }
 
@@ -342,9 +432,18 @@ impl Worker {
                 manifest: Some(part),
                 ..Default::default()
             };
-            self.registry.upsert(artifact, &id, &body).await?;
+            self.holding(|r| {
+                let (body, id) = (body.clone(), id.clone());
+                async move { r.upsert(artifact, &id, &body).await }
+            })
+            .await?;
         }
-        let res = self.registry.finish(artifact, &id).await?;
+        let res = self
+            .holding(|r| {
+                let id = id.clone();
+                async move { r.finish(artifact, &id).await }
+            })
+            .await?;
         Self::acked(artifact, res, union)
     }
 

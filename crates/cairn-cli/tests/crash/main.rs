@@ -1,5 +1,6 @@
 //! Crash safety: kill `cairn serve` with SIGKILL at random moments while clients upload,
-//! commit, patch, upsert, finish and move aliases; restart it and check that nothing
+//! commit, patch, upsert, finish and move aliases, and `cairn gc --grace 0s` runs beside them
+//! (itself killed now and then); restart it and check that nothing
 //! acknowledged was lost and nothing half-done is visible (see `checker`).
 //!
 //! `CAIRN_CRASH_KILLS` sets the kills per run (default 100); the long version is
@@ -14,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cairn_core::ArtifactName;
-use cairn_workload::{Ack, Mix, Registry, Worker};
+use cairn_workload::{Ack, Mix, Op, Registry, Worker};
 use rand::{Rng, SeedableRng};
 
 use checker::{Checker, Ledger};
@@ -70,11 +71,14 @@ async fn live(mut worker: Worker, stop: Arc<AtomicBool>) -> Life {
     }
 }
 
-/// Run `kills` kill/restart cycles against a registry started with `storage` flags, checking
-/// every invariant after each restart. `staging` is the local staging directory, if any.
-/// `window` bounds how long the registry lives before each kill (milliseconds).
+/// Run `kills` kill/restart cycles against a registry started with `storage` flags (and
+/// `serve_flags`), checking every invariant after each restart, while `cairn gc --grace 0s`
+/// runs on the same stores back to back (and is killed now and then). `staging` is the local
+/// staging directory, if any. `window` bounds how long the registry lives before each kill
+/// (milliseconds).
 async fn crash_loop(
     storage: Vec<String>,
+    serve_flags: &[&str],
     staging: Option<std::path::PathBuf>,
     window: std::ops::Range<u64>,
     must_cut: &[&str],
@@ -85,10 +89,12 @@ async fn crash_loop(
     let artifacts: Vec<ArtifactName> = (0..3)
         .map(|i| format!("art-{i}").parse().unwrap())
         .collect();
-    let mix = Mix {
+    let mut mix = Mix {
         large_every: 25,
         ..Mix::default()
     };
+    // blobs left unreferenced and uploaded again while collections free them
+    mix.weights.extend([(Op::Orphan, 1), (Op::Revive, 2)]);
     let seed = rand::random();
     eprintln!("crash harness: {kills} kills, seed {seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -101,9 +107,15 @@ async fn crash_loop(
     let mut ledger = Ledger::default();
     let mut checker = Checker::new(artifacts.clone(), staging);
     let mut interrupted: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let (mut collections, mut collections_killed) = (0, 0);
+    let serve_args: Vec<String> = storage
+        .iter()
+        .cloned()
+        .chain(serve_flags.iter().map(|f| f.to_string()))
+        .collect();
     let started = Instant::now();
     for kill in 0..=kills {
-        let mut serve = Serve::start(port, TOKEN, &storage).await;
+        let mut serve = Serve::start(port, TOKEN, &serve_args).await;
         checker
             .check(&Registry::new(&url, TOKEN, PROJECT), &ledger)
             .await
@@ -120,6 +132,11 @@ async fn crash_loop(
                 tokio::spawn(live(w, stop.clone()))
             })
             .collect();
+        let gc = tokio::spawn(process::collect_repeatedly(
+            storage.clone(),
+            stop.clone(),
+            seed ^ kill as u64,
+        ));
         tokio::time::sleep(Duration::from_millis(rng.random_range(window.clone()))).await;
         serve.kill().await;
         stop.store(true, Ordering::SeqCst);
@@ -131,14 +148,22 @@ async fn crash_loop(
             }
             workers.push(life.worker);
         }
+        let (finished, killed) = gc.await.expect("the collector panicked");
+        collections += finished;
+        collections_killed += killed;
     }
     eprintln!(
         "crash harness: {kills} kills in {:.0} s; {} acknowledged versions, {} verified versions, \
-         {} verified blobs; requests cut off by a kill: {interrupted:?}",
+         {} verified blobs; requests cut off by a kill: {interrupted:?}; `cairn gc --grace 0s` \
+         beside them: {collections} finished, {collections_killed} killed",
         started.elapsed().as_secs_f64(),
         ledger.versions(),
         checker.versions(),
         checker.blobs(),
+    );
+    assert!(
+        kills < 100 || (collections > 0 && collections_killed > 0),
+        "collections beside the traffic: {collections} finished, {collections_killed} killed"
     );
     assert!(
         ledger.versions() >= kills / 4,
@@ -161,6 +186,7 @@ async fn sqlite_and_local_disk_lose_nothing_acknowledged_across_sigkills() {
     let data = dir.path().to_str().unwrap().to_owned();
     crash_loop(
         vec!["--data-dir".into(), data],
+        &[],
         Some(dir.path().join("blobs/staging")),
         20..400,
         &["PUT blob", "POST versions", "POST upsert"],
@@ -186,9 +212,8 @@ async fn postgres_and_s3_lose_nothing_acknowledged_across_sigkills() {
             db,
             "--blob-store".into(),
             blobs.clone(),
-            "--staging-grace".into(),
-            "0s".into(),
         ],
+        &["--staging-grace", "0s"],
         None,
         // S3 (moto) takes five requests per blob: live longer to get commits through
         200..2500,

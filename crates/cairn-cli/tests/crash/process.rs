@@ -68,3 +68,40 @@ impl Serve {
         self.child.wait().await.expect("reap");
     }
 }
+
+/// `cairn gc --grace 0s` against the registry's stores, run back to back while `stop` is
+/// unset; each run is SIGKILLed after a random moment or left to finish. Answers (finished,
+/// killed) runs.
+pub async fn collect_repeatedly(
+    storage: Vec<String>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    seed: u64,
+) -> (usize, usize) {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let (mut finished, mut killed) = (0, 0);
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args(["gc", "--grace", "0s"])
+            .args(&storage)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn cairn gc");
+        let limit = Duration::from_millis(rng.random_range(20..600));
+        match tokio::time::timeout(limit, child.wait()).await {
+            Ok(status) => {
+                assert!(status.expect("wait").success(), "cairn gc failed");
+                finished += 1;
+            }
+            Err(_) => {
+                child.start_kill().expect("SIGKILL");
+                child.wait().await.expect("reap");
+                killed += 1;
+            }
+        }
+    }
+    (finished, killed)
+}

@@ -1,8 +1,5 @@
 //! Content-addressed blobs: missing-check, verified upload, existence.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -45,7 +42,8 @@ pub(crate) async fn missing(
 #[utoipa::path(put, path = "/api/v1/projects/{entity}/{project}/blobs/{digest}", params(BlobParams),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, description = "stored"), (status = 200, description = "already present"),
-        (status = 413, body = Problem), (status = 422, body = Problem)))]
+        (status = 413, body = Problem), (status = 422, body = Problem),
+        (status = 503, body = Problem, description = "garbage collection is deleting these bytes right now; retry after Retry-After seconds")))]
 pub(crate) async fn put(
     State(state): State<AppState>,
     _: Allowed<WRITE>,
@@ -63,18 +61,12 @@ pub(crate) async fn put(
         // refused before a byte of the body is read
         return Err(Error::TooLarge { limit }.into());
     }
-    let received = Arc::new(AtomicU64::new(0));
-    let counter = received.clone();
     let stream = body
         .into_data_stream()
         .map_err(std::io::Error::other)
-        .inspect_ok(move |chunk| {
-            counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-        })
         .boxed();
-    state.blobs.put(&p.digest, stream, limit).await?;
-    let size = received.load(Ordering::Relaxed);
-    let new = state.meta.record_blob(&key, &p.digest, size).await?;
+    let staged = state.blobs.stage(&p.digest, stream, limit).await?;
+    let new = crate::holding(&state, &key, staged).await?;
     Ok(if new {
         StatusCode::CREATED
     } else {

@@ -97,17 +97,15 @@ pub(crate) async fn part(
 /// published and the session is gone: start again).
 #[utoipa::path(post, path = "/api/v1/projects/{entity}/{project}/uploads/{id}/complete", params(UploadParams),
     responses((status = 201, body = UploadSession), (status = 200, body = UploadSession),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 503, body = Problem, description = "garbage collection is deleting these bytes right now; retry after Retry-After seconds")))]
 pub(crate) async fn complete(
     State(state): State<AppState>,
     _: Allowed<WRITE>,
     ApiPath(p): ApiPath<UploadParams>,
 ) -> ApiResult<(StatusCode, Json<UploadSession>)> {
-    let (session, _) = state.blobs.complete_upload(&owner(&p.key()), &p.id).await?;
-    let new = state
-        .meta
-        .record_blob(&p.key(), &session.digest, session.size)
-        .await?;
+    let (session, staged) = state.blobs.complete_upload(&owner(&p.key()), &p.id).await?;
+    let new = crate::holding(&state, &p.key(), staged).await?;
     let status = if new {
         StatusCode::CREATED
     } else {

@@ -9,6 +9,8 @@ mod commits;
 mod distributed;
 mod files;
 mod gc;
+mod gc_churn;
+mod gc_races;
 mod hostile;
 mod openapi;
 mod patches;

@@ -30,16 +30,47 @@ pub enum PutOutcome {
     AlreadyPresent,
 }
 
+/// Verified bytes in the staging area, not yet (or not only) visible under their digest. They
+/// stay there until [`BlobStore::discard`], so they can be published again if garbage collection
+/// deletes the published copy in the meantime (see [`crate::holding`]).
+#[derive(Debug)]
+pub struct Staged {
+    /// What the bytes hash to.
+    pub digest: Digest,
+    /// How many there are.
+    pub size: u64,
+    /// Where they wait (`staging/<random>`).
+    pub(crate) location: String,
+}
+
 /// Content-addressed blob storage.
 #[async_trait]
 pub trait BlobStore: Send + Sync + Debug + 'static {
     /// The size of a stored blob, or `None`.
     async fn size(&self, digest: &Digest) -> Result<Option<u64>>;
 
-    /// Stream `body` in, hashing as it goes, and publish it under `expected` only if the
-    /// bytes hash to it and number at most `limit`; otherwise nothing is stored and the
-    /// error says why (`DigestMismatch`, `TooLarge`, `Body`).
-    async fn put(&self, expected: &Digest, body: ByteStream, limit: u64) -> Result<PutOutcome>;
+    /// Stream `body` into the staging area, hashing as it goes; keep it only if the bytes hash
+    /// to `expected` and number at most `limit`; otherwise nothing is kept and the error says
+    /// why (`DigestMismatch`, `TooLarge`, `Body`).
+    async fn stage(&self, expected: &Digest, body: ByteStream, limit: u64) -> Result<Staged>;
+
+    /// Make staged bytes visible under their digest, atomically and without replacing a blob
+    /// already there; the staged copy stays (publishing it again is allowed and cheap on a
+    /// local disk, where it is a hard link).
+    async fn publish(&self, staged: &Staged) -> Result<PutOutcome>;
+
+    /// Drop a staged copy (removing one already gone is not an error).
+    async fn discard(&self, staged: Staged) -> Result<()>;
+
+    /// [`stage`](Self::stage), [`publish`](Self::publish) and [`discard`](Self::discard) in
+    /// one: for callers that record no holding (tests, tools). The registry's uploads go
+    /// through [`crate::holding::hold`] instead, which is safe beside garbage collection.
+    async fn put(&self, expected: &Digest, body: ByteStream, limit: u64) -> Result<PutOutcome> {
+        let staged = self.stage(expected, body, limit).await?;
+        let outcome = self.publish(&staged).await;
+        self.discard(staged).await?;
+        outcome
+    }
 
     /// The blob's bytes, or the `range` of them (already checked against its size).
     async fn get(&self, digest: &Digest, range: Option<Range<u64>>) -> Result<ByteStream>;
@@ -77,10 +108,10 @@ pub trait BlobStore: Send + Sync + Debug + 'static {
         body: ByteStream,
     ) -> Result<UploadPart>;
 
-    /// Verify the whole blob and publish it like [`put`](Self::put); the session is gone
+    /// Verify the whole blob and stage it like [`stage`](Self::stage); the session is gone
     /// afterwards either way. `IncompleteUpload` (nothing changes) while parts are missing;
-    /// `DigestMismatch` when the parts do not hash to the digest (nothing published).
-    async fn complete_upload(&self, owner: &str, id: &str) -> Result<(UploadSession, PutOutcome)>;
+    /// `DigestMismatch` when the parts do not hash to the digest (nothing staged).
+    async fn complete_upload(&self, owner: &str, id: &str) -> Result<(UploadSession, Staged)>;
 
     /// Drop the session and its parts.
     async fn abort_upload(&self, owner: &str, id: &str) -> Result<()>;

@@ -1,6 +1,6 @@
 //! [`BlobStore`] on `object_store`: a local directory, or S3-compatible storage.
-//! Uploads stream into `staging/<random>`; only verified bytes are renamed to
-//! `blobs/<aa>/<hex>`, atomically and without replacing an existing blob.
+//! Uploads stream into `staging/<random>`; only verified bytes are copied (on a local disk: hard
+//! linked) to `blobs/<aa>/<hex>`, atomically and without replacing an existing blob.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::{GetOptions, GetRange, ObjectStore, WriteMultipart};
 
-use super::{BlobStore, ByteStream, PutOutcome};
+use super::{BlobStore, ByteStream, PutOutcome, Staged};
 use crate::error::{Error, Result};
 use cairn_core::wire::{UploadPart, UploadSession};
 
@@ -126,28 +126,25 @@ impl ObjectBlobStore {
         Ok(())
     }
 
-    async fn publish(&self, staging: &Path, target: &Path) -> Result<PutOutcome> {
-        match self.store.rename_if_not_exists(staging, target).await {
+    /// Copy `staging` to `target` unless a blob is there already; `staging` stays.
+    async fn publish_copy(&self, staging: &Path, target: &Path) -> Result<PutOutcome> {
+        match self.store.copy_if_not_exists(staging, target).await {
             Ok(()) => Ok(PutOutcome::Created),
-            Err(object_store::Error::AlreadyExists { .. }) => {
-                self.store.delete(staging).await?;
-                Ok(PutOutcome::AlreadyPresent)
-            }
+            Err(object_store::Error::AlreadyExists { .. }) => Ok(PutOutcome::AlreadyPresent),
             Err(object_store::Error::NotSupported { .. } | object_store::Error::NotImplemented) => {
-                // stores without an atomic create-if-absent: the content is identical either way
-                let existed = self.store.head(target).await.is_ok();
+                // stores without an atomic create-if-absent (S3 unless configured): the content
+                // is identical either way
+                if self.store.head(target).await.is_ok() {
+                    return Ok(PutOutcome::AlreadyPresent);
+                }
                 self.store.copy(staging, target).await?;
-                self.store.delete(staging).await?;
-                Ok(if existed {
-                    PutOutcome::AlreadyPresent
-                } else {
-                    PutOutcome::Created
-                })
+                Ok(PutOutcome::Created)
             }
-            Err(e) => {
-                let _ = self.store.delete(staging).await;
-                Err(e.into())
-            }
+            Err(object_store::Error::NotFound { .. }) => Err(Error::Unprocessable(
+                "the staged upload is gone (cleaned up by garbage collection?); upload again"
+                    .into(),
+            )),
+            Err(e) => Err(e.into()),
         }
     }
 }
@@ -162,13 +159,16 @@ impl BlobStore for ObjectBlobStore {
         }
     }
 
-    async fn put(&self, expected: &Digest, body: ByteStream, limit: u64) -> Result<PutOutcome> {
-        let staging = Path::from(format!("staging/{}", hex_id()));
+    async fn stage(&self, expected: &Digest, body: ByteStream, limit: u64) -> Result<Staged> {
+        let location = format!("staging/{}", hex_id());
+        let staging = Path::from(location.as_str());
         let hashed = |hasher: &mut Hasher, chunk: &[u8]| {
             hasher.update(chunk);
             (hasher.len() > limit).then_some(Error::TooLarge { limit })
         };
+        let mut size = 0;
         let verified = |hasher: Hasher| {
+            size = hasher.len();
             let actual = hasher.finish();
             (actual != *expected).then_some(Error::DigestMismatch {
                 expected: *expected,
@@ -177,7 +177,24 @@ impl BlobStore for ObjectBlobStore {
         };
         self.write_checked(&staging, body, Hasher::new(), hashed, verified)
             .await?;
-        self.publish(&staging, &Self::location(expected)).await
+        Ok(Staged {
+            digest: *expected,
+            size,
+            location,
+        })
+    }
+
+    async fn publish(&self, staged: &Staged) -> Result<PutOutcome> {
+        let staging = Path::from(staged.location.as_str());
+        self.publish_copy(&staging, &Self::location(&staged.digest))
+            .await
+    }
+
+    async fn discard(&self, staged: Staged) -> Result<()> {
+        match self.store.delete(&Path::from(staged.location)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn get(&self, digest: &Digest, range: Option<Range<u64>>) -> Result<ByteStream> {
@@ -249,7 +266,7 @@ impl BlobStore for ObjectBlobStore {
         self.put_part_impl(owner, id, number, body).await
     }
 
-    async fn complete_upload(&self, owner: &str, id: &str) -> Result<(UploadSession, PutOutcome)> {
+    async fn complete_upload(&self, owner: &str, id: &str) -> Result<(UploadSession, Staged)> {
         self.complete_upload_impl(owner, id).await
     }
 

@@ -3,8 +3,8 @@
 //! (streamed in, and visible only once complete, so a part is either there whole or not at all), and
 //! `uploads/index/<owner-hash>-<digest>` → id, so that opening the same blob again (a re-run
 //! after a crash, a page reload) resumes the session. Completing streams the parts in order
-//! through the verified [`BlobStore::put`]: the blob is published only if the whole hashes
-//! right.
+//! into the verified [`BlobStore::stage`]: the blob is staged only if the whole hashes right,
+//! and published by the caller (see [`crate::holding`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -17,7 +17,7 @@ use object_store::path::Path;
 use object_store::{ObjectStore, PutMode, PutOptions};
 use serde::{Deserialize, Serialize};
 
-use super::{BlobStore, ByteStream, ObjectBlobStore, PutOutcome, hex_id};
+use super::{BlobStore, ByteStream, ObjectBlobStore, Staged, hex_id};
 use crate::error::{Error, Result};
 
 /// What `session.json` holds.
@@ -249,7 +249,7 @@ impl ObjectBlobStore {
         &self,
         owner: &str,
         id: &str,
-    ) -> Result<(UploadSession, PutOutcome)> {
+    ) -> Result<(UploadSession, Staged)> {
         let s = self.stored(owner, id).await?;
         let session = self.view(id, &s).await?;
         let missing = session.missing();
@@ -276,8 +276,8 @@ impl ObjectBlobStore {
             .try_flatten()
             .map_err(std::io::Error::other)
             .boxed();
-        let outcome = self.put(&s.digest, body, s.size).await;
-        // verified and published, or refused: either way the parts are done with (a blob that
+        let outcome = self.stage(&s.digest, body, s.size).await;
+        // verified and staged, or refused: either way the parts are done with (a blob that
         // does not hash right is started again, not patched; a crash in the middle leaves a
         // session missing its first parts, which the client sends again)
         self.remove_session(&id_owned, Some((&s.owner, &s.digest)))

@@ -17,7 +17,7 @@ use cairn_core::{
     VersionIndex, VersionRef,
 };
 
-pub use sql::SqlStore;
+pub use sql::{GcLock, SqlStore};
 
 use crate::error::Result;
 
@@ -99,6 +99,27 @@ impl TokenRecord {
     }
 }
 
+/// Where garbage collection stands for one digest, read by an upload before it publishes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct GcMark {
+    /// How many collections have doomed blobs so far (any blob: it only moves forward).
+    pub epoch: i64,
+    /// A collection has forgotten this digest and is deleting its bytes.
+    pub doomed: bool,
+}
+
+/// What [`MetadataStore::record_blob`] did.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Recorded {
+    /// The project holds the blob now and did not before.
+    New,
+    /// The project held it already; its upload time starts afresh.
+    Refreshed,
+    /// Nothing: a collection doomed blobs since the mark was read (or dooms this one now), so
+    /// the bytes published after the mark may be gone. Publish again and retry.
+    Collected,
+}
+
 /// Metadata storage.
 #[async_trait]
 pub trait MetadataStore: Send + Sync + Debug + 'static {
@@ -111,13 +132,34 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
 
     /// Garbage collection: forget, for every project, the blobs that no committed or pending
     /// version references and that were last uploaded before `cutoff` (RFC 3339), and answer
-    /// those no project holds any more (their bytes may be deleted). `dry_run` forgets nothing
-    /// and answers what would be forgotten.
+    /// those no project holds any more. Those are *doomed* in the same transaction (and the
+    /// epoch advances): no project can hold them again until [`release_doomed`] says their bytes
+    /// are gone. `dry_run` changes nothing and answers what would be doomed.
+    ///
+    /// [`release_doomed`]: Self::release_doomed
     async fn forget_unreferenced_blobs(&self, cutoff: &str, dry_run: bool) -> Result<Vec<Digest>>;
+    /// The doomed digests whose bytes are not known to be deleted (a collection was interrupted).
+    async fn doomed_blobs(&self) -> Result<Vec<Digest>>;
+    /// The bytes of these doomed digests are deleted: they may be uploaded and held again.
+    async fn release_doomed(&self, digests: &[Digest]) -> Result<()>;
+    /// The lock one garbage collection holds while it runs, across processes and replicas (a
+    /// file lock beside the SQLite database; a PostgreSQL session lock). `wait`: until it is
+    /// free; otherwise `None` when another collection holds it.
+    async fn lock_gc(&self, wait: bool) -> Result<Option<GcLock>>;
+    /// Read before publishing a blob's bytes: see [`record_blob`](Self::record_blob).
+    async fn gc_mark(&self, digest: &Digest) -> Result<GcMark>;
 
     /// Note that `project` holds a verified blob (refreshing its upload time, which garbage
-    /// collection's grace period counts from); true if it did not hold it before.
-    async fn record_blob(&self, project: &ProjectKey, digest: &Digest, size: u64) -> Result<bool>;
+    /// collection's grace period counts from), provided no collection doomed anything since
+    /// `mark` was read and the digest is not doomed: then the bytes published after reading
+    /// `mark` are still there and stay until a later collection forgets this holding too.
+    async fn record_blob(
+        &self,
+        project: &ProjectKey,
+        digest: &Digest,
+        size: u64,
+        mark: GcMark,
+    ) -> Result<Recorded>;
     /// The subset of `digests` that `project` does not hold, in the order asked.
     async fn missing_blobs(&self, project: &ProjectKey, digests: &[Digest]) -> Result<Vec<Digest>>;
     /// The size of a blob `project` holds.

@@ -34,6 +34,7 @@ pub async fn run(store: &dyn BlobStore) {
     limit_is_enforced_while_streaming(store).await;
     broken_body_stores_nothing(store).await;
     ranges_and_delete(store).await;
+    staged_bytes_publish_again_after_a_delete(store).await;
     large_multi_chunk_blob(store).await;
     super::upload::run(store).await;
 }
@@ -60,6 +61,44 @@ async fn put_verifies_and_dedups(store: &dyn BlobStore) {
         PutOutcome::Created
     );
     assert_eq!(store.size(&empty).await.unwrap(), Some(0));
+}
+
+/// What an upload racing garbage collection relies on: staged bytes are invisible until
+/// published, stay staged after publishing, and can be published again once the blob is deleted.
+async fn staged_bytes_publish_again_after_a_delete(store: &dyn BlobStore) {
+    let d = Digest::of(b"staged bytes");
+    let staged = store
+        .stage(&d, body(&[b"staged", b" bytes"]), 100)
+        .await
+        .unwrap();
+    assert_eq!((staged.digest, staged.size), (d, 12));
+    assert_eq!(
+        store.size(&d).await.unwrap(),
+        None,
+        "visible before publish"
+    );
+    assert_eq!(store.publish(&staged).await.unwrap(), PutOutcome::Created);
+    assert_eq!(
+        store.publish(&staged).await.unwrap(),
+        PutOutcome::AlreadyPresent
+    );
+    store.delete(&d).await.unwrap();
+    assert_eq!(store.size(&d).await.unwrap(), None);
+    assert_eq!(store.publish(&staged).await.unwrap(), PutOutcome::Created);
+    assert_eq!(read(store, &d, None).await, b"staged bytes");
+    store.discard(staged).await.unwrap();
+    assert_eq!(
+        read(store, &d, None).await,
+        b"staged bytes",
+        "discard kept the blob"
+    );
+    store.delete(&d).await.unwrap();
+    // a refused stage leaves nothing to publish
+    assert!(matches!(
+        store.stage(&d, body(&[b"other bytes!"]), 100).await,
+        Err(Error::DigestMismatch { .. })
+    ));
+    assert_eq!(store.size(&d).await.unwrap(), None);
 }
 
 async fn mismatch_stores_nothing(store: &dyn BlobStore) {

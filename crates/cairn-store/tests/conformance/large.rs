@@ -38,10 +38,7 @@ pub async fn run(store: &dyn MetadataStore) {
     };
     let name = "big".parse().unwrap();
     for i in 0..10 {
-        store
-            .record_blob(&p, &Digest::of(format!("blob {i}").as_bytes()), 6)
-            .await
-            .unwrap();
+        super::record(store, &p, &Digest::of(format!("blob {i}").as_bytes()), 6).await;
     }
     // 10,000 entries: three pages of at most 4,096; "d040/" straddles the first boundary
     let mut expected = Manifest::new();

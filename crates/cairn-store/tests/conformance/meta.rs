@@ -7,7 +7,7 @@ use cairn_core::{
     Alias, ArtifactName, Digest, DistributedId, Entry, EntryPath, Manifest, Patch, TypeName,
     VersionRef,
 };
-use cairn_store::{Error, MetadataStore, ProjectKey, Role, TokenRecord};
+use cairn_store::{Error, MetadataStore, ProjectKey, Recorded, Role, TokenRecord};
 
 fn project(name: &str) -> ProjectKey {
     ProjectKey {
@@ -38,10 +38,7 @@ fn manifest(files: &[(&str, &str)]) -> Manifest {
 
 async fn hold(store: &dyn MetadataStore, p: &ProjectKey, contents: &[&str]) {
     for c in contents {
-        store
-            .record_blob(p, &Digest::of(c.as_bytes()), c.len() as u64)
-            .await
-            .unwrap();
+        super::record(store, p, &Digest::of(c.as_bytes()), c.len() as u64).await;
     }
 }
 
@@ -64,7 +61,9 @@ pub async fn run(store: Arc<dyn MetadataStore>) {
     paging(&*store).await;
     distributed(&*store).await;
     runs_and_lineage(&*store).await;
-    concurrent_commits_are_contiguous(store).await;
+    concurrent_commits_are_contiguous(store.clone()).await;
+    // last: it collects every unreferenced holding the others left
+    super::gc::run(&*store).await;
 }
 
 async fn tokens(store: &dyn MetadataStore) {
@@ -98,8 +97,9 @@ async fn tokens(store: &dyn MetadataStore) {
 async fn blobs(store: &dyn MetadataStore) {
     let p = project("blobs");
     hold(store, &p, &["a", "b"]).await;
-    assert!(
-        !store.record_blob(&p, &Digest::of(b"a"), 1).await.unwrap(),
+    assert_eq!(
+        super::record(store, &p, &Digest::of(b"a"), 1).await,
+        Recorded::Refreshed,
         "idempotent"
     );
     let asked = [
@@ -595,10 +595,7 @@ async fn concurrent_commits_are_contiguous(store: Arc<dyn MetadataStore>) {
     let n = name("data");
     let contents: Vec<String> = (0..24).map(|i| format!("c{i}")).collect();
     for c in &contents {
-        store
-            .record_blob(&p, &Digest::of(c.as_bytes()), c.len() as u64)
-            .await
-            .unwrap();
+        super::record(&*store, &p, &Digest::of(c.as_bytes()), c.len() as u64).await;
     }
     let tasks: Vec<_> = contents
         .iter()

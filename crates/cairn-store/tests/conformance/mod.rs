@@ -1,7 +1,22 @@
-//! Conformance suites every backend runs: `blob::run` and `upload::run` for blob stores, `meta::run` (which
-//! includes `large::run`) for metadata stores.
+//! Conformance suites every backend runs: `blob::run` and `upload::run` for blob stores,
+//! `meta::run` (which includes `large::run` and `gc::run`) for metadata stores.
 
 pub mod blob;
+pub mod gc;
 pub mod large;
 pub mod meta;
 pub mod upload;
+
+use cairn_core::Digest;
+use cairn_store::{MetadataStore, ProjectKey, Recorded};
+
+/// Record a holding the way an upload does: read the mark, then record against it.
+pub async fn record(
+    store: &dyn MetadataStore,
+    p: &ProjectKey,
+    digest: &Digest,
+    size: u64,
+) -> Recorded {
+    let mark = store.gc_mark(digest).await.unwrap();
+    store.record_blob(p, digest, size, mark).await.unwrap()
+}

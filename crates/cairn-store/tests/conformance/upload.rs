@@ -67,7 +67,11 @@ async fn parallel_out_of_order_parts_resume_and_verify(store: &dyn BlobStore) {
     }))
     .await
     .unwrap();
-    let (done, outcome) = store.complete_upload(OWNER, &s.id).await.unwrap();
+    let (done, staged) = store.complete_upload(OWNER, &s.id).await.unwrap();
+    assert_eq!((staged.digest, staged.size), (d, data.len() as u64));
+    assert_eq!(store.size(&d).await.unwrap(), None, "staged, not published");
+    let outcome = store.publish(&staged).await.unwrap();
+    store.discard(staged).await.unwrap();
     assert_eq!((done.parts.len(), outcome), (11, PutOutcome::Created));
     assert_eq!(read(store, &d, None).await, data);
     assert!(matches!(
@@ -84,8 +88,12 @@ async fn parallel_out_of_order_parts_resume_and_verify(store: &dyn BlobStore) {
         let part = &data[n as usize * 4096..((n as usize + 1) * 4096).min(data.len())];
         store.put_part(OWNER, &s.id, n, body(part)).await.unwrap();
     }
-    let (_, outcome) = store.complete_upload(OWNER, &s.id).await.unwrap();
-    assert_eq!(outcome, PutOutcome::AlreadyPresent);
+    let (_, staged) = store.complete_upload(OWNER, &s.id).await.unwrap();
+    assert_eq!(
+        store.publish(&staged).await.unwrap(),
+        PutOutcome::AlreadyPresent
+    );
+    store.discard(staged).await.unwrap();
 }
 
 async fn parts_must_have_their_size(store: &dyn BlobStore) {

@@ -3,18 +3,48 @@
 use std::collections::HashMap;
 
 use cairn_core::{Digest, Manifest};
-use sqlx::{AnyConnection, AnyPool};
+use sqlx::AnyConnection;
 
-use super::{Dialect, now, stored_digest};
+use super::{Dialect, GC_LOCK, now, stored_digest};
 use crate::error::{Error, Result};
-use crate::meta::ProjectKey;
+use crate::meta::{GcMark, ProjectKey, Recorded};
 
+/// Where collection stands for `digest`: the epoch and whether it is doomed.
+pub(super) async fn mark(conn: &mut AnyConnection, digest: &Digest) -> Result<GcMark> {
+    let (epoch, doomed): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT epoch FROM gc_state WHERE id = 1),
+                (SELECT COUNT(*) FROM gc_doomed WHERE digest = $1)",
+    )
+    .bind(digest.as_bytes().to_vec())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(GcMark {
+        epoch,
+        doomed: doomed > 0,
+    })
+}
+
+/// Inside the caller's write transaction: record the holding unless a collection doomed
+/// anything since `seen` (see [`MetadataStore::record_blob`](crate::MetadataStore::record_blob)).
+/// On PostgreSQL it takes [`GC_LOCK`] shared first, so it runs wholly before or wholly after a
+/// collection's metadata step.
 pub(super) async fn record(
-    pool: &AnyPool,
+    conn: &mut AnyConnection,
     p: &ProjectKey,
     digest: &Digest,
     size: u64,
-) -> Result<bool> {
+    seen: GcMark,
+) -> Result<Recorded> {
+    if Dialect::of(conn) == Dialect::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+            .bind(GC_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let now_mark = mark(conn, digest).await?;
+    if now_mark.doomed || now_mark.epoch != seen.epoch || seen.doomed {
+        return Ok(Recorded::Collected);
+    }
     let added = sqlx::query(
         "INSERT INTO project_blobs (entity, project, digest, size, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT DO NOTHING",
@@ -24,23 +54,24 @@ pub(super) async fn record(
     .bind(digest.as_bytes().to_vec())
     .bind(size as i64)
     .bind(now())
-    .execute(pool)
+    .execute(&mut *conn)
     .await?
     .rows_affected()
         == 1;
-    if !added {
-        // uploaded again: the grace period of garbage collection starts afresh
-        sqlx::query(
-            "UPDATE project_blobs SET created_at = $1 WHERE entity = $2 AND project = $3 AND digest = $4",
-        )
-        .bind(now())
-        .bind(p.entity.as_str())
-        .bind(p.project.as_str())
-        .bind(digest.as_bytes().to_vec())
-        .execute(pool)
-        .await?;
+    if added {
+        return Ok(Recorded::New);
     }
-    Ok(added)
+    // uploaded again: the grace period of garbage collection starts afresh
+    sqlx::query(
+        "UPDATE project_blobs SET created_at = $1 WHERE entity = $2 AND project = $3 AND digest = $4",
+    )
+    .bind(now())
+    .bind(p.entity.as_str())
+    .bind(p.project.as_str())
+    .bind(digest.as_bytes().to_vec())
+    .execute(&mut *conn)
+    .await?;
+    Ok(Recorded::Refreshed)
 }
 
 /// The sizes of those of `digests` the project holds.

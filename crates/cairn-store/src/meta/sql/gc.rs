@@ -85,7 +85,7 @@ async fn referenced(conn: &mut AnyConnection, dry_run: bool) -> Result<HashSet<D
 }
 
 /// Inside the caller's write transaction: forget unreferenced blobs recorded before `cutoff`
-/// (RFC 3339) and answer those no project holds any more (their bytes may go). On PostgreSQL
+/// (RFC 3339), and doom and answer those no project holds any more (their bytes may go). On PostgreSQL
 /// this waits for the commits in flight and holds new ones back until it is done (they take
 /// [`GC_LOCK`] shared), so no commit can rely on a blob this forgets.
 pub(super) async fn forget(
@@ -141,5 +141,57 @@ pub(super) async fn forget(
             .collect::<Result<_>>()?;
         freed.extend(batch.iter().filter(|d| !kept.contains(d)).copied());
     }
+    doom(conn, &freed).await?;
     Ok(freed)
+}
+
+/// Doom `digests` (none is held by any project now) and advance the epoch, so that an upload
+/// that published their bytes before this and records its holding after it publishes again.
+async fn doom(conn: &mut AnyConnection, digests: &[Digest]) -> Result<()> {
+    if digests.is_empty() {
+        return Ok(());
+    }
+    let at = super::now();
+    for batch in digests.chunks(400) {
+        let rows = (0..batch.len())
+            .map(|i| format!("(${}, $1)", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO gc_doomed (digest, doomed_at) VALUES {rows} ON CONFLICT DO NOTHING"
+        );
+        let mut q = sqlx::query(&sql).bind(at.clone());
+        for d in batch {
+            q = q.bind(d.as_bytes().to_vec());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    sqlx::query("UPDATE gc_state SET epoch = epoch + 1 WHERE id = 1")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The doomed digests.
+pub(super) async fn doomed(conn: &mut AnyConnection) -> Result<Vec<Digest>> {
+    let rows: Vec<Vec<u8>> = sqlx::query_scalar("SELECT digest FROM gc_doomed")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.into_iter().map(stored_digest).collect()
+}
+
+/// Forget that `digests` are doomed: their bytes are gone.
+pub(super) async fn release(conn: &mut AnyConnection, digests: &[Digest]) -> Result<()> {
+    for batch in digests.chunks(500) {
+        let sql = format!(
+            "DELETE FROM gc_doomed WHERE digest IN ({})",
+            placeholders(1, batch.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for d in batch {
+            q = q.bind(d.as_bytes().to_vec());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }

@@ -10,6 +10,7 @@ mod cache;
 mod commit;
 mod distributed;
 mod gc;
+mod lock;
 mod pages;
 mod rows;
 mod runs;
@@ -31,7 +32,9 @@ use futures::StreamExt;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Executor};
 
-use super::{MetadataStore, ProjectKey, TokenRecord};
+pub use lock::GcLock;
+
+use super::{GcMark, MetadataStore, ProjectKey, Recorded, TokenRecord};
 use crate::error::{Error, Result};
 
 /// The SQL metadata store (SQLite or PostgreSQL).
@@ -41,6 +44,8 @@ pub struct SqlStore {
     write: AnyPool,
     dialect: Dialect,
     pages: std::sync::Arc<cache::PageCache>,
+    /// SQLite: the file garbage collection locks (beside the database).
+    gc_lock: Option<std::path::PathBuf>,
 }
 
 /// The advisory lock garbage collection takes exclusively and write transactions shared.
@@ -109,6 +114,7 @@ impl SqlStore {
             write,
             dialect: Dialect::Sqlite,
             pages: Default::default(),
+            gc_lock: Some(lock::lock_file(path)),
         })
     }
 
@@ -133,6 +139,7 @@ impl SqlStore {
             write: pool,
             dialect: Dialect::Postgres,
             pages: Default::default(),
+            gc_lock: None,
         })
     }
 
@@ -207,8 +214,41 @@ impl MetadataStore for SqlStore {
         Ok(out)
     }
 
-    async fn record_blob(&self, project: &ProjectKey, digest: &Digest, size: u64) -> Result<bool> {
-        blobs::record(&self.write, project, digest, size).await
+    async fn doomed_blobs(&self) -> Result<Vec<Digest>> {
+        let mut conn = self.write.acquire().await?;
+        gc::doomed(&mut conn).await
+    }
+
+    async fn release_doomed(&self, digests: &[Digest]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        gc::release(&mut tx, digests).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn lock_gc(&self, wait: bool) -> Result<Option<GcLock>> {
+        match &self.gc_lock {
+            Some(file) => lock::file(file.clone(), wait).await,
+            None => lock::postgres(&self.write, wait).await,
+        }
+    }
+
+    async fn gc_mark(&self, digest: &Digest) -> Result<GcMark> {
+        let mut conn = self.read.acquire().await?;
+        blobs::mark(&mut conn, digest).await
+    }
+
+    async fn record_blob(
+        &self,
+        project: &ProjectKey,
+        digest: &Digest,
+        size: u64,
+        mark: GcMark,
+    ) -> Result<Recorded> {
+        let mut tx = self.begin().await?;
+        let out = blobs::record(&mut tx, project, digest, size, mark).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     async fn missing_blobs(&self, project: &ProjectKey, digests: &[Digest]) -> Result<Vec<Digest>> {
