@@ -80,3 +80,10 @@ async fn a_pool_whose_workers_cannot_start_hashes_on_the_page() {
     let digest = pool.hash(file("g", b"later"), |_| {}).await.unwrap();
     assert_eq!(digest, Digest::of(b"later"));
 }
+
+#[wasm_bindgen_test]
+fn the_chunker_matches_its_golden_vectors_in_wasm() {
+    // the same frozen file cairn-core's native tests check: same boundaries, same hashes
+    let json = include_str!("../../crates/cairn-core/tests/chunker-v1.json");
+    assert_eq!(cairn_core::chunk::golden::check(json), Ok(7));
+}

@@ -2,6 +2,7 @@
 //!
 //! The rules every part of Cairn shares — registry, SDK, CLI and the browser app — so they can
 //! never disagree on a digest, a path or a patch: typed SHA-256 digests and a streaming hasher,
+//! the content-defined chunker,
 //! names and entry paths, the manifest and its artifact digest, drafts, patches, distributed
 //! merges, and the JSON wire types of the HTTP API. Pure Rust, no I/O; builds for
 //! `wasm32-unknown-unknown`.
@@ -23,6 +24,7 @@
 //! # Ok::<(), cairn_core::Error>(())
 //! ```
 
+pub mod chunk;
 pub mod digest;
 pub mod draft;
 pub mod error;

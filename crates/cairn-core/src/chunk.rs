@@ -1,0 +1,228 @@
+//! The content-defined chunker, version 1 (`chunker: 1` on the wire): one streaming pass over a
+//! file yields its whole-file SHA-256 (the blob's identity), the chunk boundaries, and a BLAKE3
+//! hash per chunk, in constant memory. Boundaries depend only on the 64 bytes before each
+//! candidate position, so an edit moves at most the boundaries next to it: the chunks before
+//! and after it are found again, which is what lets a client send only the bytes that changed.
+//!
+//! The rules are frozen (`docs/chunking.md` states them for other implementations; golden
+//! vectors in `tests/chunker-v1.json` are checked natively and in wasm32). A change to any of
+//! them is a new chunker version, never an edit of this one.
+//!
+//! ```
+//! use cairn_core::chunk::{Chunker, MAX_CHUNK};
+//!
+//! let data: Vec<u8> = (0..1_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+//! let mut chunker = Chunker::new();
+//! let mut chunks = Vec::new();
+//! for piece in data.chunks(4096) {
+//!     chunker.update(piece, &mut chunks);
+//! }
+//! let digest = chunker.finish(&mut chunks);
+//! assert_eq!(digest, cairn_core::Digest::of(&data));
+//! assert_eq!(chunks.iter().map(|c| c.len as usize).sum::<usize>(), data.len());
+//! assert!(chunks.iter().all(|c| c.len as usize <= MAX_CHUNK));
+//! ```
+
+use std::fmt;
+
+use crate::digest::{Digest, Hasher};
+
+/// The chunker version these rules are.
+pub const CHUNKER_VERSION: u32 = 1;
+/// No chunk but a file's last is shorter (8 KiB).
+pub const MIN_CHUNK: usize = 8 * 1024;
+/// No chunk is longer (128 KiB).
+pub const MAX_CHUNK: usize = 128 * 1024;
+/// A boundary is a position whose rolling hash has these bits all zero: the top 16, so past
+/// the minimum one position in 65,536 qualifies (chunks average about 72 KiB).
+pub const MASK: u64 = 0xffff_0000_0000_0000;
+/// The rolling hash sees this many bytes: positions before `MIN_CHUNK - WINDOW` in a chunk
+/// cannot affect a boundary test, so they are not hashed.
+const WINDOW: usize = 64;
+
+/// The Gear table: 256 values of SplitMix64 seeded with `GEAR_SEED`, in order.
+pub const GEAR: [u64; 256] = gear_table();
+/// The seed of the Gear table ("cairncdc").
+pub const GEAR_SEED: u64 = 0x6361_6972_6e63_6463;
+
+const fn gear_table() -> [u64; 256] {
+    let mut table = [0u64; 256];
+    let mut state = GEAR_SEED;
+    let mut i = 0;
+    while i < 256 {
+        // SplitMix64 (Steele, Lea, Flood 2014)
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        table[i] = z ^ (z >> 31);
+        i += 1;
+    }
+    table
+}
+
+/// A chunk's identity: the BLAKE3 hash of its bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChunkHash(pub [u8; 32]);
+
+impl ChunkHash {
+    /// The hash of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        Self(*blake3::hash(bytes).as_bytes())
+    }
+
+    /// Lowercase hex.
+    pub fn hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Display for ChunkHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.hex())
+    }
+}
+
+impl fmt::Debug for ChunkHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ChunkHash({})", self.hex())
+    }
+}
+
+/// One chunk of a file: where it is and what it hashes to.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Chunk {
+    /// Its first byte's position in the file.
+    pub offset: u64,
+    /// Its length in bytes (1 ..= [`MAX_CHUNK`]).
+    pub len: u32,
+    /// The BLAKE3 hash of its bytes.
+    pub hash: ChunkHash,
+}
+
+/// Splits a stream into chunks while hashing it whole: feed it with [`update`](Self::update)
+/// in pieces of any size (the result does not depend on how the stream is cut), then
+/// [`finish`](Self::finish).
+#[derive(Clone)]
+pub struct Chunker {
+    file: Hasher,
+    chunk: blake3::Hasher,
+    /// Bytes in the current chunk so far.
+    len: usize,
+    /// Where the current chunk starts.
+    offset: u64,
+    /// The rolling hash.
+    roll: u64,
+}
+
+impl Default for Chunker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Chunker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Chunker")
+            .field("offset", &self.offset)
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl Chunker {
+    /// A chunker at the start of a file.
+    pub fn new() -> Self {
+        Self {
+            file: Hasher::new(),
+            chunk: blake3::Hasher::new(),
+            len: 0,
+            offset: 0,
+            roll: 0,
+        }
+    }
+
+    /// Bytes fed so far.
+    pub fn position(&self) -> u64 {
+        self.offset + self.len as u64
+    }
+
+    /// Feed the next bytes; the chunks they complete are appended to `out`.
+    pub fn update(&mut self, mut data: &[u8], out: &mut Vec<Chunk>) {
+        self.file.update(data);
+        while !data.is_empty() {
+            let skip = MIN_CHUNK - WINDOW;
+            if self.len < skip {
+                // too early in the chunk for any boundary: hash without rolling
+                let n = (skip - self.len).min(data.len());
+                self.take(&data[..n]);
+                data = &data[n..];
+                continue;
+            }
+            let room = (MAX_CHUNK - self.len).min(data.len());
+            let mut roll = self.roll;
+            // up to the minimum the hash rolls untested; from there each position is a candidate
+            let untested = (MIN_CHUNK - 1).saturating_sub(self.len).min(room);
+            for &b in &data[..untested] {
+                roll = (roll << 1).wrapping_add(GEAR[b as usize]);
+            }
+            let mut cut = None;
+            let mut i = untested;
+            while i < room {
+                roll = (roll << 1).wrapping_add(GEAR[data[i] as usize]);
+                i += 1;
+                if roll & MASK == 0 {
+                    cut = Some(i);
+                    break;
+                }
+            }
+            self.roll = roll;
+            let n = cut.unwrap_or(room);
+            self.take(&data[..n]);
+            data = &data[n..];
+            if cut.is_some() || self.len == MAX_CHUNK {
+                out.push(self.cut());
+            }
+        }
+    }
+
+    /// The end of the file: its last chunk (if any bytes are left) is appended to `out`; the
+    /// answer is the whole file's SHA-256.
+    pub fn finish(mut self, out: &mut Vec<Chunk>) -> Digest {
+        if self.len > 0 {
+            out.push(self.cut());
+        }
+        self.file.finish()
+    }
+
+    fn take(&mut self, bytes: &[u8]) {
+        self.chunk.update(bytes);
+        self.len += bytes.len();
+    }
+
+    fn cut(&mut self) -> Chunk {
+        let chunk = Chunk {
+            offset: self.offset,
+            len: self.len as u32,
+            hash: ChunkHash(*self.chunk.finalize().as_bytes()),
+        };
+        self.offset += self.len as u64;
+        self.len = 0;
+        self.roll = 0;
+        self.chunk.reset();
+        chunk
+    }
+}
+
+/// Chunk a whole in-memory file: (its SHA-256, its chunks).
+pub fn chunk_all(data: &[u8]) -> (Digest, Vec<Chunk>) {
+    let mut chunker = Chunker::new();
+    let mut chunks = Vec::new();
+    chunker.update(data, &mut chunks);
+    let digest = chunker.finish(&mut chunks);
+    (digest, chunks)
+}
+
+pub mod golden;
+#[cfg(test)]
+mod tests;
