@@ -24,10 +24,12 @@ pub(super) async fn mark(conn: &mut AnyConnection, digest: &Digest) -> Result<Gc
     })
 }
 
-/// Inside the caller's write transaction: record the holding unless a collection doomed
-/// anything since `seen` (see [`MetadataStore::record_blob`](crate::MetadataStore::record_blob)).
-/// On PostgreSQL it takes [`GC_LOCK`] shared first, so it runs wholly before or wholly after a
-/// collection's metadata step.
+/// Record the holding unless a collection doomed anything since `seen` (see
+/// [`MetadataStore::record_blob`](crate::MetadataStore::record_blob)). Each statement checks the
+/// epoch and the doom itself, so it is atomic against a collection's metadata step: on SQLite
+/// as one autocommit statement under the single writer (no transaction: the writer is
+/// everyone's bottleneck, and a new blob costs one statement); on PostgreSQL inside the
+/// caller's transaction after [`GC_LOCK`] shared.
 pub(super) async fn record(
     conn: &mut AnyConnection,
     p: &ProjectKey,
@@ -35,43 +37,56 @@ pub(super) async fn record(
     size: u64,
     seen: GcMark,
 ) -> Result<Recorded> {
+    if seen.doomed {
+        return Ok(Recorded::Collected);
+    }
     if Dialect::of(conn) == Dialect::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
             .bind(GC_LOCK)
             .execute(&mut *conn)
             .await?;
     }
-    let now_mark = mark(conn, digest).await?;
-    if now_mark.doomed || now_mark.epoch != seen.epoch || seen.doomed {
-        return Ok(Recorded::Collected);
-    }
+    let key = digest.as_bytes().to_vec();
     let added = sqlx::query(
-        "INSERT INTO project_blobs (entity, project, digest, size, created_at) VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO project_blobs (entity, project, digest, size, created_at)
+         SELECT $1, $2, $3, $4, $5
+         WHERE (SELECT epoch FROM gc_state WHERE id = 1) = $6
+           AND NOT EXISTS (SELECT 1 FROM gc_doomed WHERE digest = $3)
          ON CONFLICT DO NOTHING",
     )
     .bind(p.entity.as_str())
     .bind(p.project.as_str())
-    .bind(digest.as_bytes().to_vec())
+    .bind(key.clone())
     .bind(size as i64)
     .bind(now())
+    .bind(seen.epoch)
     .execute(&mut *conn)
     .await?
-    .rows_affected()
-        == 1;
-    if added {
+    .rows_affected();
+    if added == 1 {
         return Ok(Recorded::New);
     }
-    // uploaded again: the grace period of garbage collection starts afresh
-    sqlx::query(
-        "UPDATE project_blobs SET created_at = $1 WHERE entity = $2 AND project = $3 AND digest = $4",
+    // held already (uploaded again: the grace period of garbage collection starts afresh), or
+    // a collection ran
+    let refreshed = sqlx::query(
+        "UPDATE project_blobs SET created_at = $1
+         WHERE entity = $2 AND project = $3 AND digest = $4
+           AND (SELECT epoch FROM gc_state WHERE id = 1) = $5
+           AND NOT EXISTS (SELECT 1 FROM gc_doomed WHERE digest = $4)",
     )
     .bind(now())
     .bind(p.entity.as_str())
     .bind(p.project.as_str())
-    .bind(digest.as_bytes().to_vec())
+    .bind(key)
+    .bind(seen.epoch)
     .execute(&mut *conn)
-    .await?;
-    Ok(Recorded::Refreshed)
+    .await?
+    .rows_affected();
+    Ok(if refreshed == 1 {
+        Recorded::Refreshed
+    } else {
+        Recorded::Collected
+    })
 }
 
 /// The sizes of those of `digests` the project holds.

@@ -245,6 +245,10 @@ impl MetadataStore for SqlStore {
         size: u64,
         mark: GcMark,
     ) -> Result<Recorded> {
+        if self.dialect == Dialect::Sqlite {
+            let mut conn = self.write.acquire().await?;
+            return blobs::record(&mut conn, project, digest, size, mark).await;
+        }
         let mut tx = self.begin().await?;
         let out = blobs::record(&mut tx, project, digest, size, mark).await?;
         tx.commit().await?;
