@@ -322,9 +322,14 @@ impl Worker {
             let path = self.path();
             m.insert(path, entry).expect("fresh paths");
         }
+        self.commit_manifest(artifact, m).await
+    }
+
+    /// Commit `manifest` whole as a new version.
+    async fn commit_manifest(&self, artifact: &ArtifactName, manifest: Manifest) -> Result<Ack> {
         let body = CommitRequest {
             type_: Some("dataset".parse().expect("a type")),
-            manifest: Some(m.clone()),
+            manifest: Some(manifest.clone()),
             ..Default::default()
         };
         let res = self
@@ -333,7 +338,7 @@ impl Worker {
                 async move { r.commit(artifact, &body).await }
             })
             .await?;
-        Self::acked(artifact, res, m)
+        Self::acked(artifact, res, manifest)
     }
 
     async fn new_files(&mut self) -> Result<Manifest> {
@@ -369,18 +374,7 @@ impl Worker {
 
     async fn commit(&mut self, artifact: &ArtifactName) -> Result<Ack> {
         let manifest = self.new_files().await?;
-        let body = CommitRequest {
-            type_: Some("dataset".parse().expect("a type")),
-            manifest: Some(manifest.clone()),
-            ..Default::default()
-        };
-        let res = self
-            .holding(|r| {
-                let body = body.clone();
-                async move { r.commit(artifact, &body).await }
-            })
-            .await?;
-        Self::acked(artifact, res, manifest)
+        self.commit_manifest(artifact, manifest).await
     }
 
     async fn patch(
