@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use cairn_core::chunk::{Chunker, GEAR, MASK, MAX_CHUNK, MIN_CHUNK, golden};
+use cairn_core::chunk::{Chunker, GEAR, MASK, MAX_CHUNK, MIN_CHUNK, Splitter, golden};
 use cairn_core::{Digest, Hasher};
 
 /// Best of three, in MB/s.
@@ -88,6 +88,28 @@ fn main() {
         &format!("chunker v1: SHA-256 + Gear + BLAKE3 per chunk ({chunks} chunks)"),
         v1,
     );
+    // what a client with two cores does with one large file: each 1 MiB piece read once, the
+    // SHA-256 on one thread and the splitter on the other
+    let (two, _) = rate(data.len(), || {
+        std::thread::scope(|scope| {
+            let sha = scope.spawn(|| {
+                let mut h = Hasher::new();
+                for piece in data.chunks(1 << 20) {
+                    h.update(piece);
+                }
+                h.finish()
+            });
+            let mut split = Splitter::new();
+            let mut out = Vec::new();
+            for piece in data.chunks(1 << 20) {
+                split.update(piece, &mut out);
+            }
+            split.finish(&mut out);
+            std::hint::black_box(sha.join().expect("sha thread"));
+            out.len()
+        })
+    });
+    row("chunker v1 on two threads: SHA-256 ‖ Gear + BLAKE3", two);
     let (alt, _) = rate(data.len(), || sha_chunks(&data).1);
     row("alternative: SHA-256 + Gear + SHA-256 per chunk", alt);
     let small: Vec<&[u8]> = data.chunks(1 << 20).collect();

@@ -102,10 +102,43 @@ pub struct Chunk {
 
 /// Splits a stream into chunks while hashing it whole: feed it with [`update`](Self::update)
 /// in pieces of any size (the result does not depend on how the stream is cut), then
-/// [`finish`](Self::finish).
-#[derive(Clone)]
+/// [`finish`](Self::finish). It is a [`Splitter`] and a SHA-256 [`Hasher`] fed the same bytes;
+/// a client with two cores may run the two on separate threads instead (the SHA-256 alone is
+/// about as fast as the splitter alone).
+#[derive(Clone, Debug, Default)]
 pub struct Chunker {
     file: Hasher,
+    split: Splitter,
+}
+
+impl Chunker {
+    /// A chunker at the start of a file.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Bytes fed so far.
+    pub fn position(&self) -> u64 {
+        self.split.position()
+    }
+
+    /// Feed the next bytes; the chunks they complete are appended to `out`.
+    pub fn update(&mut self, data: &[u8], out: &mut Vec<Chunk>) {
+        self.file.update(data);
+        self.split.update(data, out);
+    }
+
+    /// The end of the file: its last chunk (if any bytes are left) is appended to `out`; the
+    /// answer is the whole file's SHA-256.
+    pub fn finish(self, out: &mut Vec<Chunk>) -> Digest {
+        self.split.finish(out);
+        self.file.finish()
+    }
+}
+
+/// The chunk boundaries and the BLAKE3 hash of each chunk, without the whole-file SHA-256.
+#[derive(Clone)]
+pub struct Splitter {
     chunk: blake3::Hasher,
     /// Bytes in the current chunk so far.
     len: usize,
@@ -115,26 +148,25 @@ pub struct Chunker {
     roll: u64,
 }
 
-impl Default for Chunker {
+impl Default for Splitter {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl fmt::Debug for Chunker {
+impl fmt::Debug for Splitter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Chunker")
+        f.debug_struct("Splitter")
             .field("offset", &self.offset)
             .field("len", &self.len)
             .finish()
     }
 }
 
-impl Chunker {
-    /// A chunker at the start of a file.
+impl Splitter {
+    /// A splitter at the start of a file.
     pub fn new() -> Self {
         Self {
-            file: Hasher::new(),
             chunk: blake3::Hasher::new(),
             len: 0,
             offset: 0,
@@ -149,7 +181,6 @@ impl Chunker {
 
     /// Feed the next bytes; the chunks they complete are appended to `out`.
     pub fn update(&mut self, mut data: &[u8], out: &mut Vec<Chunk>) {
-        self.file.update(data);
         while !data.is_empty() {
             let skip = MIN_CHUNK - WINDOW;
             if self.len < skip {
@@ -186,13 +217,11 @@ impl Chunker {
         }
     }
 
-    /// The end of the file: its last chunk (if any bytes are left) is appended to `out`; the
-    /// answer is the whole file's SHA-256.
-    pub fn finish(mut self, out: &mut Vec<Chunk>) -> Digest {
+    /// The end of the file: its last chunk (if any bytes are left) is appended to `out`.
+    pub fn finish(mut self, out: &mut Vec<Chunk>) {
         if self.len > 0 {
             out.push(self.cut());
         }
-        self.file.finish()
     }
 
     fn take(&mut self, bytes: &[u8]) {

@@ -101,3 +101,16 @@ fn the_gear_table_is_splitmix64_of_the_seed() {
         golden::input(GEAR_SEED, 16)[8..]
     );
 }
+
+#[test]
+fn the_splitter_alone_gives_the_same_chunks() {
+    let data = input(6, 1 << 20);
+    let mut split = Splitter::new();
+    let mut chunks = Vec::new();
+    for piece in data.chunks(10_000) {
+        split.update(piece, &mut chunks);
+    }
+    assert_eq!(split.position(), data.len() as u64);
+    split.finish(&mut chunks);
+    assert_eq!(chunks, whole(&data));
+}
