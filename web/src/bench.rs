@@ -68,3 +68,72 @@ pub async fn bench_hash(files: Array, workers: u32) -> Result<JsValue, JsValue> 
     Reflect::set(&answer, &"digests".into(), &list)?;
     Ok(answer.into())
 }
+
+/// The chunker in wasm (issue 17): time, on the page, over `data` already in wasm memory, the
+/// SHA-256 alone, the chunker v1 splitter alone (Gear + BLAKE3 per chunk), the whole chunker
+/// (both), and BLAKE3 and SHA-256 over the same chunks; answers `{sha, split, chunker, blake3,
+/// sha_chunks, chunks}` in milliseconds. `tests/e2e/bench-chunker.mjs` compares them with
+/// hash-wasm's SHA-256 of the same bytes.
+#[wasm_bindgen]
+pub fn bench_chunker(data: Vec<u8>) -> Result<JsValue, JsValue> {
+    use cairn_core::chunk::{Chunker, Splitter};
+    const PIECE: usize = 1 << 20;
+    let timed = |f: &mut dyn FnMut() -> usize| {
+        let start = now();
+        let n = f();
+        (now() - start, n)
+    };
+    let (sha, _) = timed(&mut || {
+        let mut h = cairn_core::Hasher::new();
+        data.chunks(PIECE).for_each(|p| h.update(p));
+        h.finish();
+        0
+    });
+    let (split, chunks) = timed(&mut || {
+        let (mut s, mut out) = (Splitter::new(), Vec::new());
+        data.chunks(PIECE).for_each(|p| s.update(p, &mut out));
+        s.finish(&mut out);
+        out.len()
+    });
+    let (chunker, _) = timed(&mut || {
+        let (mut c, mut out) = (Chunker::new(), Vec::new());
+        data.chunks(PIECE).for_each(|p| c.update(p, &mut out));
+        c.finish(&mut out);
+        out.len()
+    });
+    // the per-chunk hashes alone, over the same boundaries: BLAKE3 (what the splitter does) and
+    // SHA-256 (the alternative); the Gear loop costs `split - blake3`
+    let mut c = Vec::new();
+    let mut s = Splitter::new();
+    data.chunks(PIECE).for_each(|p| s.update(p, &mut c));
+    s.finish(&mut c);
+    let spans = |f: &dyn Fn(&[u8])| {
+        for ch in &c {
+            let at = ch.offset as usize;
+            f(&data[at..at + ch.len as usize]);
+        }
+        0
+    };
+    let (blake3, _) = timed(&mut || {
+        spans(&|b| {
+            cairn_core::chunk::ChunkHash::of(b);
+        })
+    });
+    let (sha_chunks, _) = timed(&mut || {
+        spans(&|b| {
+            Digest::of(b);
+        })
+    });
+    let answer = Object::new();
+    for (key, value) in [
+        ("sha", sha),
+        ("split", split),
+        ("chunker", chunker),
+        ("blake3", blake3),
+        ("sha_chunks", sha_chunks),
+        ("chunks", chunks as f64),
+    ] {
+        Reflect::set(&answer, &key.into(), &value.into())?;
+    }
+    Ok(answer.into())
+}
