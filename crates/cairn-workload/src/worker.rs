@@ -332,13 +332,24 @@ impl Worker {
             manifest: Some(manifest.clone()),
             ..Default::default()
         };
+        self.send_commit(artifact, body, manifest).await
+    }
+
+    /// Send `body` (uploading this step's blobs again if a collection freed them); `after` is
+    /// the manifest the version must have.
+    async fn send_commit(
+        &self,
+        artifact: &ArtifactName,
+        body: CommitRequest,
+        after: Manifest,
+    ) -> Result<Ack> {
         let res = self
             .holding(|r| {
                 let body = body.clone();
                 async move { r.commit(artifact, &body).await }
             })
             .await?;
-        Self::acked(artifact, res, manifest)
+        Self::acked(artifact, res, after)
     }
 
     async fn new_files(&mut self) -> Result<Manifest> {
@@ -403,13 +414,7 @@ impl Worker {
             patch: Some(patch),
             ..Default::default()
         };
-        let res = self
-            .holding(|r| {
-                let body = body.clone();
-                async move { r.commit(artifact, &body).await }
-            })
-            .await?;
-        Self::acked(artifact, res, after)
+        self.send_commit(artifact, body, after).await
     }
 
     async fn distributed(&mut self, artifact: &ArtifactName) -> Result<Ack> {
