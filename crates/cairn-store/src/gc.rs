@@ -90,7 +90,7 @@ pub async fn collect(
     }
     let lock = meta.lock_gc(true).await?.expect("waited for the lock");
     let report = async {
-        let (resumed, _) = delete_doomed(meta, blobs, &meta.doomed_blobs().await?).await?;
+        let resumed = delete_leftovers(meta, blobs).await?;
         let doomed = meta.forget_unreferenced_blobs(&cutoff, false).await?;
         options.seam.at(Step::Forgotten).await;
         let (freed, bytes) = delete_doomed(meta, blobs, &doomed).await?;
@@ -119,9 +119,16 @@ pub async fn finish_interrupted(
     let Some(lock) = meta.lock_gc(false).await? else {
         return Ok(None);
     };
-    let done = async { delete_doomed(meta, blobs, &meta.doomed_blobs().await?).await }.await;
+    let done = delete_leftovers(meta, blobs).await;
     lock.release().await;
-    Ok(Some(done?.0))
+    Ok(Some(done?))
+}
+
+/// Under the collection lock: delete the bytes of every digest still doomed (an interrupted
+/// collection's) and release them; how many.
+async fn delete_leftovers(meta: &dyn MetadataStore, blobs: &dyn BlobStore) -> Result<usize> {
+    let (count, _) = delete_doomed(meta, blobs, &meta.doomed_blobs().await?).await?;
+    Ok(count)
 }
 
 /// Delete the bytes of doomed `digests` and release them, a batch at a time; (count, bytes).

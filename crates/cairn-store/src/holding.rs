@@ -8,8 +8,9 @@
 //!    waits for the deletion to finish, up to a bound, and answers
 //!    [`Error::Collecting`](crate::Error::Collecting) after it);
 //! 2. publishes the staged bytes under the digest (kept in staging, so it can do it again);
-//! 3. records the holding in a transaction that first checks the epoch is unchanged and the
-//!    digest not doomed (on PostgreSQL under the lock the collection's metadata step takes
+//! 3. records the holding only if the epoch is unchanged and the digest not doomed, checked
+//!    atomically with the write (on SQLite inside the INSERT/UPDATE statement itself; on
+//!    PostgreSQL in a transaction under the lock the collection's metadata step takes
 //!    exclusively); otherwise nothing is recorded and it starts over at 1.
 //!
 //! Bytes are deleted only while their digest is doomed, and a digest is doomed from a metadata

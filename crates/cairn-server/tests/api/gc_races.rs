@@ -201,22 +201,11 @@ async fn session_completed_during_deletion(postgres: bool) {
     let content = "session Z";
     let d = Digest::of(content.as_bytes());
     orphan(&s, content).await;
-    let res = s
-        .req(Method::POST, &p("/uploads"))
-        .json(&json!({"digest": d, "size": content.len()}))
-        .send()
-        .await
-        .unwrap();
-    let id = expect(res, StatusCode::OK).await["id"]
+    let id = crate::uploads::open(&s, d, content.len()).await["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let res = s
-        .req(Method::PUT, &p(&format!("/uploads/{id}/parts/0")))
-        .body(content)
-        .send()
-        .await
-        .unwrap();
+    let res = crate::uploads::put_part(&s, &id, 0, content.as_bytes().to_vec()).await;
     expect(res, StatusCode::OK).await;
     let (gate, mut arrived) = Gate::new(Step::Forgotten, true);
     let gc = collect(&s, gate.seam());

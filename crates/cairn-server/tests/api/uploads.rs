@@ -23,7 +23,7 @@ fn data(len: usize, seed: u8) -> Vec<u8> {
     (0..len).map(|i| (i as u8).wrapping_mul(7) ^ seed).collect()
 }
 
-async fn open(s: &TestServer, digest: Digest, size: usize) -> Value {
+pub(crate) async fn open(s: &TestServer, digest: Digest, size: usize) -> Value {
     let res = s
         .req(Method::POST, &p("/uploads"))
         .json(&json!({"digest": digest, "size": size}))
@@ -33,7 +33,12 @@ async fn open(s: &TestServer, digest: Digest, size: usize) -> Value {
     expect(res, StatusCode::OK).await
 }
 
-async fn put_part(s: &TestServer, id: &str, n: usize, bytes: Vec<u8>) -> reqwest::Response {
+pub(crate) async fn put_part(
+    s: &TestServer,
+    id: &str,
+    n: usize,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
     s.req(Method::PUT, &p(&format!("/uploads/{id}/parts/{n}")))
         .body(bytes)
         .send()

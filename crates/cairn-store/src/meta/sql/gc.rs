@@ -69,19 +69,26 @@ async fn referenced(conn: &mut AnyConnection, dry_run: bool) -> Result<HashSet<D
         }
     }
     if !dry_run {
-        for batch in dead_pages.chunks(500) {
-            let sql = format!(
-                "DELETE FROM manifest_pages WHERE digest IN ({})",
-                placeholders(1, batch.len())
-            );
-            let mut q = sqlx::query(&sql);
-            for key in batch {
-                q = q.bind(key.clone());
-            }
-            q.execute(&mut *conn).await?;
-        }
+        delete_keys(conn, "manifest_pages", &dead_pages).await?;
     }
     Ok(live)
+}
+
+/// Delete the rows of `table` whose `digest` column is one of `keys` (stored digests), 500 to a
+/// statement.
+async fn delete_keys(conn: &mut AnyConnection, table: &str, keys: &[Vec<u8>]) -> Result<()> {
+    for batch in keys.chunks(500) {
+        let sql = format!(
+            "DELETE FROM {table} WHERE digest IN ({})",
+            placeholders(1, batch.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for key in batch {
+            q = q.bind(key.clone());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Inside the caller's write transaction: forget unreferenced blobs recorded before `cutoff`
@@ -182,16 +189,6 @@ pub(super) async fn doomed(conn: &mut AnyConnection) -> Result<Vec<Digest>> {
 
 /// Forget that `digests` are doomed: their bytes are gone.
 pub(super) async fn release(conn: &mut AnyConnection, digests: &[Digest]) -> Result<()> {
-    for batch in digests.chunks(500) {
-        let sql = format!(
-            "DELETE FROM gc_doomed WHERE digest IN ({})",
-            placeholders(1, batch.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for d in batch {
-            q = q.bind(d.as_bytes().to_vec());
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
+    let keys: Vec<Vec<u8>> = digests.iter().map(|d| d.as_bytes().to_vec()).collect();
+    delete_keys(conn, "gc_doomed", &keys).await
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use sqlx::{AnyConnection, AnyPool, Connection};
 
+use super::GC_LOCK;
 use crate::error::{Error, Result};
 
 /// Held while one collection runs; [`release`](Self::release) it (dropping it releases it too,
@@ -19,8 +20,8 @@ enum Held {
     Postgres(AnyConnection),
 }
 
-/// The session lock's key ("cairngcr"): another than the transaction-scoped `GC_LOCK`.
-const RUN_LOCK: i64 = 0x0063_6169_726e_6763_i64 ^ 0x72;
+/// The session lock's key: another than the transaction-scoped [`GC_LOCK`], derived from it.
+const RUN_LOCK: i64 = GC_LOCK ^ 0x72;
 
 impl GcLock {
     /// Let the next collection run.
