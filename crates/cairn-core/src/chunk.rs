@@ -23,8 +23,6 @@
 //! assert!(chunks.iter().all(|c| c.len as usize <= MAX_CHUNK));
 //! ```
 
-use std::fmt;
-
 use crate::digest::{Digest, Hasher};
 
 /// The chunker version these rules are.
@@ -61,31 +59,60 @@ const fn gear_table() -> [u64; 256] {
     table
 }
 
-/// A chunk's identity: the BLAKE3 hash of its bytes.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ChunkHash(pub [u8; 32]);
+/// A 32-byte hash shown as 64 lowercase hex characters (in JSON too): chunks, segments, packs.
+macro_rules! hex_hash {
+    ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub [u8; 32]);
+
+        impl $name {
+            /// Lowercase hex.
+            pub fn hex(&self) -> String {
+                hex::encode(self.0)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.hex())
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.hex())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = crate::Error;
+            fn from_str(s: &str) -> crate::Result<Self> {
+                let mut out = [0u8; 32];
+                if s.len() != 64 || s.bytes().any(|b| b.is_ascii_uppercase()) {
+                    return Err(crate::Error::InvalidHash { what: $what, value: s.to_owned() });
+                }
+                hex::decode_to_slice(s, &mut out)
+                    .map_err(|_| crate::Error::InvalidHash { what: $what, value: s.to_owned() })?;
+                Ok(Self(out))
+            }
+        }
+
+        crate::digest::serde_via_str!($name);
+    };
+}
+pub(crate) use hex_hash;
+
+hex_hash!(
+    /// A chunk's identity: the BLAKE3 hash of its bytes.
+    ChunkHash,
+    "chunk hash"
+);
 
 impl ChunkHash {
     /// The hash of `bytes`.
     pub fn of(bytes: &[u8]) -> Self {
         Self(*blake3::hash(bytes).as_bytes())
-    }
-
-    /// Lowercase hex.
-    pub fn hex(&self) -> String {
-        hex::encode(self.0)
-    }
-}
-
-impl fmt::Display for ChunkHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.hex())
-    }
-}
-
-impl fmt::Debug for ChunkHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ChunkHash({})", self.hex())
     }
 }
 
@@ -154,8 +181,8 @@ impl Default for Splitter {
     }
 }
 
-impl fmt::Debug for Splitter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl std::fmt::Debug for Splitter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Splitter")
             .field("offset", &self.offset)
             .field("len", &self.len)

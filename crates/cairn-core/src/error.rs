@@ -80,6 +80,17 @@ pub enum Error {
     /// Metadata that is not an object or has too many keys.
     #[error("invalid metadata: {0}")]
     InvalidMetadata(String),
+    /// A chunk, segment or pack hash that is not 64 lowercase hex characters.
+    #[error("invalid {what} '{value}': expected 64 lowercase hex characters")]
+    InvalidHash {
+        /// which kind of hash
+        what: &'static str,
+        /// the offending value
+        value: String,
+    },
+    /// A pack body that breaks the pack format (docs/chunking.md).
+    #[error("invalid pack: {0}")]
+    InvalidPack(String),
     /// JSON that does not parse into the expected shape.
     #[error("invalid JSON: {0}")]
     Json(String),

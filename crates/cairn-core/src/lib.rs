@@ -31,10 +31,12 @@ pub mod error;
 pub mod manifest;
 pub mod merge;
 pub mod name;
+pub mod pack;
 pub mod patch;
 pub mod path;
 #[cfg(feature = "openapi")]
 mod schema;
+pub mod segment;
 pub mod wire;
 
 pub use digest::{ArtifactDigest, Digest, EntryDigest, Hasher};

@@ -3,11 +3,14 @@
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
+use crate::chunk::ChunkHash;
 use crate::digest::{ArtifactDigest, Digest, EntryDigest};
 use crate::name::{
     Alias, ArtifactName, DistributedId, Entity, Project, RunId, TypeName, VersionRef,
 };
+use crate::pack::PackId;
 use crate::path::EntryPath;
+use crate::segment::SegmentHash;
 use crate::wire::VersionIndex;
 
 macro_rules! string_schema {
@@ -41,4 +44,7 @@ string_schema! {
     Alias => Some("^[^/:]{1,128}$"), "an alias (not v<number>)";
     VersionRef => None::<&str>, "latest, vN or an alias";
     VersionIndex => Some("^v[0-9]+$"), "a version number";
+    ChunkHash => Some("^[0-9a-f]{64}$"), "BLAKE3 of a chunk's bytes";
+    SegmentHash => Some("^[0-9a-f]{64}$"), "a segment: BLAKE3 over its chunks' hashes and lengths";
+    PackId => Some("^[0-9a-f]{64}$"), "a pack uploaded to this project";
 }

@@ -36,6 +36,10 @@ pub struct GcReport {
     pub bytes: u64,
     /// Blobs an interrupted collection had doomed, deleted by this one.
     pub resumed: usize,
+    /// Packs deleted: no recipe names them (not counted on a dry run).
+    pub packs: usize,
+    /// Their bytes.
+    pub pack_bytes: u64,
     /// Nothing was deleted.
     pub dry_run: bool,
 }
@@ -85,6 +89,8 @@ pub async fn collect(
             blobs: doomed.len(),
             bytes,
             resumed: 0,
+            packs: 0,
+            pack_bytes: 0,
             dry_run: true,
         });
     }
@@ -94,6 +100,7 @@ pub async fn collect(
         let doomed = meta.forget_unreferenced_blobs(&cutoff, false).await?;
         options.seam.at(Step::Forgotten).await;
         let (freed, bytes) = delete_doomed(meta, blobs, &doomed).await?;
+        let (packs, pack_bytes) = collect_packs(meta, blobs, options).await?;
         blobs
             .clean_staging(options.grace.max(STAGING_MIN_AGE))
             .await?;
@@ -101,6 +108,8 @@ pub async fn collect(
             blobs: freed,
             bytes,
             resumed,
+            packs,
+            pack_bytes,
             dry_run: false,
         })
     }
@@ -128,7 +137,48 @@ pub async fn finish_interrupted(
 /// collection's) and release them; how many.
 async fn delete_leftovers(meta: &dyn MetadataStore, blobs: &dyn BlobStore) -> Result<usize> {
     let (count, _) = delete_doomed(meta, blobs, &meta.doomed_blobs().await?).await?;
+    delete_packs(meta, blobs, &meta.doomed_packs().await?).await?;
     Ok(count)
+}
+
+/// Delete the packs written more than `grace` ago that no recipe names: doom them (which
+/// checks that no recipe names them, atomically), delete, release; (count, bytes). A pack
+/// uploaded for an assembly still to come may go too (with a short grace): the assembly then
+/// answers its chunks missing and the client sends them again.
+async fn collect_packs(
+    meta: &dyn MetadataStore,
+    blobs: &dyn BlobStore,
+    options: &GcOptions,
+) -> Result<(usize, u64)> {
+    let cutoff = chrono::Utc::now() - options.grace;
+    let stored = blobs.list_packs().await?;
+    let sizes: std::collections::HashMap<_, _> =
+        stored.iter().map(|p| (p.key.clone(), p.size)).collect();
+    let old: Vec<_> = stored
+        .into_iter()
+        .filter(|p| p.written < cutoff)
+        .map(|p| p.key)
+        .collect();
+    let doomed = meta.doom_packs(&old).await?;
+    options.seam.at(Step::PacksDoomed).await;
+    delete_packs(meta, blobs, &doomed).await?;
+    let bytes = doomed.iter().filter_map(|k| sizes.get(k)).sum();
+    Ok((doomed.len(), bytes))
+}
+
+/// Delete doomed packs and release them, a batch at a time.
+async fn delete_packs(
+    meta: &dyn MetadataStore,
+    blobs: &dyn BlobStore,
+    packs: &[crate::recipe::PackKey],
+) -> Result<()> {
+    for batch in packs.chunks(BATCH) {
+        for key in batch {
+            blobs.delete_pack(key).await?;
+        }
+        meta.release_packs(batch).await?;
+    }
+    Ok(())
 }
 
 /// Delete the bytes of doomed `digests` and release them, a batch at a time; (count, bytes).

@@ -21,14 +21,17 @@
 //! # Ok(()) }
 //! ```
 
+pub mod assembly;
 pub mod blob;
+pub mod content;
 pub mod error;
 pub mod gc;
 pub mod holding;
 pub mod meta;
+pub mod recipe;
 pub mod seam;
 
-pub use blob::{BlobStore, ByteStream, ObjectBlobStore, PutOutcome, Staged};
+pub use blob::{BlobStore, ByteStream, ObjectBlobStore, PutOutcome, Staged, StoredPack};
 pub use error::{Error, Result};
 pub use gc::{GcOptions, GcReport, collect, collect_garbage, finish_interrupted};
 pub use holding::hold;

@@ -12,8 +12,11 @@ pub enum Step {
     /// Garbage collection: the metadata step is committed (holdings forgotten, digests
     /// doomed), no byte is deleted yet.
     Forgotten,
-    /// An upload: its bytes are published, its holding is not recorded yet.
+    /// An upload: its bytes are published (an assembly: verified), its holding is not
+    /// recorded yet.
     Published,
+    /// Garbage collection: packs no recipe names are doomed, none is deleted yet.
+    PacksDoomed,
 }
 
 type Hook = Arc<dyn Fn(Step) -> BoxFuture<'static, ()> + Send + Sync>;

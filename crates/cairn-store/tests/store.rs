@@ -50,3 +50,24 @@ async fn s3_blob_store() {
     };
     conformance::blob::run(&ObjectBlobStore::open(&location).unwrap()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_on_sqlite_and_local_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let meta = SqlStore::open(&dir.path().join("cairn.db")).await.unwrap();
+    let blobs = ObjectBlobStore::local(&dir.path().join("blobs")).unwrap();
+    conformance::chunked::run(Arc::new(meta), Arc::new(blobs)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_on_postgres_and_s3() {
+    let (Some(url), Some(location)) = (
+        cairn_testkit::services::postgres_database().await,
+        cairn_testkit::services::s3_location(),
+    ) else {
+        return;
+    };
+    let meta = SqlStore::connect(&url).await.unwrap();
+    let blobs = ObjectBlobStore::open(&location).unwrap();
+    conformance::chunked::run(Arc::new(meta), Arc::new(blobs)).await;
+}

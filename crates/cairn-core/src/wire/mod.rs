@@ -14,9 +14,14 @@ use crate::manifest::Manifest;
 use crate::name::{Alias, ArtifactName, DistributedId, RunId, TypeName, VersionRef};
 use crate::patch::Patch;
 
+mod chunks;
 mod lineage;
 mod upload;
 
+pub use chunks::{
+    AssembleOutcome, AssembleRequest, BlobRecipe, KnownChunks, KnownRequest, MAX_ASSEMBLE_BLOBS,
+    MAX_BASES, MAX_KNOWN_CHECK, PackReceipt, RecipePart,
+};
 pub use lineage::{Lineage, Run, RunRequest, UseRequest, VersionKey};
 pub use upload::{
     DEFAULT_PART_SIZE, RESUMABLE_THRESHOLD, UploadPart, UploadRequest, UploadSession,

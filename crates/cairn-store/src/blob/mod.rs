@@ -2,6 +2,7 @@
 //! It maps digest → bytes and never parses a manifest.
 
 mod object;
+mod pack;
 mod upload;
 
 use std::fmt::Debug;
@@ -10,6 +11,7 @@ use std::ops::Range;
 use async_trait::async_trait;
 use bytes::Bytes;
 use cairn_core::Digest;
+use cairn_core::pack::PackHeader;
 use cairn_core::wire::{UploadPart, UploadSession};
 use futures::stream::BoxStream;
 
@@ -17,6 +19,7 @@ pub use object::ObjectBlobStore;
 pub(crate) use object::hex_id;
 
 use crate::error::Result;
+use crate::recipe::PackKey;
 
 /// A stream of body bytes, as the server receives or sends them.
 pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
@@ -41,6 +44,17 @@ pub struct Staged {
     pub size: u64,
     /// Where they wait (`staging/<random>`).
     pub(crate) location: String,
+}
+
+/// A pack in the store.
+#[derive(Clone, Debug)]
+pub struct StoredPack {
+    /// Which.
+    pub key: PackKey,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was written.
+    pub written: chrono::DateTime<chrono::Utc>,
 }
 
 /// Content-addressed blob storage.
@@ -77,6 +91,29 @@ pub trait BlobStore: Send + Sync + Debug + 'static {
 
     /// Remove a blob (garbage collection); removing an absent blob is not an error.
     async fn delete(&self, digest: &Digest) -> Result<()>;
+
+    /// Verify a pack body (`docs/chunking.md`: every chunk against its hash, nothing missing
+    /// or left over, at most `limit` bytes) and store it as a pack of `owner`
+    /// (`entity/project`). Nothing is stored when it is refused; the same body sent again names
+    /// the same pack.
+    async fn put_pack(
+        &self,
+        owner: &str,
+        body: ByteStream,
+        limit: u64,
+    ) -> Result<(PackKey, PackHeader)>;
+
+    /// A stored pack's header, or `None`.
+    async fn pack_header(&self, key: &PackKey) -> Result<Option<PackHeader>>;
+
+    /// Bytes `range` of a stored pack (`NotFound` when it is gone).
+    async fn pack_bytes(&self, key: &PackKey, range: Range<u64>) -> Result<Bytes>;
+
+    /// Every stored pack.
+    async fn list_packs(&self) -> Result<Vec<StoredPack>>;
+
+    /// Remove a pack (garbage collection); removing an absent pack is not an error.
+    async fn delete_pack(&self, key: &PackKey) -> Result<()>;
 
     /// Remove uploads that were interrupted (a crash mid-upload) and are older than `age`.
     /// Returns how many were removed.

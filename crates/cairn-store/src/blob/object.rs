@@ -16,8 +16,10 @@ use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::{GetOptions, GetRange, ObjectStore, WriteMultipart};
 
-use super::{BlobStore, ByteStream, PutOutcome, Staged};
+use super::{BlobStore, ByteStream, PutOutcome, Staged, StoredPack};
 use crate::error::{Error, Result};
+use crate::recipe::PackKey;
+use cairn_core::pack::PackHeader;
 use cairn_core::wire::{UploadPart, UploadSession};
 
 /// Part size for multipart writes (S3 needs at least 5 MiB).
@@ -127,7 +129,7 @@ impl ObjectBlobStore {
     }
 
     /// Copy `staging` to `target` unless a blob is there already; `staging` stays.
-    async fn publish_copy(&self, staging: &Path, target: &Path) -> Result<PutOutcome> {
+    pub(super) async fn publish_copy(&self, staging: &Path, target: &Path) -> Result<PutOutcome> {
         match self.store.copy_if_not_exists(staging, target).await {
             Ok(()) => Ok(PutOutcome::Created),
             Err(object_store::Error::AlreadyExists { .. }) => Ok(PutOutcome::AlreadyPresent),
@@ -217,6 +219,31 @@ impl BlobStore for ObjectBlobStore {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    async fn put_pack(
+        &self,
+        owner: &str,
+        body: ByteStream,
+        limit: u64,
+    ) -> Result<(PackKey, PackHeader)> {
+        self.put_pack_impl(owner, body, limit).await
+    }
+
+    async fn pack_header(&self, key: &PackKey) -> Result<Option<PackHeader>> {
+        self.pack_header_impl(key).await
+    }
+
+    async fn pack_bytes(&self, key: &PackKey, range: Range<u64>) -> Result<bytes::Bytes> {
+        self.pack_bytes_impl(key, range).await
+    }
+
+    async fn list_packs(&self) -> Result<Vec<StoredPack>> {
+        self.list_packs_impl().await
+    }
+
+    async fn delete_pack(&self, key: &PackKey) -> Result<()> {
+        self.delete_pack_impl(key).await
     }
 
     async fn clean_staging(&self, age: Duration) -> Result<usize> {

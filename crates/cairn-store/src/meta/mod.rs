@@ -20,6 +20,7 @@ use cairn_core::{
 pub use sql::{GcLock, SqlStore};
 
 use crate::error::Result;
+use crate::recipe::{PackKey, Recipe};
 
 /// The project a request is about.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
@@ -160,6 +161,29 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
         size: u64,
         mark: GcMark,
     ) -> Result<Recorded>;
+    /// The recipe of a blob stored as chunks in packs (`None`: stored whole, or absent).
+    async fn recipe(&self, digest: &Digest) -> Result<Option<Recipe>>;
+    /// Those of `packs` a collection is deleting.
+    async fn doomed_packs_among(&self, packs: &[PackKey]) -> Result<Vec<PackKey>>;
+    /// [`record_blob`](Self::record_blob) for a blob assembled from chunks: store its recipe
+    /// (unless it has one) and the holding, provided no collection doomed anything since `mark`
+    /// and neither the blob nor any pack of the recipe is doomed.
+    async fn record_recipe(
+        &self,
+        project: &ProjectKey,
+        recipe: &Recipe,
+        mark: GcMark,
+    ) -> Result<Recorded>;
+    /// Garbage collection: doom those of `candidates` no recipe names, advancing the epoch;
+    /// answer them. Their objects may then be deleted, and [`release_packs`] after.
+    ///
+    /// [`release_packs`]: Self::release_packs
+    async fn doom_packs(&self, candidates: &[PackKey]) -> Result<Vec<PackKey>>;
+    /// The doomed packs not known to be deleted.
+    async fn doomed_packs(&self) -> Result<Vec<PackKey>>;
+    /// These doomed packs are deleted.
+    async fn release_packs(&self, packs: &[PackKey]) -> Result<()>;
+
     /// The subset of `digests` that `project` does not hold, in the order asked.
     async fn missing_blobs(&self, project: &ProjectKey, digests: &[Digest]) -> Result<Vec<Digest>>;
     /// The size of a blob `project` holds.

@@ -37,6 +37,7 @@ pub async fn run(store: &dyn BlobStore) {
     staged_bytes_publish_again_after_a_delete(store).await;
     large_multi_chunk_blob(store).await;
     super::upload::run(store).await;
+    super::pack::run(store).await;
 }
 
 async fn put_verifies_and_dedups(store: &dyn BlobStore) {

@@ -1,10 +1,13 @@
 //! Conformance suites every backend runs: `blob::run` and `upload::run` for blob stores,
-//! `meta::run` (which includes `large::run` and `gc::run`) for metadata stores.
+//! `meta::run` (which includes `large::run` and `gc::run`) for metadata stores;
+//! `chunked::run` for the two together (chunked uploads, reads and pack collection).
 
 pub mod blob;
+pub mod chunked;
 pub mod gc;
 pub mod large;
 pub mod meta;
+pub mod pack;
 pub mod upload;
 
 use cairn_core::Digest;

@@ -149,6 +149,10 @@ pub(super) async fn forget(
         freed.extend(batch.iter().filter(|d| !kept.contains(d)).copied());
     }
     doom(conn, &freed).await?;
+    // no project holds them: their recipes go now, so their packs can follow
+    let keys: Vec<Vec<u8>> = freed.iter().map(|d| d.as_bytes().to_vec()).collect();
+    delete_keys(conn, "recipes", &keys).await?;
+    delete_keys(conn, "recipe_packs", &keys).await?;
     Ok(freed)
 }
 

@@ -12,6 +12,7 @@ mod distributed;
 mod gc;
 mod lock;
 mod pages;
+mod recipes;
 mod rows;
 mod runs;
 mod tokens;
@@ -36,6 +37,7 @@ pub use lock::GcLock;
 
 use super::{GcMark, MetadataStore, ProjectKey, Recorded, TokenRecord};
 use crate::error::{Error, Result};
+use crate::recipe::{PackKey, Recipe};
 
 /// The SQL metadata store (SQLite or PostgreSQL).
 #[derive(Debug, Clone)]
@@ -253,6 +255,50 @@ impl MetadataStore for SqlStore {
         let out = blobs::record(&mut tx, project, digest, size, mark).await?;
         tx.commit().await?;
         Ok(out)
+    }
+
+    async fn recipe(&self, digest: &Digest) -> Result<Option<Recipe>> {
+        let mut conn = self.read.acquire().await?;
+        recipes::recipe(&mut conn, digest).await
+    }
+
+    async fn doomed_packs_among(&self, packs: &[PackKey]) -> Result<Vec<PackKey>> {
+        let mut conn = self.read.acquire().await?;
+        Ok(recipes::doomed_among(&mut conn, packs)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    async fn record_recipe(
+        &self,
+        project: &ProjectKey,
+        recipe: &Recipe,
+        mark: GcMark,
+    ) -> Result<Recorded> {
+        let mut tx = self.begin().await?;
+        let out = recipes::record(&mut tx, project, recipe, mark).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn doom_packs(&self, candidates: &[PackKey]) -> Result<Vec<PackKey>> {
+        let mut tx = self.begin().await?;
+        let out = recipes::doom(&mut tx, candidates).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn doomed_packs(&self) -> Result<Vec<PackKey>> {
+        let mut conn = self.write.acquire().await?;
+        recipes::doomed(&mut conn).await
+    }
+
+    async fn release_packs(&self, packs: &[PackKey]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        recipes::release(&mut tx, packs).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn missing_blobs(&self, project: &ProjectKey, digests: &[Digest]) -> Result<Vec<Digest>> {

@@ -1,0 +1,312 @@
+//! Chunked uploads, registry side (`docs/chunking.md`): which segments and chunks a client
+//! need not send, and assembling blobs from chunks, verified whole before a project holds them.
+//!
+//! A project learns that chunks are "already there" only from blobs it holds (`bases`) and from
+//! packs it uploaded itself (their keys start with the project): never from other projects'
+//! bytes, so chunk queries are no oracle for content it does not have.
+//!
+//! Assembling follows [`crate::holding`]: read the GC mark (the blob's, and whether any pack
+//! the recipe reads is doomed), verify by reading every chunk back, then record the recipe and
+//! the holding only if no collection doomed anything meanwhile — else do it again. A pack is
+//! deleted only while doomed, and dooming one checks, in the same transaction, that no recipe
+//! names it; so a recorded recipe's packs stay until a collection forgets its blob.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cairn_core::Digest;
+use cairn_core::chunk::ChunkHash;
+use cairn_core::segment::{SegmentHash, segments};
+use cairn_core::wire::{
+    AssembleOutcome, AssembleRequest, KnownChunks, KnownRequest, MAX_ASSEMBLE_BLOBS, MAX_BASES,
+    MAX_KNOWN_CHECK, RecipePart,
+};
+
+use crate::blob::BlobStore;
+use crate::content::verify;
+use crate::error::{Error, Result};
+use crate::meta::{MetadataStore, ProjectKey, Recorded};
+use crate::recipe::{PackKey, Recipe, RecipeChunk};
+use crate::seam::{Seam, Step};
+
+/// Where a chunk is: a position in [`Sources::packs`], an offset, a length.
+#[derive(Clone, Copy, Debug)]
+struct Loc {
+    hash: ChunkHash,
+    pack: u32,
+    offset: u64,
+    len: u32,
+}
+
+/// The chunks and segments a request may name.
+#[derive(Default, Debug)]
+struct Sources {
+    packs: Vec<PackKey>,
+    index: HashMap<PackKey, u32>,
+    chunks: HashMap<ChunkHash, Loc>,
+    segments: HashMap<SegmentHash, Vec<Loc>>,
+}
+
+impl Sources {
+    fn pack(&mut self, key: &PackKey) -> u32 {
+        if let Some(i) = self.index.get(key) {
+            return *i;
+        }
+        let i = self.packs.len() as u32;
+        self.packs.push(key.clone());
+        self.index.insert(key.clone(), i);
+        i
+    }
+
+    async fn gather(
+        meta: &dyn MetadataStore,
+        blobs: &dyn BlobStore,
+        project: &ProjectKey,
+        bases: &[Digest],
+        packs: &[cairn_core::pack::PackId],
+    ) -> Result<Self> {
+        if bases.len() > MAX_BASES || packs.len() > MAX_BASES {
+            return Err(Error::Unprocessable(format!(
+                "{} bases and {} packs: at most {MAX_BASES} of each per request",
+                bases.len(),
+                packs.len()
+            )));
+        }
+        let mut s = Self::default();
+        for base in bases {
+            if meta.blob_size(project, base).await?.is_none() {
+                return Err(Error::Unprocessable(format!(
+                    "base {base} is not a blob this project holds"
+                )));
+            }
+            let Some(recipe) = meta.recipe(base).await? else {
+                continue; // stored whole: nothing to reuse at chunk level
+            };
+            let locs: Vec<Loc> = recipe
+                .chunks
+                .iter()
+                .map(|c| Loc {
+                    hash: c.hash,
+                    pack: s.pack(&recipe.packs[c.pack as usize]),
+                    offset: c.offset,
+                    len: c.len,
+                })
+                .collect();
+            for seg in segments(locs.iter().map(|l| (l.hash, l.len))) {
+                s.segments
+                    .entry(seg.hash)
+                    .or_insert_with(|| locs[seg.first..seg.first + seg.count].to_vec());
+            }
+            for l in locs {
+                s.chunks.entry(l.hash).or_insert(l);
+            }
+        }
+        let owner = format!("{}/{}", project.entity, project.project);
+        for id in packs {
+            let key = PackKey {
+                owner: owner.clone(),
+                id: *id,
+            };
+            let Some(header) = blobs.pack_header(&key).await? else {
+                continue; // gone (collected): its chunks are reported missing
+            };
+            let pack = s.pack(&key);
+            for (e, offset) in header.locations() {
+                s.chunks.insert(
+                    e.hash,
+                    Loc {
+                        hash: e.hash,
+                        pack,
+                        offset,
+                        len: e.len,
+                    },
+                );
+            }
+        }
+        Ok(s)
+    }
+}
+
+fn check_chunker(chunker: u32) -> Result<()> {
+    if chunker != cairn_core::chunk::CHUNKER_VERSION {
+        return Err(Error::Unprocessable(format!(
+            "chunker {chunker} is not supported: this registry speaks chunker {}",
+            cairn_core::chunk::CHUNKER_VERSION
+        )));
+    }
+    Ok(())
+}
+
+/// Answer a [`KnownRequest`] for `project`.
+pub async fn known(
+    meta: &dyn MetadataStore,
+    blobs: &dyn BlobStore,
+    project: &ProjectKey,
+    request: &KnownRequest,
+) -> Result<KnownChunks> {
+    check_chunker(request.chunker)?;
+    if request.segments.len() + request.chunks.len() > MAX_KNOWN_CHECK {
+        return Err(Error::Unprocessable(format!(
+            "{} segments and chunks: at most {MAX_KNOWN_CHECK} per request",
+            request.segments.len() + request.chunks.len()
+        )));
+    }
+    let s = Sources::gather(meta, blobs, project, &request.bases, &[]).await?;
+    let positions = |known: &dyn Fn(usize) -> bool, n: usize| {
+        (0..n).filter(|i| !known(*i)).map(|i| i as u32).collect()
+    };
+    Ok(KnownChunks {
+        missing_segments: positions(
+            &|i| s.segments.contains_key(&request.segments[i]),
+            request.segments.len(),
+        ),
+        missing_chunks: positions(
+            &|i| s.chunks.contains_key(&request.chunks[i]),
+            request.chunks.len(),
+        ),
+    })
+}
+
+/// Assemble the blobs of `request` for `project`; each is verified whole before it is held.
+/// A blob whose digest or size its chunks do not produce fails the request
+/// (`DigestMismatch`, `Unprocessable`: nothing recorded for it); one whose chunks are not all
+/// available is answered with the missing ones.
+pub async fn assemble(
+    meta: &dyn MetadataStore,
+    blobs: &Arc<dyn BlobStore>,
+    project: &ProjectKey,
+    request: &AssembleRequest,
+    wait: Duration,
+    seam: &Seam,
+) -> Result<Vec<AssembleOutcome>> {
+    check_chunker(request.chunker)?;
+    if request.blobs.len() > MAX_ASSEMBLE_BLOBS {
+        return Err(Error::Unprocessable(format!(
+            "{} blobs: at most {MAX_ASSEMBLE_BLOBS} per request",
+            request.blobs.len()
+        )));
+    }
+    let s = Sources::gather(
+        meta,
+        blobs.as_ref(),
+        project,
+        &request.bases,
+        &request.packs,
+    )
+    .await?;
+    let mut out = Vec::with_capacity(request.blobs.len());
+    for blob in &request.blobs {
+        let mut outcome = AssembleOutcome {
+            digest: blob.digest,
+            held: false,
+            missing_chunks: Vec::new(),
+            missing_segments: Vec::new(),
+        };
+        let mut locs = Vec::new();
+        for part in &blob.parts {
+            match part {
+                RecipePart::Segment(h) => match s.segments.get(h) {
+                    Some(l) => locs.extend_from_slice(l),
+                    None => outcome.missing_segments.push(*h),
+                },
+                RecipePart::Chunk(h) => match s.chunks.get(h) {
+                    Some(l) => locs.push(*l),
+                    None => outcome.missing_chunks.push(*h),
+                },
+            }
+        }
+        if outcome.missing_chunks.is_empty() && outcome.missing_segments.is_empty() {
+            let recipe = recipe_of(&s, blob.digest, blob.size, &locs)?;
+            match hold(meta, blobs, project, &recipe, wait, seam).await {
+                Ok(()) => outcome.held = true,
+                // a pack went away (collected before this could record): send its chunks again
+                Err(Error::NotFound(_)) => {
+                    let gone = gone_packs(blobs.as_ref(), &recipe).await?;
+                    outcome.missing_chunks = recipe
+                        .chunks
+                        .iter()
+                        .filter(|c| gone.contains(&(c.pack as usize)))
+                        .map(|c| c.hash)
+                        .collect();
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        out.push(outcome);
+    }
+    Ok(out)
+}
+
+fn recipe_of(s: &Sources, digest: Digest, size: u64, locs: &[Loc]) -> Result<Recipe> {
+    let total: u64 = locs.iter().map(|l| l.len as u64).sum();
+    if total != size {
+        return Err(Error::Unprocessable(format!(
+            "blob {digest}: its chunks add up to {total} bytes, not the {size} it declares"
+        )));
+    }
+    let mut packs = Vec::new();
+    let mut local: HashMap<u32, u32> = HashMap::new();
+    let chunks = locs
+        .iter()
+        .map(|l| {
+            let pack = *local.entry(l.pack).or_insert_with(|| {
+                packs.push(s.packs[l.pack as usize].clone());
+                packs.len() as u32 - 1
+            });
+            RecipeChunk {
+                hash: l.hash,
+                pack,
+                offset: l.offset,
+                len: l.len,
+            }
+        })
+        .collect();
+    Ok(Recipe {
+        digest,
+        size,
+        packs,
+        chunks,
+    })
+}
+
+/// Verify and record, safely beside garbage collection (see the module docs).
+async fn hold(
+    meta: &dyn MetadataStore,
+    blobs: &Arc<dyn BlobStore>,
+    project: &ProjectKey,
+    recipe: &Recipe,
+    wait: Duration,
+    seam: &Seam,
+) -> Result<()> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let mark = meta.gc_mark(&recipe.digest).await?;
+        let doomed = mark.doomed || !meta.doomed_packs_among(&recipe.packs).await?.is_empty();
+        if !doomed {
+            verify(blobs, recipe).await?;
+            seam.at(Step::Published).await;
+            match meta.record_recipe(project, recipe, mark).await? {
+                Recorded::New | Recorded::Refreshed => return Ok(()),
+                Recorded::Collected => {}
+            }
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Collecting(recipe.digest));
+        }
+        if doomed {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Positions in `recipe.packs` of the packs no longer stored.
+async fn gone_packs(blobs: &dyn BlobStore, recipe: &Recipe) -> Result<Vec<usize>> {
+    let mut gone = Vec::new();
+    for (i, key) in recipe.packs.iter().enumerate() {
+        if blobs.pack_header(key).await?.is_none() {
+            gone.push(i);
+        }
+    }
+    Ok(gone)
+}
