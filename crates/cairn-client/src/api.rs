@@ -188,23 +188,25 @@ impl Api {
         // a draft sends its patch; a new version of an existing artifact that shares most of
         // its entries with `latest` sends the change against it (the version records that
         // base), so a re-pushed folder costs its changed files, not its whole manifest
+        let latest;
         let change = match &artifact.base {
-            Some((_, base)) => Some((base.0, artifact.patch(), 0)),
-            None => self
-                .against_latest(project, artifact)
-                .await?
-                .map(|(base, patch)| {
+            Some((_, base)) => Some((base.0, artifact.patch(), 0, artifact.draft.base())),
+            None => {
+                latest = self.against_latest(project, artifact).await?;
+                latest.as_ref().map(|(base, patch, manifest)| {
                     // the entries kept from `latest` reuse its content too
                     let kept = (artifact.manifest().len() - patch.put.len()) as u64;
-                    (base, patch, kept)
-                }),
+                    (*base, patch.clone(), kept, manifest)
+                })
+            }
         };
         let transfer = match change {
-            Some((base, patch, kept)) => {
+            Some((base, patch, kept, base_manifest)) => {
                 let mut transfer = upload(
                     &self.http,
                     project,
                     &Manifest::from_entries(patch.put.clone())?,
+                    Some(base_manifest),
                     &artifact.sources,
                     self.progress.as_ref(),
                 )
@@ -219,6 +221,7 @@ impl Api {
                     &self.http,
                     project,
                     artifact.manifest(),
+                    None,
                     &artifact.sources,
                     self.progress.as_ref(),
                 )
@@ -234,12 +237,12 @@ impl Api {
 
     /// When `artifact` (with no base of its own) would be a new version of an existing artifact
     /// of the same type and differs from its `latest` in at most half of the entries: that
-    /// version's index and the patch from it to `artifact`.
+    /// version's index, the patch from it to `artifact`, and its manifest.
     async fn against_latest(
         &self,
         project: &ProjectRef,
         artifact: &Artifact,
-    ) -> Result<Option<(u64, cairn_core::Patch)>> {
+    ) -> Result<Option<(u64, cairn_core::Patch, Manifest)>> {
         let url = project.api(&format!("/artifacts/{}/versions/latest", artifact.name));
         let latest: Version = match self.http.json(Method::GET, &url, None::<&()>).await {
             Ok(v) => v,
@@ -254,7 +257,11 @@ impl Api {
         let base = self.version(project.clone(), latest).await?;
         let patch = cairn_core::diff(&base.manifest, artifact.manifest());
         let changed = patch.put.len() + patch.remove.len();
-        Ok((changed * 2 <= artifact.manifest().len()).then_some((base.version.index, patch)))
+        Ok((changed * 2 <= artifact.manifest().len()).then_some((
+            base.version.index,
+            patch,
+            base.manifest,
+        )))
     }
 
     /// Upload the artifact's blobs and add its entries to the pending version of `id`.
@@ -301,6 +308,7 @@ impl Api {
             &self.http,
             project,
             artifact.manifest(),
+            None,
             &artifact.sources,
             self.progress.as_ref(),
         )

@@ -1,11 +1,10 @@
 //! The registry's HTTP API, with retries of transient failures and problem documents turned
 //! into [`Error::Api`].
 
-use std::path::Path;
 use std::time::Duration;
 
 use cairn_core::wire::Problem;
-use cairn_core::{Digest, Entity, Project};
+use cairn_core::{Entity, Project};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::Serialize;
@@ -158,58 +157,6 @@ impl Http {
     /// A GET whose body the caller streams.
     pub(crate) async fn get(&self, path: &str) -> Result<Response> {
         self.send(Ok, Method::GET, path).await
-    }
-
-    /// Upload a file as a blob, streaming it from disk (re-read on every retry).
-    pub(crate) async fn put_blob(
-        &self,
-        project: &ProjectRef,
-        digest: &Digest,
-        file: &Path,
-        size: u64,
-    ) -> Result<()> {
-        let path = project.api(&format!("/blobs/{digest}"));
-        self.put_file(&path, file, 0, size).await.map(drop)
-    }
-
-    /// PUT `len` bytes of `file` from `offset`, streamed from disk (re-read on every retry).
-    pub(crate) async fn put_file(
-        &self,
-        path: &str,
-        file: &Path,
-        offset: u64,
-        len: u64,
-    ) -> Result<Response> {
-        use tokio::io::{AsyncReadExt, AsyncSeekExt};
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut f = tokio::fs::File::open(file)
-                .await
-                .map_err(|e| Error::io(file, e))?;
-            f.seek(std::io::SeekFrom::Start(offset))
-                .await
-                .map_err(|e| Error::io(file, e))?;
-            let reader = f.take(len);
-            let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
-                reader,
-                1 << 20,
-            ));
-            let result = self
-                .request(Method::PUT, path)
-                .header(reqwest::header::CONTENT_LENGTH, len)
-                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-                .body(body)
-                .send()
-                .await;
-            match result {
-                Ok(res) if res.status().is_success() => return Ok(res),
-                Ok(res) if transient(res.status()) && attempt < ATTEMPTS => backoff(attempt).await,
-                Ok(res) => return Err(problem(res).await),
-                Err(e) if attempt < ATTEMPTS && !e.is_builder() => backoff(attempt).await,
-                Err(e) => return Err(e.into()),
-            }
-        }
     }
 }
 

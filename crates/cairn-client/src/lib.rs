@@ -32,13 +32,15 @@ mod artifact;
 #[cfg(feature = "bars")]
 mod bars;
 mod browse;
+mod chunked;
 mod config;
 mod error;
 mod hashing;
 mod http;
+mod journal;
+mod packer;
 mod progress;
 mod reference;
-mod session;
 mod upload;
 mod version;
 
@@ -51,6 +53,5 @@ pub use error::{Error, Result};
 pub use hashing::{hash_file, hash_files};
 pub use http::{Http, ProjectRef};
 pub use progress::{Phase, Progress, Silent};
-pub use session::RESUMABLE_THRESHOLD;
 pub use upload::Transfer;
 pub use version::{ArtifactVersion, DownloadReport, VerifyReport};

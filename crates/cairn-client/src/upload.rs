@@ -1,46 +1,61 @@
-//! The upload pipeline: ask which blobs are missing (in batches), upload only those with
-//! bounded concurrency (each retried on transient failures), and report what moved.
+//! The upload pipeline: ask which blobs are missing (in batches), upload only those as chunks
+//! the registry lacks (`chunked`), and report what moved.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use cairn_core::wire::{MAX_MISSING_CHECK, MissingBlobs};
+use cairn_core::wire::{MAX_BASES, MAX_MISSING_CHECK, MissingBlobs};
 use cairn_core::{Digest, Manifest};
-use futures::{StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
+use crate::chunked::{self, Job};
 use crate::error::{Error, Result};
 use crate::http::{Http, ProjectRef};
 use crate::progress::{Phase, Progress};
-use crate::session::{RESUMABLE_THRESHOLD, put_resumable};
-
-/// Blobs uploaded at once.
-const CONCURRENCY: usize = 8;
 
 /// What an upload moved.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transfer {
     /// Blobs sent (each distinct content once).
     pub uploaded_files: u64,
-    /// Bytes sent.
+    /// Bytes sent: the chunks the registry lacked.
     pub uploaded_bytes: u64,
     /// Entries whose content the registry already had.
     pub reused_files: u64,
-    /// Bytes of large blobs the registry already held from an interrupted upload (not sent
-    /// again; not counted in `uploaded_bytes`).
+    /// Bytes of the blobs sent that the registry had as chunks already: of the files they
+    /// replace, or repeated (not sent again; not counted in `uploaded_bytes`).
+    #[serde(default)]
+    pub reused_bytes: u64,
+    /// Bytes the registry held from an interrupted upload (not sent again either).
     #[serde(default)]
     pub resumed_bytes: u64,
 }
 
-/// Make sure the registry holds every stored blob `entries` name, uploading from `sources`.
+/// Make sure the registry holds every stored blob `entries` name, uploading from `sources`;
+/// the blobs `base` has at the same paths are offered as chunks to reuse.
 pub(crate) async fn upload(
     http: &Http,
     project: &ProjectRef,
     entries: &Manifest,
+    base: Option<&Manifest>,
     sources: &HashMap<Digest, PathBuf>,
     progress: &dyn Progress,
 ) -> Result<Transfer> {
+    let mut bases: HashMap<Digest, Vec<Digest>> = HashMap::new();
+    for (path, e) in entries.iter() {
+        let old = base
+            .and_then(|b| b.get(path.as_str()))
+            .and_then(|o| o.stored_blob());
+        if let (Some(new), Some(old)) = (e.stored_blob(), old)
+            && new != old
+        {
+            let list = bases.entry(new).or_default();
+            if !list.contains(&old) && list.len() < MAX_BASES {
+                list.push(old);
+            }
+        }
+    }
     let mut wanted: BTreeMap<Digest, (u64, usize)> = BTreeMap::new();
     for (_, e) in entries.iter() {
         if let Some(d) = e.stored_blob() {
@@ -75,34 +90,19 @@ pub(crate) async fn upload(
             ))
         })?;
         transfer.uploaded_files += 1;
-        transfer.uploaded_bytes += size;
-        jobs.push((*d, source.clone(), size));
+        jobs.push(Job {
+            digest: *d,
+            path: source.clone(),
+            size,
+            bases: bases.remove(d).unwrap_or_default(),
+        });
     }
     transfer.reused_files = wanted.values().map(|(_, uses)| *uses as u64).sum();
-    progress.begin(Phase::Upload, transfer.uploaded_bytes);
-    // large blobs one at a time, each in parallel parts through a resumable session, while the
-    // small ones go up whole, several at once
-    let (large, small): (Vec<_>, Vec<_>) = jobs
-        .into_iter()
-        .partition(|(_, _, size)| *size >= RESUMABLE_THRESHOLD);
-    let small = futures::stream::iter(small)
-        .map(|(d, path, size)| async move {
-            http.put_blob(project, &d, &path, size).await?;
-            progress.advance(Phase::Upload, size);
-            Ok::<_, Error>(())
-        })
-        .buffer_unordered(CONCURRENCY)
-        .try_collect::<()>();
-    let large = async {
-        let mut resumed = 0;
-        for (d, path, size) in large {
-            resumed += put_resumable(http, project, &d, &path, size, progress).await?;
-        }
-        Ok::<_, Error>(resumed)
-    };
-    let ((), resumed) = futures::try_join!(small, large)?;
-    transfer.resumed_bytes = resumed;
-    transfer.uploaded_bytes -= resumed;
+    progress.begin(Phase::Upload, jobs.iter().map(|j| j.size).sum());
+    let sent = chunked::upload(http, project, jobs, progress).await?;
+    transfer.uploaded_bytes = sent.bytes;
+    transfer.reused_bytes = sent.reused;
+    transfer.resumed_bytes = sent.resumed;
     progress.end(Phase::Upload);
     Ok(transfer)
 }

@@ -20,7 +20,7 @@ use cairn_core::chunk::ChunkHash;
 use cairn_core::segment::{SegmentHash, segments};
 use cairn_core::wire::{
     AssembleOutcome, AssembleRequest, KnownChunks, KnownRequest, MAX_ASSEMBLE_BLOBS, MAX_BASES,
-    MAX_KNOWN_CHECK, RecipePart,
+    MAX_KNOWN_CHECK, MAX_PACKS, RecipePart,
 };
 
 use crate::blob::BlobStore;
@@ -66,9 +66,9 @@ impl Sources {
         bases: &[Digest],
         packs: &[cairn_core::pack::PackId],
     ) -> Result<Self> {
-        if bases.len() > MAX_BASES || packs.len() > MAX_BASES {
+        if bases.len() > MAX_BASES || packs.len() > MAX_PACKS {
             return Err(Error::Unprocessable(format!(
-                "{} bases and {} packs: at most {MAX_BASES} of each per request",
+                "{} bases and {} packs: at most {MAX_BASES} bases and {MAX_PACKS} packs per request",
                 bases.len(),
                 packs.len()
             )));
@@ -152,7 +152,7 @@ pub async fn known(
             request.segments.len() + request.chunks.len()
         )));
     }
-    let s = Sources::gather(meta, blobs, project, &request.bases, &[]).await?;
+    let s = Sources::gather(meta, blobs, project, &request.bases, &request.packs).await?;
     let positions = |known: &dyn Fn(usize) -> bool, n: usize| {
         (0..n).filter(|i| !known(*i)).map(|i| i as u32).collect()
     };

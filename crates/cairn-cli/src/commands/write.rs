@@ -61,7 +61,7 @@ fn report(out: Output, o: &CommitOutcome) -> anyhow::Result<()> {
             "unchanged: same content as"
         };
         format!(
-            "{what} {} (digest {}, aliases {})\nuploaded {} files ({}), reused {}",
+            "{what} {} (digest {}, aliases {})\n{}",
             o.version,
             o.digest,
             o.aliases
@@ -69,11 +69,22 @@ fn report(out: Output, o: &CommitOutcome) -> anyhow::Result<()> {
                 .map(Alias::as_str)
                 .collect::<Vec<_>>()
                 .join(", "),
-            o.transfer.uploaded_files,
-            human_size(o.transfer.uploaded_bytes),
-            o.transfer.reused_files
+            transfer_line(&o.transfer)
         )
     })
+}
+
+/// `uploaded 3 files (sent 1.0 MiB; 2.0 GiB already on the registry), reused 7`
+fn transfer_line(t: &cairn_client::Transfer) -> String {
+    let mut sent = format!("sent {}", human_size(t.uploaded_bytes));
+    let there = t.reused_bytes + t.resumed_bytes;
+    if there > 0 {
+        sent.push_str(&format!("; {} already on the registry", human_size(there)));
+    }
+    format!(
+        "uploaded {} files ({sent}), reused {}",
+        t.uploaded_files, t.reused_files
+    )
 }
 
 fn new_artifact(
@@ -162,11 +173,9 @@ pub async fn distributed(
         let o = api.upsert(&project, &a, &id, None).await?;
         out.print(&o, || {
             format!(
-                "pending '{id}': {} files; uploaded {} files ({}), reused {}",
+                "pending '{id}': {} files; {}",
                 o.file_count,
-                o.transfer.uploaded_files,
-                human_size(o.transfer.uploaded_bytes),
-                o.transfer.reused_files
+                transfer_line(&o.transfer)
             )
         })
     }

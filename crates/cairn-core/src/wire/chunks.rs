@@ -12,11 +12,14 @@ use crate::segment::SegmentHash;
 pub const MAX_KNOWN_CHECK: usize = 100_000;
 /// Most base blobs one request may name.
 pub const MAX_BASES: usize = 64;
+/// Most packs one `POST {P}/blobs/assemble` may name (64 GiB of chunks at 64 MiB a pack).
+pub const MAX_PACKS: usize = 1024;
 /// Most blobs one `POST {P}/blobs/assemble` may assemble.
 pub const MAX_ASSEMBLE_BLOBS: usize = 10_000;
 
 /// `POST {P}/chunks/known`: which of these segments and chunks can the registry reuse? It
-/// answers only from `bases`, blobs the project holds (never from other projects' bytes).
+/// answers only from `bases`, blobs the project holds, and from `packs` the project uploaded
+/// (never from other projects' bytes).
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -24,7 +27,11 @@ pub struct KnownRequest {
     /// The chunker the hashes come from (1).
     pub chunker: u32,
     /// Blobs the project holds whose chunks may be reused (e.g. the files a draft replaces).
+    #[serde(default)]
     pub bases: Vec<Digest>,
+    /// Packs the project uploaded (say, before an interruption) whose chunks may be reused.
+    #[serde(default)]
+    pub packs: Vec<PackId>,
     /// Segments to check.
     #[serde(default)]
     pub segments: Vec<SegmentHash>,

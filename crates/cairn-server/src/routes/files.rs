@@ -55,7 +55,9 @@ pub(crate) async fn get(
         Requested::Part(r) => (StatusCode::PARTIAL_CONTENT, Some(r)),
         Requested::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable { size }),
     };
-    let stream = state.blobs.get(&digest, part.clone()).await?;
+    let stream =
+        cairn_store::content::read(state.meta.as_ref(), &state.blobs, &digest, part.clone())
+            .await?;
     let mut res = (status, Body::from_stream(stream)).into_response();
     let h = res.headers_mut();
     let length = part.as_ref().map_or(size, |r| r.end - r.start);

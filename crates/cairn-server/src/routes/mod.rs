@@ -4,6 +4,7 @@
 mod aliases;
 mod artifacts;
 mod blobs;
+mod chunks;
 mod distributed;
 mod files;
 mod identity;
@@ -57,6 +58,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(identity::create_token))
         .routes(routes!(blobs::missing))
         .routes(routes!(blobs::put, blobs::head))
+        .routes(routes!(chunks::known))
+        .routes(routes!(chunks::put_pack))
+        .routes(routes!(chunks::assemble))
         .routes(routes!(artifacts::list))
         .routes(routes!(artifacts::get))
         .routes(routes!(versions::list, versions::commit))

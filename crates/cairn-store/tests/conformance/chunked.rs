@@ -163,6 +163,7 @@ pub async fn run(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
             bases: vec![d0],
             segments: segs.iter().map(|s| s.hash).collect(),
             chunks: c1.iter().map(|c| c.hash).collect(),
+            ..KnownRequest::default()
         },
     )
     .await
@@ -308,7 +309,10 @@ async fn a_collection_between_mark_and_record_refuses_it(env: &Env) {
     let mark = env.meta.gc_mark(&d).await.unwrap();
     // the collection dooms the pack no recipe names yet
     assert_eq!(
-        env.meta.doom_packs(std::slice::from_ref(&key)).await.unwrap(),
+        env.meta
+            .doom_packs(std::slice::from_ref(&key))
+            .await
+            .unwrap(),
         vec![key.clone()]
     );
     assert_eq!(
@@ -324,7 +328,10 @@ async fn a_collection_between_mark_and_record_refuses_it(env: &Env) {
     assert!(env.meta.recipe(&d).await.unwrap().is_none());
     // released undeleted (a collection would have deleted it): now it records, and a pack a
     // recipe names is never doomed
-    env.meta.release_packs(std::slice::from_ref(&key)).await.unwrap();
+    env.meta
+        .release_packs(std::slice::from_ref(&key))
+        .await
+        .unwrap();
     let fresh = env.meta.gc_mark(&d).await.unwrap();
     assert_eq!(
         env.meta.record_recipe(&p, &recipe, fresh).await.unwrap(),

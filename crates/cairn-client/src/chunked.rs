@@ -1,0 +1,379 @@
+//! Chunked uploads (`docs/chunking.md`). Every blob the registry lacks is cut into chunks by
+//! cairn-core's chunker; the registry is asked which it can reuse from the files a draft
+//! replaces (segments first, then the chunks of the segments it does not know); only the
+//! others go up, many to a pack, a few packs at once; then the registry assembles each blob and
+//! verifies it whole. Packs sent are noted in a journal beside the config file, so an upload
+//! run again after an interruption offers them to the registry instead of sending them again.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use cairn_core::Digest;
+use cairn_core::chunk::{Chunk, Splitter};
+use cairn_core::segment::segments;
+use cairn_core::wire::{
+    AssembleOutcome, AssembleRequest, BlobRecipe, KnownChunks, KnownRequest, MAX_BASES,
+    MAX_KNOWN_CHECK, MAX_PACKS, RecipePart,
+};
+use reqwest::Method;
+
+use crate::error::{Error, Result};
+use crate::http::{Http, ProjectRef};
+use crate::journal::Journal;
+use crate::packer::Packer;
+use crate::progress::{Phase, Progress};
+
+/// Files up to this size are kept in memory between chunking and packing.
+const KEEP: u64 = 8 << 20;
+/// Blobs assembled per request.
+const ASSEMBLE_BATCH: usize = 2_000;
+/// Times the registry may answer chunks missing (collected meanwhile) before giving up.
+const ROUNDS: usize = 3;
+
+/// A blob to upload.
+#[derive(Debug)]
+pub(crate) struct Job {
+    pub digest: Digest,
+    pub path: PathBuf,
+    pub size: u64,
+    /// Blobs the project holds that this one probably shares chunks with.
+    pub bases: Vec<Digest>,
+}
+
+/// What a chunked upload moved.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Sent {
+    /// Chunk bytes sent.
+    pub bytes: u64,
+    /// Bytes of the blobs the registry had as chunks (of their bases, or sent once for several).
+    pub reused: u64,
+    /// Bytes found in packs an interrupted upload had sent.
+    pub resumed: u64,
+}
+
+struct Blob {
+    digest: Digest,
+    size: u64,
+    path: PathBuf,
+    chunks: Vec<Chunk>,
+    parts: Vec<RecipePart>,
+    bases: Vec<Digest>,
+}
+
+/// Upload `jobs` through chunks and packs.
+pub(crate) async fn upload(
+    http: &Http,
+    project: &ProjectRef,
+    jobs: Vec<Job>,
+    progress: &dyn Progress,
+) -> Result<Sent> {
+    let mut journal = Journal::open(project);
+    let resume = journal.packs();
+    let mut packer = Packer::new(http, project);
+    let mut sent = Sent::default();
+    let mut batch = Vec::new();
+    for job in jobs {
+        let path = job.path.clone();
+        let keep = job.size <= KEEP;
+        let (chunks, bytes) = tokio::task::spawn_blocking(move || chunk_file(&path, keep))
+            .await
+            .map_err(|e| Error::Config(format!("chunking: {e}")))??;
+        let (parts, missing) = negotiate(http, project, &job.bases, &resume, &chunks).await?;
+        let mut fresh = HashSet::new();
+        let to_send: Vec<Chunk> = missing
+            .iter()
+            .map(|i| chunks[*i])
+            .filter(|c| !packer.knows(&c.hash) && fresh.insert(c.hash))
+            .collect();
+        let sending: u64 = to_send.iter().map(|c| c.len as u64).sum();
+        let known = job.size - missing.iter().map(|i| chunks[*i].len as u64).sum::<u64>();
+        if job.bases.is_empty() {
+            sent.resumed += known;
+        } else {
+            sent.reused += known;
+        }
+        sent.reused += job.size - known - sending;
+        progress.advance(Phase::Upload, job.size - sending);
+        send(
+            &mut packer,
+            &job.path,
+            bytes.as_deref(),
+            &to_send,
+            progress,
+            &mut journal,
+        )
+        .await?;
+        batch.push(Blob {
+            digest: job.digest,
+            size: job.size,
+            path: job.path,
+            chunks,
+            parts,
+            bases: job.bases,
+        });
+        if batch.len() >= ASSEMBLE_BATCH {
+            assemble(
+                http,
+                project,
+                &mut packer,
+                &resume,
+                batch,
+                progress,
+                &mut journal,
+            )
+            .await?;
+            batch = Vec::new();
+        }
+    }
+    assemble(
+        http,
+        project,
+        &mut packer,
+        &resume,
+        batch,
+        progress,
+        &mut journal,
+    )
+    .await?;
+    sent.bytes = packer.sent_bytes();
+    journal.clear();
+    Ok(sent)
+}
+
+/// Cut a file into chunks; its bytes too when `keep`.
+fn chunk_file(path: &Path, keep: bool) -> Result<(Vec<Chunk>, Option<Vec<u8>>)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut splitter = Splitter::new();
+    let mut chunks = Vec::new();
+    let mut kept = keep.then(Vec::new);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        splitter.update(&buf[..n], &mut chunks);
+        if let Some(k) = &mut kept {
+            k.extend_from_slice(&buf[..n]);
+        }
+    }
+    splitter.finish(&mut chunks);
+    Ok((chunks, kept))
+}
+
+/// The blob's parts and the positions of the chunks the registry cannot reuse. Nothing is
+/// asked when there is nothing to reuse from.
+async fn negotiate(
+    http: &Http,
+    project: &ProjectRef,
+    bases: &[Digest],
+    resume: &[cairn_core::pack::PackId],
+    chunks: &[Chunk],
+) -> Result<(Vec<RecipePart>, Vec<usize>)> {
+    let path = project.api("/chunks/known");
+    if bases.is_empty() && resume.is_empty() {
+        let parts = chunks.iter().map(|c| RecipePart::Chunk(c.hash)).collect();
+        return Ok((parts, (0..chunks.len()).collect()));
+    }
+    let bases = &bases[..bases.len().min(MAX_BASES)];
+    let segs = segments(chunks.iter().map(|c| (c.hash, c.len)));
+    let mut seg_known = vec![false; segs.len()];
+    if !bases.is_empty() {
+        let request = KnownRequest {
+            chunker: 1,
+            bases: bases.to_vec(),
+            segments: segs.iter().map(|s| s.hash).collect(),
+            ..KnownRequest::default()
+        };
+        let answer: KnownChunks = http.json(Method::POST, &path, Some(&request)).await?;
+        seg_known = vec![true; segs.len()];
+        for i in answer.missing_segments {
+            seg_known[i as usize] = false;
+        }
+    }
+    let mut parts = Vec::new();
+    let mut asked = Vec::new();
+    for (s, known) in segs.iter().zip(&seg_known) {
+        if *known {
+            parts.push(RecipePart::Segment(s.hash));
+        } else {
+            for i in s.first..s.first + s.count {
+                parts.push(RecipePart::Chunk(chunks[i].hash));
+                asked.push(i);
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    for batch in asked.chunks(MAX_KNOWN_CHECK) {
+        let request = KnownRequest {
+            chunker: 1,
+            bases: bases.to_vec(),
+            packs: resume.to_vec(),
+            chunks: batch.iter().map(|i| chunks[*i].hash).collect(),
+            ..KnownRequest::default()
+        };
+        let answer: KnownChunks = http.json(Method::POST, &path, Some(&request)).await?;
+        missing.extend(answer.missing_chunks.iter().map(|i| batch[*i as usize]));
+    }
+    Ok((parts, missing))
+}
+
+/// Put `chunks` of a file into packs, reading them from `bytes` (the whole file) or from disk
+/// a pack's worth at a time.
+async fn send(
+    packer: &mut Packer,
+    path: &Path,
+    bytes: Option<&[u8]>,
+    chunks: &[Chunk],
+    progress: &dyn Progress,
+    journal: &mut Journal,
+) -> Result<()> {
+    if let Some(bytes) = bytes {
+        for c in chunks {
+            let piece = &bytes[c.offset as usize..][..c.len as usize];
+            packer.push(c.hash, piece, progress, journal).await?;
+        }
+        return Ok(());
+    }
+    let mut group = Vec::new();
+    let mut group_bytes = 0u64;
+    for (i, c) in chunks.iter().enumerate() {
+        group.push(*c);
+        group_bytes += c.len as u64;
+        if group_bytes >= 16 << 20 || i + 1 == chunks.len() {
+            let owned = std::mem::take(&mut group);
+            group_bytes = 0;
+            let file = path.to_owned();
+            let read = tokio::task::spawn_blocking(move || read_chunks(&file, &owned))
+                .await
+                .map_err(|e| Error::Config(format!("reading chunks: {e}")))??;
+            for (c, piece) in read {
+                packer.push(c.hash, &piece, progress, journal).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_chunks(path: &Path, chunks: &[Chunk]) -> Result<Vec<(Chunk, Vec<u8>)>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut out = Vec::with_capacity(chunks.len());
+    for c in chunks {
+        let mut piece = vec![0u8; c.len as usize];
+        f.seek(SeekFrom::Start(c.offset))
+            .and_then(|_| f.read_exact(&mut piece))
+            .map_err(|e| Error::io(path, e))?;
+        out.push((*c, piece));
+    }
+    Ok(out)
+}
+
+/// Have the registry assemble `batch`, sending again the chunks it reports missing.
+async fn assemble(
+    http: &Http,
+    project: &ProjectRef,
+    packer: &mut Packer,
+    resume: &[cairn_core::pack::PackId],
+    mut batch: Vec<Blob>,
+    progress: &dyn Progress,
+    journal: &mut Journal,
+) -> Result<()> {
+    let path = project.api("/blobs/assemble");
+    for _ in 0..ROUNDS {
+        packer.drain(progress, journal).await?;
+        let mut retry = Vec::new();
+        while !batch.is_empty() {
+            let group = take_group(&mut batch);
+            let mut packs: BTreeSet<_> = resume.iter().copied().collect();
+            let mut bases = BTreeSet::new();
+            for b in &group {
+                bases.extend(b.bases.iter().copied());
+                packs.extend(b.parts.iter().filter_map(|p| match p {
+                    RecipePart::Chunk(h) => packer.pack_of(h),
+                    RecipePart::Segment(_) => None,
+                }));
+            }
+            let request = AssembleRequest {
+                chunker: 1,
+                bases: bases.into_iter().collect(),
+                packs: packs.into_iter().take(MAX_PACKS).collect(),
+                blobs: group
+                    .iter()
+                    .map(|b| BlobRecipe {
+                        digest: b.digest,
+                        size: b.size,
+                        parts: b.parts.clone(),
+                    })
+                    .collect(),
+            };
+            let outcomes: Vec<AssembleOutcome> =
+                http.json(Method::POST, &path, Some(&request)).await?;
+            for (mut blob, outcome) in group.into_iter().zip(outcomes) {
+                if outcome.held {
+                    continue;
+                }
+                // collected meanwhile: name every chunk, and send again those it lacks
+                let lacking: HashSet<_> = outcome.missing_chunks.iter().collect();
+                for h in &outcome.missing_chunks {
+                    packer.forget(h);
+                }
+                let resend: Vec<Chunk> = if outcome.missing_segments.is_empty() {
+                    let mut seen = HashSet::new();
+                    blob.chunks
+                        .iter()
+                        .filter(|c| lacking.contains(&c.hash) && seen.insert(c.hash))
+                        .copied()
+                        .collect()
+                } else {
+                    blob.parts = blob
+                        .chunks
+                        .iter()
+                        .map(|c| RecipePart::Chunk(c.hash))
+                        .collect();
+                    blob.bases.clear();
+                    blob.chunks
+                        .iter()
+                        .filter(|c| !packer.knows(&c.hash))
+                        .copied()
+                        .collect()
+                };
+                send(packer, &blob.path, None, &resend, progress, journal).await?;
+                retry.push(blob);
+            }
+        }
+        if retry.is_empty() {
+            return Ok(());
+        }
+        batch = retry;
+    }
+    Err(Error::Config(format!(
+        "the registry still lacks chunks of {} after {ROUNDS} tries (is garbage collection \
+         running with no grace period?)",
+        batch[0].digest
+    )))
+}
+
+/// The next blobs of `batch` one assemble request can carry: at most [`ASSEMBLE_BATCH`], and
+/// bases no more than one request may name.
+fn take_group(batch: &mut Vec<Blob>) -> Vec<Blob> {
+    let mut bases = HashSet::new();
+    let mut n = 0;
+    for b in batch.iter() {
+        let more = b.bases.iter().filter(|d| !bases.contains(*d)).count();
+        if n > 0 && (n == ASSEMBLE_BATCH || bases.len() + more > MAX_BASES) {
+            break;
+        }
+        bases.extend(b.bases.iter().copied());
+        n += 1;
+    }
+    let rest = batch.split_off(n);
+    std::mem::replace(batch, rest)
+}
+
+/// `bytes` as a body that can be sent again on a retry.
+pub(crate) fn body(bytes: &Bytes) -> reqwest::Body {
+    reqwest::Body::from(bytes.clone())
+}

@@ -1,0 +1,103 @@
+//! Chunked uploads (`docs/chunking.md`): which chunks the registry can reuse, packs of chunks
+//! verified on arrival, and blobs assembled from chunks and verified whole.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use cairn_core::pack::{MAX_PACK_CHUNKS, MAX_PACK_DATA, PackHeader};
+use cairn_core::wire::{
+    AssembleOutcome, AssembleRequest, KnownChunks, KnownRequest, PackReceipt, Problem,
+};
+use cairn_store::Error;
+use futures::{StreamExt, TryStreamExt};
+
+use super::params::ProjectParams;
+use crate::AppState;
+use crate::auth::{Allowed, WRITE};
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath};
+
+/// The largest pack body: a full header and the most data.
+fn pack_limit() -> u64 {
+    PackHeader::encoded_len(MAX_PACK_CHUNKS) + MAX_PACK_DATA
+}
+
+/// Which segments and chunks need not be sent: those of blobs the project holds (`bases`).
+#[utoipa::path(post, path = "/api/v1/projects/{entity}/{project}/chunks/known", params(ProjectParams),
+    request_body = KnownRequest, responses((status = 200, body = KnownChunks), (status = 422, body = Problem)))]
+pub(crate) async fn known(
+    State(state): State<AppState>,
+    _: Allowed<WRITE>,
+    ApiPath(p): ApiPath<ProjectParams>,
+    ApiJson(req): ApiJson<KnownRequest>,
+) -> ApiResult<Json<KnownChunks>> {
+    let known =
+        cairn_store::assembly::known(state.meta.as_ref(), state.blobs.as_ref(), &p.key(), &req)
+            .await?;
+    Ok(Json(known))
+}
+
+/// Upload a pack of chunks (`application/vnd.cairn.pack`): every chunk is checked against its
+/// BLAKE3 hash as it streams, and the pack is stored only if all match.
+#[utoipa::path(post, path = "/api/v1/projects/{entity}/{project}/packs", params(ProjectParams),
+    request_body(content = Vec<u8>, content_type = "application/vnd.cairn.pack"),
+    responses((status = 201, body = PackReceipt), (status = 413, body = Problem),
+        (status = 422, body = Problem, description = "a chunk does not hash to its header's hash, or the body breaks the pack format")))]
+pub(crate) async fn put_pack(
+    State(state): State<AppState>,
+    _: Allowed<WRITE>,
+    ApiPath(p): ApiPath<ProjectParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<PackReceipt>)> {
+    let limit = pack_limit();
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(Error::TooLarge { limit }.into());
+    }
+    let key = p.key();
+    let owner = format!("{}/{}", key.entity, key.project);
+    let stream = body
+        .into_data_stream()
+        .map_err(std::io::Error::other)
+        .boxed();
+    let (pack, header) = state.blobs.put_pack(&owner, stream, limit).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PackReceipt {
+            pack: pack.id,
+            chunks: header.entries.len() as u32,
+            bytes: header.data_len(),
+        }),
+    ))
+}
+
+/// Assemble blobs from chunks of `bases` and `packs`; each is verified (size and SHA-256)
+/// before the project holds it. Blobs with chunks the registry lacks are answered with them.
+#[utoipa::path(post, path = "/api/v1/projects/{entity}/{project}/blobs/assemble", params(ProjectParams),
+    request_body = AssembleRequest,
+    responses((status = 200, body = Vec<AssembleOutcome>),
+        (status = 422, body = Problem, description = "a blob's chunks do not produce its size or digest (nothing is held for it)"),
+        (status = 503, body = Problem, description = "garbage collection is deleting these bytes right now; retry after Retry-After seconds")))]
+pub(crate) async fn assemble(
+    State(state): State<AppState>,
+    _: Allowed<WRITE>,
+    ApiPath(p): ApiPath<ProjectParams>,
+    ApiJson(req): ApiJson<AssembleRequest>,
+) -> ApiResult<Json<Vec<AssembleOutcome>>> {
+    let config = &state.config;
+    let out = cairn_store::assembly::assemble(
+        state.meta.as_ref(),
+        &state.blobs,
+        &p.key(),
+        &req,
+        config.collect_wait,
+        &config.seam,
+    )
+    .await?;
+    Ok(Json(out))
+}
