@@ -1,67 +1,97 @@
-//! Interrupting `cairn put` of a large file (SIGKILL mid-upload) and running it again: only the
-//! parts the registry lacks are sent, and the blob is whole and verified.
+//! Large files through `cairn put` as chunks: interrupted (SIGKILL mid-upload) and run again,
+//! only the chunks the registry lacks are sent; a new version with 1 MiB of a large file
+//! overwritten sends about that 1 MiB; every version comes back whole and verified.
 
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use cairn_core::wire::DEFAULT_PART_SIZE;
 use cairn_testkit::{ADMIN_TOKEN, TestServer};
 use serde_json::Value;
 
-const SIZE: u64 = 512 << 20;
+const SIZE: usize = 160 << 20;
 
-fn put(server: &TestServer, file: &Path, config: &Path) -> tokio::process::Command {
+fn cairn(server: &TestServer, config: &Path, args: &[&str]) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cairn"));
-    cmd.args([
-        "--json",
-        "put",
-        file.to_str().unwrap(),
-        "--name",
-        "big",
-        "--type",
-        "dataset",
-    ])
-    .env("CAIRN_CONFIG", config)
-    .env("CAIRN_HOST", &server.url)
-    .env("CAIRN_TOKEN", ADMIN_TOKEN)
-    .env("CAIRN_ENTITY", "ent")
-    .env("CAIRN_PROJECT", "proj")
-    .stdin(Stdio::null());
+    cmd.arg("--json")
+        .args(args)
+        .env("CAIRN_CONFIG", config)
+        .env("CAIRN_HOST", &server.url)
+        .env("CAIRN_TOKEN", ADMIN_TOKEN)
+        .env("CAIRN_ENTITY", "ent")
+        .env("CAIRN_PROJECT", "proj")
+        .stdin(Stdio::null());
     cmd
 }
 
-/// Parts the registry holds, across its upload sessions.
-fn parts_held(server: &TestServer) -> usize {
-    let Ok(sessions) = std::fs::read_dir(server.data_dir().join("blobs/uploads")) else {
-        return 0;
-    };
-    sessions
-        .flatten()
-        .filter_map(|s| std::fs::read_dir(s.path()).ok())
-        .flat_map(|files| files.flatten())
-        .filter(|f| {
-            let name = f.file_name().into_string().unwrap_or_default();
-            name.starts_with("part-") && !name.contains('#')
-        })
-        .count()
+fn put(server: &TestServer, file: &Path, config: &Path) -> tokio::process::Command {
+    let file = file.to_str().unwrap();
+    cairn(
+        server,
+        config,
+        &["put", file, "--name", "big", "--type", "dataset"],
+    )
+}
+
+/// Bytes in the packs the registry stores.
+fn packed(server: &TestServer) -> u64 {
+    fn walk(dir: &Path) -> u64 {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .map(|e| match e.metadata() {
+                Ok(m) if m.is_dir() => walk(&e.path()),
+                Ok(m) if !e.file_name().to_string_lossy().contains('#') => m.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+    walk(&server.data_dir().join("blobs/packs"))
+}
+
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+async fn json(cmd: &mut tokio::process::Command) -> Value {
+    let out = cmd.output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+async fn get_back(server: &TestServer, config: &Path, version: &str, root: &Path) -> Vec<u8> {
+    let what = format!("big:{version}");
+    json(&mut cairn(
+        server,
+        config,
+        &["get", &what, "--root", root.to_str().unwrap()],
+    ))
+    .await;
+    std::fs::read(root.join("big.bin")).unwrap()
 }
 
 #[tokio::test]
-async fn a_killed_put_resumes_without_resending_the_parts_received() {
+async fn a_killed_put_resumes_and_an_edit_sends_only_the_change() {
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("big.bin");
-    {
-        // mostly a hole, with data at both ends and in the middle
-        use std::io::{Seek, SeekFrom, Write};
-        let mut f = std::fs::File::create(&file).unwrap();
-        f.set_len(SIZE).unwrap();
-        for at in [0, SIZE / 2 + 12345, SIZE - 4096] {
-            f.seek(SeekFrom::Start(at)).unwrap();
-            f.write_all(&[0x5a; 4096]).unwrap();
-        }
-    }
+    let v0 = noise(SIZE, 42);
+    std::fs::write(&file, &v0).unwrap();
     let config = dir.path().join("config.json");
 
     let mut first = put(&server, &file, &config)
@@ -69,8 +99,9 @@ async fn a_killed_put_resumes_without_resending_the_parts_received() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // kill it once two packs (of 32 MiB) are stored, before the last
     loop {
-        if parts_held(&server) >= 4 {
+        if packed(&server) >= 64 << 20 {
             break;
         }
         if let Some(status) = first.try_wait().unwrap() {
@@ -80,51 +111,39 @@ async fn a_killed_put_resumes_without_resending_the_parts_received() {
     }
     first.start_kill().unwrap();
     first.wait().await.unwrap();
-    // requests the kill cut off end on the server; let them settle
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let held = parts_held(&server) as u64;
-    let total = SIZE.div_ceil(DEFAULT_PART_SIZE);
-    assert!(held >= 4 && held < total, "{held} of {total} parts held");
+    let held = packed(&server);
+    assert!(held < SIZE as u64, "{held} bytes packed: the put finished");
 
-    let out = put(&server, &file, &config).output().await.unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = json(&mut put(&server, &file, &config)).await;
     assert_eq!(v["version"], "v0");
-    assert_eq!(v["resumed_bytes"], held * DEFAULT_PART_SIZE, "{v}");
-    assert_eq!(v["uploaded_bytes"], SIZE - held * DEFAULT_PART_SIZE, "{v}");
-    assert_eq!(parts_held(&server), 0, "the session is gone once completed");
-
-    // the registry serves exactly the file
-    let digest = cairn_core::Digest::of(&std::fs::read(&file).unwrap());
-    assert_eq!(server.state.blobs.size(&digest).await.unwrap(), Some(SIZE));
-    let got = dir.path().join("got");
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args([
-            "--json",
-            "get",
-            "big:latest",
-            "--root",
-            got.to_str().unwrap(),
-        ])
-        .env("CAIRN_CONFIG", &config)
-        .env("CAIRN_HOST", &server.url)
-        .env("CAIRN_TOKEN", ADMIN_TOKEN)
-        .env("CAIRN_ENTITY", "ent")
-        .env("CAIRN_PROJECT", "proj")
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let resumed = v["resumed_bytes"].as_u64().unwrap();
+    let sent = v["uploaded_bytes"].as_u64().unwrap();
+    // the packs whose receipts came back before the kill (at least the first)
+    assert!(resumed >= 30 << 20, "{v}");
+    assert_eq!(resumed + sent, SIZE as u64, "{v}");
     assert_eq!(
-        cairn_core::Digest::of(&std::fs::read(got.join("big.bin")).unwrap()),
-        digest
+        get_back(&server, &config, "v0", &dir.path().join("v0")).await,
+        v0
+    );
+
+    // 1 MiB overwritten in the middle: about 1 MiB goes up, and the store grows by as much
+    let mut v1 = v0.clone();
+    v1[SIZE / 2..SIZE / 2 + (1 << 20)].copy_from_slice(&noise(1 << 20, 7));
+    std::fs::write(&file, &v1).unwrap();
+    let before = packed(&server);
+    let v = json(&mut put(&server, &file, &config)).await;
+    assert_eq!(v["version"], "v1");
+    let sent = v["uploaded_bytes"].as_u64().unwrap();
+    assert!(sent <= 3 << 20, "{sent} bytes sent for a 1 MiB edit: {v}");
+    assert!(
+        v["reused_bytes"].as_u64().unwrap() >= (SIZE - (3 << 20)) as u64,
+        "{v}"
+    );
+    let grown = packed(&server) - before;
+    assert!(grown <= 3 << 20, "the store grew by {grown} bytes");
+    assert_eq!(
+        get_back(&server, &config, "v1", &dir.path().join("v1")).await,
+        v1
     );
 }

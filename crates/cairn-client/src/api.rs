@@ -188,25 +188,36 @@ impl Api {
         // a draft sends its patch; a new version of an existing artifact that shares most of
         // its entries with `latest` sends the change against it (the version records that
         // base), so a re-pushed folder costs its changed files, not its whole manifest
-        let latest;
-        let change = match &artifact.base {
-            Some((_, base)) => Some((base.0, artifact.patch(), 0, artifact.draft.base())),
-            None => {
-                latest = self.against_latest(project, artifact).await?;
-                latest.as_ref().map(|(base, patch, manifest)| {
-                    // the entries kept from `latest` reuse its content too
-                    let kept = (artifact.manifest().len() - patch.put.len()) as u64;
-                    (*base, patch.clone(), kept, manifest)
-                })
+        // the files a new version replaces are offered to the registry as chunks to reuse:
+        // those of the draft's base, or of `latest` when it is the same kind of artifact
+        let latest = match &artifact.base {
+            Some(_) => None,
+            None => self.latest_like(project, artifact).await?,
+        };
+        let change = match (&artifact.base, &latest) {
+            (Some((_, base)), _) => Some((base.0, artifact.patch(), 0)),
+            (None, Some((index, manifest))) => {
+                // a version that differs from `latest` in at most half of its entries sends the
+                // change against it (the version records that base), so a re-pushed folder
+                // costs its changed files, not its whole manifest
+                let patch = cairn_core::diff(manifest, artifact.manifest());
+                let changed = patch.put.len() + patch.remove.len();
+                let kept = (artifact.manifest().len() - patch.put.len()) as u64;
+                (changed * 2 <= artifact.manifest().len()).then_some((*index, patch, kept))
             }
+            (None, None) => None,
+        };
+        let base_manifest = match &artifact.base {
+            Some(_) => Some(artifact.draft.base()),
+            None => latest.as_ref().map(|(_, m)| m),
         };
         let transfer = match change {
-            Some((base, patch, kept, base_manifest)) => {
+            Some((base, patch, kept)) => {
                 let mut transfer = upload(
                     &self.http,
                     project,
                     &Manifest::from_entries(patch.put.clone())?,
-                    Some(base_manifest),
+                    base_manifest,
                     &artifact.sources,
                     self.progress.as_ref(),
                 )
@@ -221,7 +232,7 @@ impl Api {
                     &self.http,
                     project,
                     artifact.manifest(),
-                    None,
+                    base_manifest,
                     &artifact.sources,
                     self.progress.as_ref(),
                 )
@@ -235,14 +246,13 @@ impl Api {
         Ok(CommitOutcome::new(out, transfer))
     }
 
-    /// When `artifact` (with no base of its own) would be a new version of an existing artifact
-    /// of the same type and differs from its `latest` in at most half of the entries: that
-    /// version's index, the patch from it to `artifact`, and its manifest.
-    async fn against_latest(
+    /// `latest` of `artifact`'s collection (index and manifest) when `artifact` would be a new
+    /// version of the same type and not a small fraction of it.
+    async fn latest_like(
         &self,
         project: &ProjectRef,
         artifact: &Artifact,
-    ) -> Result<Option<(u64, cairn_core::Patch, Manifest)>> {
+    ) -> Result<Option<(u64, Manifest)>> {
         let url = project.api(&format!("/artifacts/{}/versions/latest", artifact.name));
         let latest: Version = match self.http.json(Method::GET, &url, None::<&()>).await {
             Ok(v) => v,
@@ -255,13 +265,7 @@ impl Api {
             return Ok(None);
         }
         let base = self.version(project.clone(), latest).await?;
-        let patch = cairn_core::diff(&base.manifest, artifact.manifest());
-        let changed = patch.put.len() + patch.remove.len();
-        Ok((changed * 2 <= artifact.manifest().len()).then_some((
-            base.version.index,
-            patch,
-            base.manifest,
-        )))
+        Ok(Some((base.version.index, base.manifest)))
     }
 
     /// Upload the artifact's blobs and add its entries to the pending version of `id`.

@@ -68,9 +68,9 @@ pub(crate) async fn upload(
     jobs: Vec<Job>,
     progress: &dyn Progress,
 ) -> Result<Sent> {
-    let mut journal = Journal::open(project);
+    let journal = Journal::open(project);
     let resume = journal.packs();
-    let mut packer = Packer::new(http, project);
+    let mut packer = Packer::new(http, project, journal.clone());
     let mut sent = Sent::default();
     let mut batch = Vec::new();
     for job in jobs {
@@ -95,15 +95,7 @@ pub(crate) async fn upload(
         }
         sent.reused += job.size - known - sending;
         progress.advance(Phase::Upload, job.size - sending);
-        send(
-            &mut packer,
-            &job.path,
-            bytes.as_deref(),
-            &to_send,
-            progress,
-            &mut journal,
-        )
-        .await?;
+        send(&mut packer, &job.path, bytes.as_deref(), &to_send, progress).await?;
         batch.push(Blob {
             digest: job.digest,
             size: job.size,
@@ -113,29 +105,11 @@ pub(crate) async fn upload(
             bases: job.bases,
         });
         if batch.len() >= ASSEMBLE_BATCH {
-            assemble(
-                http,
-                project,
-                &mut packer,
-                &resume,
-                batch,
-                progress,
-                &mut journal,
-            )
-            .await?;
+            assemble(http, project, &mut packer, &resume, batch, progress).await?;
             batch = Vec::new();
         }
     }
-    assemble(
-        http,
-        project,
-        &mut packer,
-        &resume,
-        batch,
-        progress,
-        &mut journal,
-    )
-    .await?;
+    assemble(http, project, &mut packer, &resume, batch, progress).await?;
     sent.bytes = packer.sent_bytes();
     journal.clear();
     Ok(sent)
@@ -228,12 +202,11 @@ async fn send(
     bytes: Option<&[u8]>,
     chunks: &[Chunk],
     progress: &dyn Progress,
-    journal: &mut Journal,
 ) -> Result<()> {
     if let Some(bytes) = bytes {
         for c in chunks {
             let piece = &bytes[c.offset as usize..][..c.len as usize];
-            packer.push(c.hash, piece, progress, journal).await?;
+            packer.push(c.hash, piece, progress).await?;
         }
         return Ok(());
     }
@@ -250,7 +223,7 @@ async fn send(
                 .await
                 .map_err(|e| Error::Config(format!("reading chunks: {e}")))??;
             for (c, piece) in read {
-                packer.push(c.hash, &piece, progress, journal).await?;
+                packer.push(c.hash, &piece, progress).await?;
             }
         }
     }
@@ -279,11 +252,10 @@ async fn assemble(
     resume: &[cairn_core::pack::PackId],
     mut batch: Vec<Blob>,
     progress: &dyn Progress,
-    journal: &mut Journal,
 ) -> Result<()> {
     let path = project.api("/blobs/assemble");
     for _ in 0..ROUNDS {
-        packer.drain(progress, journal).await?;
+        packer.drain(progress).await?;
         let mut retry = Vec::new();
         while !batch.is_empty() {
             let group = take_group(&mut batch);
@@ -340,7 +312,7 @@ async fn assemble(
                         .copied()
                         .collect()
                 };
-                send(packer, &blob.path, None, &resend, progress, journal).await?;
+                send(packer, &blob.path, None, &resend, progress).await?;
                 retry.push(blob);
             }
         }

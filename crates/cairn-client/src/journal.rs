@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::http::ProjectRef;
 
 /// The journal of one project.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Journal {
     file: Option<PathBuf>,
 }
@@ -41,7 +41,8 @@ impl Journal {
         all[all.len().saturating_sub(MAX_PACKS)..].to_vec()
     }
 
-    pub(crate) fn add(&mut self, id: PackId) {
+    /// Note a pack the registry has stored (from the task that sent it, at once).
+    pub(crate) fn add(&self, id: PackId) {
         let Some(file) = &self.file else { return };
         let written = file
             .parent()
@@ -53,12 +54,11 @@ impl Journal {
                     .open(file)
             })
             .and_then(|mut f| writeln!(f, "{id}"));
-        if written.is_err() {
-            self.file = None;
-        }
+        // not written: this upload cannot be resumed, nothing else changes
+        drop(written);
     }
 
-    pub(crate) fn clear(&mut self) {
+    pub(crate) fn clear(&self) {
         if let Some(file) = &self.file {
             let _ = std::fs::remove_file(file);
         }

@@ -30,10 +30,11 @@ pub(crate) struct Packer {
     ids: Vec<Option<PackId>>,
     tasks: JoinSet<Result<(usize, PackReceipt)>>,
     sent: u64,
+    journal: Journal,
 }
 
 impl Packer {
-    pub(crate) fn new(http: &Http, project: &ProjectRef) -> Self {
+    pub(crate) fn new(http: &Http, project: &ProjectRef, journal: Journal) -> Self {
         Self {
             http: http.clone(),
             project: project.clone(),
@@ -42,6 +43,7 @@ impl Packer {
             ids: vec![None],
             tasks: JoinSet::new(),
             sent: 0,
+            journal,
         }
     }
 
@@ -71,13 +73,12 @@ impl Packer {
         hash: ChunkHash,
         bytes: &[u8],
         progress: &dyn Progress,
-        journal: &mut Journal,
     ) -> Result<()> {
         if self.knows(&hash) {
             return Ok(());
         }
         if self.building.would_overflow(bytes.len()) || self.building.data_len() >= TARGET {
-            self.flush(progress, journal).await?;
+            self.flush(progress).await?;
         }
         self.building.push_hashed(hash, bytes);
         self.slot_of.insert(hash, self.ids.len() - 1);
@@ -85,18 +86,19 @@ impl Packer {
     }
 
     /// Start uploading the pack being filled (waiting for a slot).
-    async fn flush(&mut self, progress: &dyn Progress, journal: &mut Journal) -> Result<()> {
+    async fn flush(&mut self, progress: &dyn Progress) -> Result<()> {
         if self.building.is_empty() {
             return Ok(());
         }
         while self.tasks.len() >= IN_FLIGHT {
-            self.join_one(progress, journal).await?;
+            self.join_one(progress).await?;
         }
         let body = Bytes::from(std::mem::take(&mut self.building).finish());
         let slot = self.ids.len() - 1;
         self.ids.push(None);
         let http = self.http.clone();
         let path = self.project.api("/packs");
+        let journal = self.journal.clone();
         self.tasks.spawn(async move {
             let res = http
                 .send(
@@ -110,12 +112,14 @@ impl Packer {
                     &path,
                 )
                 .await?;
-            Ok((slot, res.json::<PackReceipt>().await?))
+            let receipt = res.json::<PackReceipt>().await?;
+            journal.add(receipt.pack);
+            Ok((slot, receipt))
         });
         Ok(())
     }
 
-    async fn join_one(&mut self, progress: &dyn Progress, journal: &mut Journal) -> Result<()> {
+    async fn join_one(&mut self, progress: &dyn Progress) -> Result<()> {
         let Some(done) = self.tasks.join_next().await else {
             return Ok(());
         };
@@ -123,19 +127,14 @@ impl Packer {
         self.ids[slot] = Some(receipt.pack);
         self.sent += receipt.bytes;
         progress.advance(Phase::Upload, receipt.bytes);
-        journal.add(receipt.pack);
         Ok(())
     }
 
     /// Send the pack being filled and wait for every upload.
-    pub(crate) async fn drain(
-        &mut self,
-        progress: &dyn Progress,
-        journal: &mut Journal,
-    ) -> Result<()> {
-        self.flush(progress, journal).await?;
+    pub(crate) async fn drain(&mut self, progress: &dyn Progress) -> Result<()> {
+        self.flush(progress).await?;
         while !self.tasks.is_empty() {
-            self.join_one(progress, journal).await?;
+            self.join_one(progress).await?;
         }
         Ok(())
     }

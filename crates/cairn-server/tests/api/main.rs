@@ -5,6 +5,7 @@ mod aliases;
 mod auth;
 mod blobs;
 mod browser;
+mod chunks;
 mod commits;
 mod distributed;
 mod files;

@@ -85,6 +85,9 @@ const ROUTES: &[(&str, &str)] = &[
         "post",
         "/api/v1/projects/{entity}/{project}/uploads/{id}/complete",
     ),
+    ("post", "/api/v1/projects/{entity}/{project}/chunks/known"),
+    ("post", "/api/v1/projects/{entity}/{project}/packs"),
+    ("post", "/api/v1/projects/{entity}/{project}/blobs/assemble"),
 ];
 
 #[tokio::test]
