@@ -202,6 +202,18 @@ class Cairn(Tool):
         self.server.terminate()
         self.server.wait()
 
+    def store(self):
+        """(objects, bytes) in the registry's blob store (blobs, packs; not staging)."""
+        root = self.work / "cairn-data" / "blobs"
+        files = [p for d in ("blobs", "packs") for p in (root / d).rglob("*") if p.is_file()]
+        return len(files), sum(p.stat().st_size for p in files)
+
+
+class CairnBase(Cairn):
+    """Cairn built from an earlier commit (`--baseline`), on the same setup: the named
+    baseline the numbers are compared with in the same run."""
+    name = "Cairn-base"
+
 
 CAIRN_PY_PUSH = """
 import json, sys, time, cairn
@@ -402,6 +414,8 @@ def bench_tool(tool, key, master, work):
                 print(f"  {tool.name:7} {key} {op:15} stopped after {LIMIT} s", file=sys.stderr, flush=True)
                 continue
             r["sent"] = tool.sent() - before
+            if hasattr(tool, "store"):
+                r["store_objects"], r["store_bytes"] = tool.store()
             r.pop("out", None)
             r.pop("run", None)
             results[op] = r
@@ -423,13 +437,14 @@ def main():
     ap.add_argument("--tools", default="Cairn,Cairn-py,DVC,MLflow,Oxen")
     ap.add_argument("--json", default=None)
     ap.add_argument("--quick", action="store_true", help="tiny datasets: check the harness")
+    ap.add_argument("--baseline", default=None, help="an earlier cairn binary (tool Cairn-base)")
     args = ap.parse_args()
     if args.quick:
         DATASETS.update(A=("200 × 4 KiB", 200, 4 * KIB), B=("20 × 1 MiB", 20, MIB),
                         C=("1 × 16 MiB", 1, 16 * MIB))
     work = Path(args.work)
     bindir = Path(args.peers)
-    make = {"Cairn": lambda: Cairn(args.cairn), "Cairn-py": lambda: CairnPy(args.cairn, bindir),
+    make = {"Cairn": lambda: Cairn(args.cairn), "Cairn-base": lambda: CairnBase(args.baseline), "Cairn-py": lambda: CairnPy(args.cairn, bindir),
             "DVC": lambda: Dvc(bindir),
             "MLflow": lambda: MLflow(bindir), "Oxen": lambda: Oxen(bindir)}
     results = {}

@@ -53,6 +53,14 @@ def main():
                     cells.append(f"{r[op]['wall'] / max(cairn[op]['wall'], 1e-9):.1f}×")
             print(f"| {name} | " + " | ".join(cells) + " |")
         print(f"\nCairn's first push ÷ the hashing bound: {cairn['first push']['wall'] / bound:.2f}×")
+        stored = [(n, r) for n, r in tools.items() if n.startswith("Cairn") and "store_objects" in (r.get("first push") or {})]
+        if stored:
+            print("\nThe registry's blob store after each push (objects, bytes):\n")
+            print("| tool | first push | edit push | no-change push |")
+            print("|---|---:|---:|---:|")
+            for name, r in stored:
+                cells = [f"{r[op]['store_objects']} · {mib(r[op]['store_bytes'])}" for op in OPS[:3]]
+                print(f"| {name} | " + " | ".join(cells) + " |")
     chart(results, sys.argv[2])
 
 

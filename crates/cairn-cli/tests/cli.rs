@@ -390,6 +390,28 @@ async fn gc_frees_unreferenced_blobs_while_the_registry_runs() {
     let cli = Cli::new(&s);
     s.commit_files("ent/proj", "data", &[("a", "kept")]).await;
     s.put_blob("ent/proj", b"orphan").await;
+    // a file sent as chunks: its version keeps its pack
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("c.txt"), "chunked and kept").unwrap();
+    cli.json(&[
+        "put",
+        src.path().to_str().unwrap(),
+        "--name",
+        "chunked",
+        "--type",
+        "dataset",
+    ])
+    .await;
+    // and a pack nothing names (an upload that never assembled)
+    let mut pack = cairn_core::pack::PackBuilder::new();
+    pack.push(b"never assembled");
+    let res = s
+        .req(reqwest::Method::POST, "/api/v1/projects/ent/proj/packs")
+        .body(pack.finish())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let dir = s.data_dir();
     let dir = dir.to_str().unwrap();
@@ -398,14 +420,15 @@ async fn gc_frees_unreferenced_blobs_while_the_registry_runs() {
         .await;
     assert_eq!(
         ran.json(),
-        serde_json::json!({"blobs": 0, "bytes": 0, "resumed": 0, "dry_run": false})
+        serde_json::json!({"blobs": 0, "bytes": 0, "resumed": 0, "packs": 0, "pack_bytes": 0, "dry_run": false})
     );
     let ran = cli
         .run(&["--json", "gc", "--data-dir", dir, "--grace", "0s"], false)
         .await;
+    let stray = cairn_core::pack::PackHeader::encoded_len(1) + 15;
     assert_eq!(
         ran.json(),
-        serde_json::json!({"blobs": 1, "bytes": 6, "resumed": 0, "dry_run": false})
+        serde_json::json!({"blobs": 1, "bytes": 6, "resumed": 0, "packs": 1, "pack_bytes": stray, "dry_run": false})
     );
     let ran = cli
         .run(&["gc", "--data-dir", dir, "--grace", "soon"], false)
@@ -425,4 +448,15 @@ async fn gc_frees_unreferenced_blobs_while_the_registry_runs() {
         ])
         .await;
     assert_eq!(v["version"], "v0", "{v}");
+    let v = cli
+        .json(&[
+            "get",
+            "ent/proj/chunked:latest",
+            "--root",
+            &format!("{dir}/out2"),
+        ])
+        .await;
+    assert_eq!(v["version"], "v0", "{v}");
+    let got = std::fs::read_to_string(format!("{dir}/out2/c.txt")).unwrap();
+    assert_eq!(got, "chunked and kept");
 }

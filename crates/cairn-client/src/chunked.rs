@@ -173,8 +173,8 @@ async fn negotiate(
         if *known {
             parts.push(RecipePart::Segment(s.hash));
         } else {
-            for i in s.first..s.first + s.count {
-                parts.push(RecipePart::Chunk(chunks[i].hash));
+            for (i, c) in chunks.iter().enumerate().skip(s.first).take(s.count) {
+                parts.push(RecipePart::Chunk(c.hash));
                 asked.push(i);
             }
         }

@@ -1,7 +1,8 @@
 //! The few API calls the workload makes, with errors that say which call failed and how.
 
 use cairn_core::wire::{
-    AliasTarget, CommitRequest, CommitResponse, MissingBlobs, UpsertRequest, Version, VersionList,
+    AliasTarget, AssembleOutcome, AssembleRequest, BlobRecipe, CommitRequest, CommitResponse,
+    MissingBlobs, PackReceipt, RecipePart, UpsertRequest, Version, VersionList,
 };
 use cairn_core::{ArtifactName, Digest, Manifest};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -130,6 +131,61 @@ impl Registry {
                 {
                     tries += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Upload `bytes` as chunks: one pack, then an assembly naming its chunks (again while a
+    /// collection deletes the same bytes, or collected the pack before the assembly).
+    pub async fn put_chunked(&self, bytes: Vec<u8>) -> Result<Digest> {
+        let (digest, chunks) = cairn_core::chunk::chunk_all(&bytes);
+        let mut pack = cairn_core::pack::PackBuilder::new();
+        let mut seen = std::collections::HashSet::new();
+        for c in chunks.iter().filter(|c| seen.insert(c.hash)) {
+            pack.push_hashed(c.hash, &bytes[c.offset as usize..][..c.len as usize]);
+        }
+        let body = bytes::Bytes::from(pack.finish());
+        let parts: Vec<RecipePart> = chunks.iter().map(|c| RecipePart::Chunk(c.hash)).collect();
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let receipt: PackReceipt = Self::json(
+                "POST packs",
+                self.req(Method::POST, "/packs").body(body.clone()),
+            )
+            .await?;
+            let request = AssembleRequest {
+                chunker: 1,
+                bases: vec![],
+                packs: vec![receipt.pack],
+                blobs: vec![BlobRecipe {
+                    digest,
+                    size: bytes.len() as u64,
+                    parts: parts.clone(),
+                }],
+            };
+            let assembled = Self::json::<Vec<AssembleOutcome>>(
+                "POST blobs/assemble",
+                self.req(Method::POST, "/blobs/assemble").json(&request),
+            )
+            .await;
+            match assembled {
+                Ok(out) if out.first().is_some_and(|o| o.held) => return Ok(digest),
+                // the pack was collected before the assembly: send it again
+                Ok(_) if tries < 100 => {}
+                Err(Error::Status { status, .. })
+                    if status == StatusCode::SERVICE_UNAVAILABLE && tries < 100 =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Ok(out) => {
+                    return Err(Error::Status {
+                        call: "POST blobs/assemble",
+                        status: StatusCode::CONFLICT,
+                        body: format!("still missing after {tries} tries: {out:?}"),
+                    });
                 }
                 Err(e) => return Err(e),
             }

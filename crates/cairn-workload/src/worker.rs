@@ -289,7 +289,12 @@ impl Worker {
 
     async fn upload(&mut self, bytes: Vec<u8>) -> Result<Entry> {
         let len = bytes.len() as u64;
-        let digest = self.registry.put_blob(bytes.clone()).await?;
+        // half as one whole blob, half as chunks in a pack
+        let digest = if self.rng.random_bool(0.5) {
+            self.registry.put_blob(bytes.clone()).await?
+        } else {
+            self.registry.put_chunked(bytes.clone()).await?
+        };
         self.uploaded.push(bytes);
         Ok(Entry::blob(digest, len))
     }

@@ -19,15 +19,15 @@ use tokio::sync::{Semaphore, mpsc};
 use crate::{manifest, p};
 
 /// Holds the first arrival at `step` once armed, until [`Gate::open`].
-struct Gate {
+pub(crate) struct Gate {
     step: Step,
-    armed: AtomicBool,
+    pub(crate) armed: AtomicBool,
     arrived: mpsc::UnboundedSender<()>,
     go: Semaphore,
 }
 
 impl Gate {
-    fn new(step: Step, armed: bool) -> (Arc<Self>, mpsc::UnboundedReceiver<()>) {
+    pub(crate) fn new(step: Step, armed: bool) -> (Arc<Self>, mpsc::UnboundedReceiver<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let gate = Arc::new(Self {
             step,
@@ -38,7 +38,7 @@ impl Gate {
         (gate, rx)
     }
 
-    fn seam(self: &Arc<Self>) -> Seam {
+    pub(crate) fn seam(self: &Arc<Self>) -> Seam {
         let gate = self.clone();
         Seam::new(move |step| {
             let gate = gate.clone();
@@ -51,14 +51,14 @@ impl Gate {
         })
     }
 
-    fn open(&self) {
+    pub(crate) fn open(&self) {
         self.go.add_permits(1);
     }
 }
 
 /// A registry on SQLite + disk, or on PostgreSQL + S3 when the services are there (`None`
 /// otherwise).
-async fn registry(postgres: bool, config: Config) -> Option<TestServer> {
+pub(crate) async fn registry(postgres: bool, config: Config) -> Option<TestServer> {
     if !postgres {
         return Some(TestServer::with_config(config).await);
     }
@@ -69,7 +69,7 @@ async fn registry(postgres: bool, config: Config) -> Option<TestServer> {
     Some(TestServer::replica_with_config(&db, &blobs, config).await)
 }
 
-fn collect(s: &TestServer, seam: Seam) -> tokio::task::JoinHandle<GcReport> {
+pub(crate) fn collect(s: &TestServer, seam: Seam) -> tokio::task::JoinHandle<GcReport> {
     let state = s.state.clone();
     tokio::spawn(async move {
         let options = GcOptions {
@@ -93,13 +93,13 @@ fn put(s: &TestServer, content: &'static str) -> tokio::task::JoinHandle<StatusC
     tokio::spawn(async move { req.send().await.unwrap().status() })
 }
 
-async fn commit(s: &TestServer, name: &str, files: &[(&str, &str)]) -> StatusCode {
+pub(crate) async fn commit(s: &TestServer, name: &str, files: &[(&str, &str)]) -> StatusCode {
     let body = json!({"type": "dataset", "manifest": manifest(files)});
     crate::commit(s, name, body).await.status()
 }
 
 /// The file downloads and is exactly `content`.
-async fn serves(s: &TestServer, name: &str, path: &str, content: &str) {
+pub(crate) async fn serves(s: &TestServer, name: &str, path: &str, content: &str) {
     let res = s
         .req(
             Method::GET,
@@ -123,7 +123,7 @@ async fn orphan(s: &TestServer, content: &str) {
 }
 
 /// Still running after a while: waiting on the collection.
-async fn still_waiting<T>(task: &tokio::task::JoinHandle<T>) {
+pub(crate) async fn still_waiting<T>(task: &tokio::task::JoinHandle<T>) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!task.is_finished(), "did not wait for the collection");
 }

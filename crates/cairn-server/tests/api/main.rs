@@ -11,6 +11,7 @@ mod distributed;
 mod files;
 mod gc;
 mod gc_churn;
+mod gc_packs;
 mod gc_races;
 mod hostile;
 mod openapi;

@@ -64,9 +64,15 @@ impl ObjectBlobStore {
             Err(e) => return Err(e),
         };
         let count = PackHeader::count(&prefix).map_err(|e| corrupt(key, e))?;
-        let raw = self
+        let raw = match self
             .pack_bytes_impl(key, 0..PackHeader::encoded_len(count))
-            .await?;
+            .await
+        {
+            Ok(b) => b,
+            // deleted between the two reads
+            Err(Error::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         PackHeader::decode(&raw)
             .map(Some)
             .map_err(|e| corrupt(key, e))
