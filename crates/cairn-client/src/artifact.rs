@@ -9,10 +9,18 @@ use cairn_core::{Alias, ArtifactName, Digest, Draft, Entry, EntryPath, Manifest,
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::hashing::hash_files;
+use crate::hashing::hash_and_chunk_files;
 use crate::http::ProjectRef;
 use crate::progress::{Progress, Silent};
 use crate::reference;
+use crate::stat_cache::StatCache;
+
+/// A local file an artifact added: where it is and its chunks (from the pass that hashed it).
+#[derive(Clone, Debug)]
+pub(crate) struct Source {
+    pub path: PathBuf,
+    pub chunks: Arc<Vec<cairn_core::chunk::Chunk>>,
+}
 
 /// A version of `name` in the making. Files are hashed as they are added (so a clash is an
 /// error at once); their bytes are read again only if the registry lacks them.
@@ -21,8 +29,8 @@ pub struct Artifact {
     pub(crate) name: ArtifactName,
     pub(crate) type_: TypeName,
     pub(crate) draft: Draft,
-    /// Where to read each blob this artifact added.
-    pub(crate) sources: HashMap<Digest, PathBuf>,
+    /// Where to read each blob this artifact added, and its chunks.
+    pub(crate) sources: HashMap<Digest, Source>,
     /// The committed version a draft started from.
     pub(crate) base: Option<(ProjectRef, VersionIndex)>,
     /// Aliases to put on the version (besides `latest`).
@@ -178,15 +186,18 @@ impl Artifact {
         paths: Vec<PathBuf>,
         overwrite: bool,
     ) -> Result<&mut Self> {
-        let hashed = hash_files(&paths, self.progress.as_ref())?;
+        let hashed = hash_and_chunk_files(&paths, self.progress.as_ref(), &StatCache::open())?;
         let batch: Vec<(EntryPath, Entry)> = entries
             .into_iter()
             .zip(&hashed)
-            .map(|(p, (d, size))| (p, Entry::blob(*d, *size)))
+            .map(|(p, (d, size, _))| (p, Entry::blob(*d, *size)))
             .collect();
         self.draft.add_many(batch, overwrite)?;
-        for ((digest, _), path) in hashed.into_iter().zip(paths) {
-            self.sources.entry(digest).or_insert(path);
+        for ((digest, _, chunks), path) in hashed.into_iter().zip(paths) {
+            self.sources.entry(digest).or_insert(Source {
+                path,
+                chunks: Arc::new(chunks),
+            });
         }
         Ok(self)
     }

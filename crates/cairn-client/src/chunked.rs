@@ -16,6 +16,7 @@ use cairn_core::wire::{
     AssembleOutcome, AssembleRequest, BlobRecipe, KnownChunks, KnownRequest, MAX_BASES,
     MAX_KNOWN_CHECK, MAX_PACKS, RecipePart,
 };
+use futures::StreamExt;
 use reqwest::Method;
 
 use crate::error::{Error, Result};
@@ -37,6 +38,8 @@ pub(crate) struct Job {
     pub digest: Digest,
     pub path: PathBuf,
     pub size: u64,
+    /// Its chunks, when the pass that hashed it cut them.
+    pub chunks: Option<std::sync::Arc<Vec<Chunk>>>,
     /// Blobs the project holds that this one probably shares chunks with.
     pub bases: Vec<Digest>,
 }
@@ -73,12 +76,27 @@ pub(crate) async fn upload(
     let mut packer = Packer::new(http, project, journal.clone());
     let mut sent = Sent::default();
     let mut batch = Vec::new();
-    for job in jobs {
-        let path = job.path.clone();
-        let keep = job.size <= KEEP;
-        let (chunks, bytes) = tokio::task::spawn_blocking(move || chunk_file(&path, keep))
+    // files are chunked on every core, a few ahead of the one being sent
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut chunked = futures::stream::iter(jobs)
+        .map(|job| async move {
+            let path = job.path.clone();
+            let keep = job.size <= KEEP;
+            let known = job.chunks.clone();
+            let (chunks, bytes) = tokio::task::spawn_blocking(move || match known {
+                Some(c) if !keep => Ok((c.to_vec(), None)),
+                Some(c) => std::fs::read(&path)
+                    .map(|b| (c.to_vec(), Some(b)))
+                    .map_err(|e| Error::io(&path, e)),
+                None => chunk_file(&path, keep),
+            })
             .await
             .map_err(|e| Error::Config(format!("chunking: {e}")))??;
+            Ok::<_, Error>((job, chunks, bytes))
+        })
+        .buffered(cores * 2);
+    while let Some(next) = chunked.next().await {
+        let (job, chunks, bytes) = next?;
         let (parts, missing) = negotiate(http, project, &job.bases, &resume, &chunks).await?;
         let mut fresh = HashSet::new();
         let to_send: Vec<Chunk> = missing
@@ -230,16 +248,31 @@ async fn send(
     Ok(())
 }
 
-fn read_chunks(path: &Path, chunks: &[Chunk]) -> Result<Vec<(Chunk, Vec<u8>)>> {
+/// The bytes of `chunks` (in file order), read a run of adjacent chunks at a time.
+fn read_chunks(path: &Path, chunks: &[Chunk]) -> Result<Vec<(Chunk, Bytes)>> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut out = Vec::with_capacity(chunks.len());
-    for c in chunks {
-        let mut piece = vec![0u8; c.len as usize];
-        f.seek(SeekFrom::Start(c.offset))
-            .and_then(|_| f.read_exact(&mut piece))
+    let mut i = 0;
+    while i < chunks.len() {
+        let mut j = i + 1;
+        while j < chunks.len()
+            && chunks[j].offset == chunks[j - 1].offset + chunks[j - 1].len as u64
+        {
+            j += 1;
+        }
+        let start = chunks[i].offset;
+        let end = chunks[j - 1].offset + chunks[j - 1].len as u64;
+        let mut run = vec![0u8; (end - start) as usize];
+        f.seek(SeekFrom::Start(start))
+            .and_then(|_| f.read_exact(&mut run))
             .map_err(|e| Error::io(path, e))?;
-        out.push((*c, piece));
+        let run = Bytes::from(run);
+        for c in &chunks[i..j] {
+            let at = (c.offset - start) as usize;
+            out.push((*c, run.slice(at..at + c.len as usize)));
+        }
+        i = j;
     }
     Ok(out)
 }
@@ -343,9 +376,4 @@ fn take_group(batch: &mut Vec<Blob>) -> Vec<Blob> {
     }
     let rest = batch.split_off(n);
     std::mem::replace(batch, rest)
-}
-
-/// `bytes` as a body that can be sent again on a retry.
-pub(crate) fn body(bytes: &Bytes) -> reqwest::Body {
-    reqwest::Body::from(bytes.clone())
 }

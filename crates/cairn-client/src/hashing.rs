@@ -2,16 +2,113 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
+use cairn_core::chunk::{Chunk, Splitter};
 use cairn_core::{Digest, Hasher};
 
 use crate::error::{Error, Result};
 use crate::progress::{Phase, Progress};
+use crate::stat_cache::StatCache;
 
-/// A file's digest and size, or why it could not be read.
-type Hashed = Result<(Digest, u64)>;
+/// Files at least this large are chunked on a second thread while the first hashes them.
+const TWO_THREADS: u64 = 16 << 20;
+
+/// A file's SHA-256, size and chunks (chunker v1), from one read. For a large file the chunk
+/// boundaries are found on a second thread, fed the buffers this one reads and hashes.
+pub(crate) fn hash_and_chunk_file(
+    path: &Path,
+    progress: &dyn Progress,
+) -> Result<(Digest, u64, Vec<Chunk>)> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let large = f
+        .metadata()
+        .map(|m| m.len() >= TWO_THREADS)
+        .unwrap_or(false);
+    let mut h = Hasher::new();
+    if !large {
+        let mut splitter = Splitter::new();
+        let mut chunks = Vec::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = read_full(&mut f, &mut buf).map_err(|e| Error::io(path, e))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+            splitter.update(&buf[..n], &mut chunks);
+            progress.advance(Phase::Hash, n as u64);
+        }
+        splitter.finish(&mut chunks);
+        let len = h.len();
+        return Ok((h.finish(), len, chunks));
+    }
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Arc<Vec<u8>>>(4);
+    std::thread::scope(|s| {
+        let splitting = s.spawn(move || {
+            let mut splitter = Splitter::new();
+            let mut chunks = Vec::new();
+            for buf in rx {
+                splitter.update(&buf, &mut chunks);
+            }
+            splitter.finish(&mut chunks);
+            chunks
+        });
+        let read = (|| {
+            loop {
+                let mut buf = vec![0u8; 4 << 20];
+                let n = read_full(&mut f, &mut buf).map_err(|e| Error::io(path, e))?;
+                if n == 0 {
+                    return Ok::<_, Error>(());
+                }
+                buf.truncate(n);
+                let buf = Arc::new(buf);
+                if tx.send(buf.clone()).is_err() {
+                    return Ok(());
+                }
+                h.update(&buf);
+                progress.advance(Phase::Hash, n as u64);
+            }
+        })();
+        drop(tx);
+        let chunks = splitting.join().expect("the splitter does not panic");
+        read?;
+        let len = h.len();
+        Ok((h.finish(), len, chunks))
+    })
+}
+
+/// Read until `buf` is full or the file ends.
+fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match f.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(filled)
+}
+
+/// [`hash_and_chunk_file`] for every file, on all cores, unless `cache` knows the file as it
+/// is; results in the order given.
+pub(crate) fn hash_and_chunk_files(
+    paths: &[PathBuf],
+    progress: &dyn Progress,
+    cache: &StatCache,
+) -> Result<Vec<(Digest, u64, Vec<Chunk>)>> {
+    in_parallel(paths, progress, |path, progress| {
+        if let Some(known) = cache.lookup(path) {
+            progress.advance(Phase::Hash, known.1);
+            return Ok(known);
+        }
+        let before = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        let (digest, size, chunks) = hash_and_chunk_file(path, progress)?;
+        cache.store(path, &before, &digest, &chunks);
+        Ok((digest, size, chunks))
+    })
+}
 
 /// The digest and size of a file, read in 1 MiB pieces.
 pub fn hash_file(path: &Path, progress: &dyn Progress) -> Result<(Digest, u64)> {
@@ -32,6 +129,15 @@ pub fn hash_file(path: &Path, progress: &dyn Progress) -> Result<(Digest, u64)> 
 
 /// Hash every file on all cores; results come back in the order given.
 pub fn hash_files(paths: &[PathBuf], progress: &dyn Progress) -> Result<Vec<(Digest, u64)>> {
+    in_parallel(paths, progress, hash_file)
+}
+
+/// `work` on every file, on all cores, with the hashing progress; results in order.
+fn in_parallel<T: Send>(
+    paths: &[PathBuf],
+    progress: &dyn Progress,
+    work: impl Fn(&Path, &dyn Progress) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
     let total: u64 = paths
         .iter()
         .filter_map(|p| std::fs::metadata(p).ok())
@@ -39,7 +145,8 @@ pub fn hash_files(paths: &[PathBuf], progress: &dyn Progress) -> Result<Vec<(Dig
         .sum();
     progress.begin(Phase::Hash, total);
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Hashed>>> = Mutex::new((0..paths.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Result<T>>>> =
+        Mutex::new((0..paths.len()).map(|_| None).collect());
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(paths.len().max(1));
@@ -49,7 +156,7 @@ pub fn hash_files(paths: &[PathBuf], progress: &dyn Progress) -> Result<Vec<(Dig
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(path) = paths.get(i) else { break };
-                    let r = hash_file(path, progress);
+                    let r = work(path, progress);
                     results
                         .lock()
                         .expect("no worker panics while holding the lock")[i] = Some(r);

@@ -41,6 +41,7 @@ mod journal;
 mod packer;
 mod progress;
 mod reference;
+mod stat_cache;
 mod upload;
 mod version;
 

@@ -38,7 +38,7 @@ impl Packer {
         Self {
             http: http.clone(),
             project: project.clone(),
-            building: PackBuilder::new(),
+            building: PackBuilder::with_capacity(TARGET as usize),
             slot_of: HashMap::new(),
             ids: vec![None],
             tasks: JoinSet::new(),
@@ -93,7 +93,12 @@ impl Packer {
         while self.tasks.len() >= IN_FLIGHT {
             self.join_one(progress).await?;
         }
-        let body = Bytes::from(std::mem::take(&mut self.building).finish());
+        let full = std::mem::replace(
+            &mut self.building,
+            PackBuilder::with_capacity(TARGET as usize),
+        );
+        let (header, data) = full.into_parts();
+        let (header, data) = (Bytes::from(header), Bytes::from(data));
         let slot = self.ids.len() - 1;
         self.ids.push(None);
         let http = self.http.clone();
@@ -103,9 +108,12 @@ impl Packer {
             let res = http
                 .send(
                     |r| {
+                        // the header, then the data: no copy of the data, and again on a retry
+                        let parts = [Ok::<_, std::io::Error>(header.clone()), Ok(data.clone())];
                         Ok(
                             r.header(reqwest::header::CONTENT_TYPE, "application/vnd.cairn.pack")
-                                .body(crate::chunked::body(&body)),
+                                .header(reqwest::header::CONTENT_LENGTH, header.len() + data.len())
+                                .body(reqwest::Body::wrap_stream(futures::stream::iter(parts))),
                         )
                     },
                     Method::POST,

@@ -2,13 +2,13 @@
 //! the registry lacks (`chunked`), and report what moved.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 
 use cairn_core::wire::{MAX_BASES, MAX_MISSING_CHECK, MissingBlobs};
 use cairn_core::{Digest, Manifest};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
+use crate::artifact::Source;
 use crate::chunked::{self, Job};
 use crate::error::{Error, Result};
 use crate::http::{Http, ProjectRef};
@@ -39,7 +39,7 @@ pub(crate) async fn upload(
     project: &ProjectRef,
     entries: &Manifest,
     base: Option<&Manifest>,
-    sources: &HashMap<Digest, PathBuf>,
+    sources: &HashMap<Digest, Source>,
     progress: &dyn Progress,
 ) -> Result<Transfer> {
     let mut bases: HashMap<Digest, Vec<Digest>> = HashMap::new();
@@ -92,7 +92,8 @@ pub(crate) async fn upload(
         transfer.uploaded_files += 1;
         jobs.push(Job {
             digest: *d,
-            path: source.clone(),
+            path: source.path.clone(),
+            chunks: Some(source.chunks.clone()),
             size,
             bases: bases.remove(d).unwrap_or_default(),
         });

@@ -196,11 +196,25 @@ impl PackBuilder {
         self.len() >= MAX_PACK_CHUNKS || self.data.len() + len > MAX_PACK_DATA as usize
     }
 
+    /// An empty pack with room for `data` bytes of chunks.
+    pub fn with_capacity(data: usize) -> Self {
+        Self {
+            header: PackHeader::default(),
+            data: Vec::with_capacity(data),
+        }
+    }
+
     /// The body.
     pub fn finish(self) -> Vec<u8> {
-        let mut out = self.header.encode();
-        out.extend_from_slice(&self.data);
+        let (mut out, data) = self.into_parts();
+        out.extend_from_slice(&data);
         out
+    }
+
+    /// The body in two parts, the encoded header and the data, to send one after the other
+    /// without copying the data.
+    pub fn into_parts(self) -> (Vec<u8>, Vec<u8>) {
+        (self.header.encode(), self.data)
     }
 }
 

@@ -24,7 +24,7 @@ use cairn_core::wire::{
 };
 
 use crate::blob::BlobStore;
-use crate::content::verify;
+use crate::content::verify_all;
 use crate::error::{Error, Result};
 use crate::meta::{MetadataStore, ProjectKey, Recorded};
 use crate::recipe::{PackKey, Recipe, RecipeChunk};
@@ -196,6 +196,7 @@ pub async fn assemble(
     )
     .await?;
     let mut out = Vec::with_capacity(request.blobs.len());
+    let mut recipes = Vec::new();
     for blob in &request.blobs {
         let mut outcome = AssembleOutcome {
             digest: blob.digest,
@@ -217,23 +218,15 @@ pub async fn assemble(
             }
         }
         if outcome.missing_chunks.is_empty() && outcome.missing_segments.is_empty() {
-            let recipe = recipe_of(&s, blob.digest, blob.size, &locs)?;
-            match hold(meta, blobs, project, &recipe, wait, seam).await {
-                Ok(()) => outcome.held = true,
-                // a pack went away (collected before this could record): send its chunks again
-                Err(Error::NotFound(_)) => {
-                    let gone = gone_packs(blobs.as_ref(), &recipe).await?;
-                    outcome.missing_chunks = recipe
-                        .chunks
-                        .iter()
-                        .filter(|c| gone.contains(&(c.pack as usize)))
-                        .map(|c| c.hash)
-                        .collect();
-                }
-                Err(e) => return Err(e),
-            }
+            recipes.push((out.len(), recipe_of(&s, blob.digest, blob.size, &locs)?));
         }
         out.push(outcome);
+    }
+    for (i, held) in hold(meta, blobs, project, recipes, wait, seam).await? {
+        match held {
+            Held::Yes => out[i].held = true,
+            Held::Gone(missing) => out[i].missing_chunks = missing,
+        }
     }
     Ok(out)
 }
@@ -270,34 +263,82 @@ fn recipe_of(s: &Sources, digest: Digest, size: u64, locs: &[Loc]) -> Result<Rec
     })
 }
 
-/// Verify and record, safely beside garbage collection (see the module docs).
+/// What became of a recipe.
+enum Held {
+    /// Verified and recorded.
+    Yes,
+    /// A pack is gone (collected before this could record): these chunks are to be sent again.
+    Gone(Vec<ChunkHash>),
+}
+
+/// Verify and record `recipes` (with their positions in the request), together, safely beside
+/// garbage collection (see the module docs): read the marks, verify those not doomed, record
+/// them in one transaction; again for those doomed or collected meanwhile, until `wait`.
 async fn hold(
     meta: &dyn MetadataStore,
     blobs: &Arc<dyn BlobStore>,
     project: &ProjectKey,
-    recipe: &Recipe,
+    recipes: Vec<(usize, Recipe)>,
     wait: Duration,
     seam: &Seam,
-) -> Result<()> {
+) -> Result<Vec<(usize, Held)>> {
     let deadline = Instant::now() + wait;
-    loop {
-        let mark = meta.gc_mark(&recipe.digest).await?;
-        let doomed = mark.doomed || !meta.doomed_packs_among(&recipe.packs).await?.is_empty();
-        if !doomed {
-            verify(blobs, recipe).await?;
-            seam.at(Step::Published).await;
-            match meta.record_recipe(project, recipe, mark).await? {
-                Recorded::New | Recorded::Refreshed => return Ok(()),
-                Recorded::Collected => {}
+    let mut done = Vec::with_capacity(recipes.len());
+    let mut pending = recipes;
+    while !pending.is_empty() {
+        let digests: Vec<Digest> = pending.iter().map(|(_, r)| r.digest).collect();
+        let mut packs: Vec<PackKey> = pending
+            .iter()
+            .flat_map(|(_, r)| r.packs.iter().cloned())
+            .collect();
+        packs.sort();
+        packs.dedup();
+        let marks = meta.gc_marks(&digests, &packs).await?;
+        let (ready, mut waiting): (Vec<_>, Vec<_>) = pending.into_iter().partition(|(_, r)| {
+            !marks.doomed.contains(&r.digest)
+                && !r.packs.iter().any(|p| marks.doomed_packs.contains(p))
+        });
+        let refs: Vec<&Recipe> = ready.iter().map(|(_, r)| r).collect();
+        let checks = verify_all(blobs, &refs).await?;
+        let mut verified = Vec::with_capacity(ready.len());
+        for ((i, recipe), check) in ready.into_iter().zip(checks) {
+            match check {
+                Ok(()) => verified.push((i, recipe)),
+                Err(Error::NotFound(_)) => {
+                    let gone = gone_packs(blobs.as_ref(), &recipe).await?;
+                    let missing = recipe
+                        .chunks
+                        .iter()
+                        .filter(|c| gone.contains(&(c.pack as usize)))
+                        .map(|c| c.hash)
+                        .collect();
+                    done.push((i, Held::Gone(missing)));
+                }
+                Err(e) => return Err(e),
             }
         }
+        if !verified.is_empty() {
+            seam.at(Step::Published).await;
+            let list: Vec<Recipe> = verified.iter().map(|(_, r)| r.clone()).collect();
+            let recorded = meta.record_recipes(project, &list, marks.epoch).await?;
+            for ((i, recipe), rec) in verified.into_iter().zip(recorded) {
+                match rec {
+                    Recorded::New | Recorded::Refreshed => done.push((i, Held::Yes)),
+                    // a collection ran since the marks: the packs may be gone; again
+                    Recorded::Collected => waiting.push((i, recipe)),
+                }
+            }
+        }
+        pending = waiting;
+        if pending.is_empty() {
+            break;
+        }
         if Instant::now() >= deadline {
-            return Err(Error::Collecting(recipe.digest));
+            return Err(Error::Collecting(pending[0].1.digest));
         }
-        if doomed {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    Ok(done)
 }
 
 /// Positions in `recipe.packs` of the packs no longer stored.

@@ -3,6 +3,7 @@
 //! only the chunks that cover the range, adjacent chunks of one pack in one read, a few reads
 //! in flight.
 
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -78,4 +79,145 @@ pub async fn verify(blobs: &Arc<dyn BlobStore>, recipe: &Recipe) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// Blobs up to this size are verified together, their chunks read in shared spans.
+const SMALL: u64 = 4 << 20;
+/// Bytes of small blobs verified at once.
+const GROUP: u64 = 32 << 20;
+/// Chunks this close in one pack are read in one span.
+const GAP: u64 = 64 << 10;
+
+/// [`verify`] each recipe; small blobs together, so that a pack of many small files is read in
+/// a few large reads rather than one read per file. One answer per recipe, in order
+/// (`DigestMismatch`, or `NotFound` when a pack is gone); the call fails as a whole only when
+/// the blob store does.
+pub async fn verify_all(
+    blobs: &Arc<dyn BlobStore>,
+    recipes: &[&Recipe],
+) -> Result<Vec<Result<()>>> {
+    let mut out: Vec<Option<Result<()>>> = recipes.iter().map(|_| None).collect();
+    let mut group = Vec::new();
+    let mut bytes = 0;
+    for (i, r) in recipes.iter().enumerate() {
+        if r.size > SMALL {
+            out[i] = Some(match verify(blobs, r).await {
+                Err(e @ (Error::NotFound(_) | Error::DigestMismatch { .. })) => Err(e),
+                Err(e) => return Err(e),
+                Ok(()) => Ok(()),
+            });
+            continue;
+        }
+        group.push(i);
+        bytes += r.size;
+        if bytes >= GROUP {
+            let checked = verify_group(blobs, recipes, &group).await?;
+            for (j, result) in group.drain(..).zip(checked) {
+                out[j] = Some(result);
+            }
+            bytes = 0;
+        }
+    }
+    if !group.is_empty() {
+        let checked = verify_group(blobs, recipes, &group).await?;
+        for (j, result) in group.into_iter().zip(checked) {
+            out[j] = Some(result);
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|r| r.expect("every recipe verified"))
+        .collect())
+}
+
+/// Verify `recipes[i]` for each `i` of `group`, reading their chunks in coalesced spans.
+async fn verify_group(
+    blobs: &Arc<dyn BlobStore>,
+    recipes: &[&Recipe],
+    group: &[usize],
+) -> Result<Vec<Result<()>>> {
+    let mut wanted: BTreeMap<PackKey, Vec<Range<u64>>> = BTreeMap::new();
+    for i in group {
+        let r = recipes[*i];
+        for read in r.reads(0..r.size) {
+            wanted
+                .entry(r.packs[read.pack].clone())
+                .or_default()
+                .push(read.range);
+        }
+    }
+    let mut spans: Vec<(PackKey, Range<u64>)> = Vec::new();
+    for (key, mut ranges) in wanted {
+        ranges.sort_by_key(|r| r.start);
+        let mut current: Option<Range<u64>> = None;
+        for r in ranges {
+            current = match current {
+                Some(c) if r.start <= c.end + GAP && r.end.max(c.end) - c.start <= PIECE => {
+                    Some(c.start..r.end.max(c.end))
+                }
+                Some(c) => {
+                    spans.push((key.clone(), c));
+                    Some(r)
+                }
+                None => Some(r),
+            };
+        }
+        spans.extend(current.map(|c| (key.clone(), c)));
+    }
+    let results: Vec<(PackKey, Range<u64>, Result<bytes::Bytes>)> = futures::stream::iter(spans)
+        .map(|(key, range)| {
+            let blobs = blobs.clone();
+            async move {
+                let got = blobs.pack_bytes(&key, range.clone()).await;
+                (key, range, got)
+            }
+        })
+        .buffered(AHEAD)
+        .collect()
+        .await;
+    // a pack that is gone fails the blobs that read it; any other failure fails the call
+    let mut fetched = Vec::with_capacity(results.len());
+    for (key, range, got) in results {
+        match got {
+            Ok(b) => fetched.push((key, range, Some(b))),
+            Err(Error::NotFound(_)) => fetched.push((key, range, None)),
+            Err(e) => return Err(e),
+        }
+    }
+    let mut by_pack: HashMap<&PackKey, Vec<(&Range<u64>, &Option<bytes::Bytes>)>> = HashMap::new();
+    for (key, range, got) in &fetched {
+        by_pack.entry(key).or_default().push((range, got));
+    }
+    Ok(group
+        .iter()
+        .map(|i| {
+            let r = recipes[*i];
+            let mut hasher = Hasher::new();
+            for read in r.reads(0..r.size) {
+                let key = &r.packs[read.pack];
+                let span = by_pack.get(key).and_then(|spans| {
+                    spans
+                        .iter()
+                        .find(|(s, _)| s.start <= read.range.start && read.range.end <= s.end)
+                });
+                match span {
+                    Some((s, Some(b))) => hasher.update(
+                        &b[(read.range.start - s.start) as usize
+                            ..(read.range.end - s.start) as usize],
+                    ),
+                    Some((_, None)) => return Err(Error::NotFound(format!("pack {key}"))),
+                    None => unreachable!("every read is inside a span fetched for it"),
+                }
+            }
+            let size = hasher.len();
+            let actual = hasher.finish();
+            if actual != r.digest || size != r.size {
+                return Err(Error::DigestMismatch {
+                    expected: r.digest,
+                    actual,
+                });
+            }
+            Ok(())
+        })
+        .collect())
 }

@@ -35,5 +35,7 @@ pub use blob::{BlobStore, ByteStream, ObjectBlobStore, PutOutcome, Staged, Store
 pub use error::{Error, Result};
 pub use gc::{GcOptions, GcReport, collect, collect_garbage, finish_interrupted};
 pub use holding::hold;
-pub use meta::{GcLock, GcMark, MetadataStore, ProjectKey, Recorded, Role, SqlStore, TokenRecord};
+pub use meta::{
+    GcLock, GcMark, GcMarks, MetadataStore, ProjectKey, Recorded, Role, SqlStore, TokenRecord,
+};
 pub use seam::{Seam, Step};

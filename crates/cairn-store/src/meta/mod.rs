@@ -109,6 +109,18 @@ pub struct GcMark {
     pub doomed: bool,
 }
 
+/// Where garbage collection stands for an assembly: the epoch, then the doomed among the
+/// blobs and packs asked about.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct GcMarks {
+    /// How many collections have doomed blobs or packs so far.
+    pub epoch: i64,
+    /// The doomed blobs among those asked about.
+    pub doomed: std::collections::HashSet<Digest>,
+    /// The doomed packs among those asked about.
+    pub doomed_packs: std::collections::HashSet<PackKey>,
+}
+
 /// What [`MetadataStore::record_blob`] did.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Recorded {
@@ -163,17 +175,19 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
     ) -> Result<Recorded>;
     /// The recipe of a blob stored as chunks in packs (`None`: stored whole, or absent).
     async fn recipe(&self, digest: &Digest) -> Result<Option<Recipe>>;
-    /// Those of `packs` a collection is deleting.
-    async fn doomed_packs_among(&self, packs: &[PackKey]) -> Result<Vec<PackKey>>;
-    /// [`record_blob`](Self::record_blob) for a blob assembled from chunks: store its recipe
-    /// (unless it has one) and the holding, provided no collection doomed anything since `mark`
-    /// and neither the blob nor any pack of the recipe is doomed.
-    async fn record_recipe(
+    /// The collection epoch, then which of `digests` and of `packs` are doomed: read before
+    /// an assembly verifies (see [`record_recipes`](Self::record_recipes)).
+    async fn gc_marks(&self, digests: &[Digest], packs: &[PackKey]) -> Result<GcMarks>;
+    /// [`record_blob`](Self::record_blob) for blobs assembled from chunks, in one transaction:
+    /// for each recipe, store it (unless the blob has one) and the holding, provided no
+    /// collection doomed anything since `epoch` was read and neither the blob nor any pack of
+    /// the recipe is doomed.
+    async fn record_recipes(
         &self,
         project: &ProjectKey,
-        recipe: &Recipe,
-        mark: GcMark,
-    ) -> Result<Recorded>;
+        recipes: &[Recipe],
+        epoch: i64,
+    ) -> Result<Vec<Recorded>>;
     /// Garbage collection: doom those of `candidates` no recipe names, advancing the epoch;
     /// answer them. Their objects may then be deleted, and [`release_packs`] after.
     ///

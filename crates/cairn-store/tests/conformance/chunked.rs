@@ -11,6 +11,7 @@ use cairn_core::chunk::{Chunk, chunk_all};
 use cairn_core::pack::{PackBuilder, PackId};
 use cairn_core::segment::segments;
 use cairn_core::wire::{AssembleRequest, BlobRecipe, KnownRequest, RecipePart};
+use cairn_store::recipe::PackKey;
 use cairn_store::{BlobStore, Error, GcOptions, MetadataStore, ProjectKey, Recorded, Seam};
 use futures::TryStreamExt;
 
@@ -287,7 +288,7 @@ async fn a_collection_between_mark_and_record_refuses_it(env: &Env) {
     let data = noise(50_000, 11);
     let (d, c) = chunk_all(&data);
     let pack = env.pack(&p, &data, &c.iter().collect::<Vec<_>>()).await;
-    let key = cairn_store::recipe::PackKey {
+    let key = PackKey {
         owner: owner(&p),
         id: pack,
     };
@@ -306,43 +307,30 @@ async fn a_collection_between_mark_and_record_refuses_it(env: &Env) {
             })
             .collect(),
     };
-    let mark = env.meta.gc_mark(&d).await.unwrap();
-    // the collection dooms the pack no recipe names yet
-    assert_eq!(
-        env.meta
-            .doom_packs(std::slice::from_ref(&key))
-            .await
-            .unwrap(),
-        vec![key.clone()]
-    );
-    assert_eq!(
-        env.meta.record_recipe(&p, &recipe, mark).await.unwrap(),
-        Recorded::Collected
-    );
-    // with a fresh mark too, while the pack is doomed
-    let fresh = env.meta.gc_mark(&d).await.unwrap();
-    assert_eq!(
-        env.meta.record_recipe(&p, &recipe, fresh).await.unwrap(),
-        Recorded::Collected
-    );
+    let keys = std::slice::from_ref(&key);
+    let marks = |meta: Arc<dyn MetadataStore>, key: PackKey| async move {
+        meta.gc_marks(&[d], &[key]).await.unwrap()
+    };
+    let record = |epoch| {
+        let (meta, p, recipe) = (env.meta.clone(), p.clone(), recipe.clone());
+        async move { meta.record_recipes(&p, &[recipe], epoch).await.unwrap()[0] }
+    };
+    let before = marks(env.meta.clone(), key.clone()).await;
+    assert!(before.doomed.is_empty() && before.doomed_packs.is_empty());
+    // the collection dooms the pack no recipe names yet (and moves the epoch)
+    assert_eq!(env.meta.doom_packs(keys).await.unwrap(), vec![key.clone()]);
+    assert_eq!(record(before.epoch).await, Recorded::Collected);
+    // with a fresh epoch too, while the pack is doomed
+    let during = marks(env.meta.clone(), key.clone()).await;
+    assert!(during.epoch > before.epoch && during.doomed_packs.contains(&key));
+    assert_eq!(record(during.epoch).await, Recorded::Collected);
     assert!(env.meta.recipe(&d).await.unwrap().is_none());
     // released undeleted (a collection would have deleted it): now it records, and a pack a
     // recipe names is never doomed
-    env.meta
-        .release_packs(std::slice::from_ref(&key))
-        .await
-        .unwrap();
-    let fresh = env.meta.gc_mark(&d).await.unwrap();
-    assert_eq!(
-        env.meta.record_recipe(&p, &recipe, fresh).await.unwrap(),
-        Recorded::New
-    );
-    assert!(
-        env.meta
-            .doom_packs(std::slice::from_ref(&key))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    env.meta.release_packs(keys).await.unwrap();
+    let after = marks(env.meta.clone(), key.clone()).await;
+    assert_eq!(record(after.epoch).await, Recorded::New);
+    assert_eq!(record(after.epoch).await, Recorded::Refreshed);
+    assert!(env.meta.doom_packs(keys).await.unwrap().is_empty());
     assert_eq!(env.meta.recipe(&d).await.unwrap(), Some(recipe));
 }

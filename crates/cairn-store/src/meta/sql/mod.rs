@@ -35,7 +35,7 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 
 pub use lock::GcLock;
 
-use super::{GcMark, MetadataStore, ProjectKey, Recorded, TokenRecord};
+use super::{GcMark, GcMarks, MetadataStore, ProjectKey, Recorded, TokenRecord};
 use crate::error::{Error, Result};
 use crate::recipe::{PackKey, Recipe};
 
@@ -262,22 +262,19 @@ impl MetadataStore for SqlStore {
         recipes::recipe(&mut conn, digest).await
     }
 
-    async fn doomed_packs_among(&self, packs: &[PackKey]) -> Result<Vec<PackKey>> {
+    async fn gc_marks(&self, digests: &[Digest], packs: &[PackKey]) -> Result<GcMarks> {
         let mut conn = self.read.acquire().await?;
-        Ok(recipes::doomed_among(&mut conn, packs)
-            .await?
-            .into_iter()
-            .collect())
+        recipes::marks(&mut conn, digests, packs).await
     }
 
-    async fn record_recipe(
+    async fn record_recipes(
         &self,
         project: &ProjectKey,
-        recipe: &Recipe,
-        mark: GcMark,
-    ) -> Result<Recorded> {
+        recipes: &[Recipe],
+        epoch: i64,
+    ) -> Result<Vec<Recorded>> {
         let mut tx = self.begin().await?;
-        let out = recipes::record(&mut tx, project, recipe, mark).await?;
+        let out = recipes::record(&mut tx, project, recipes, epoch).await?;
         tx.commit().await?;
         Ok(out)
     }

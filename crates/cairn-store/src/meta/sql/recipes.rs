@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use cairn_core::Digest;
 use sqlx::AnyConnection;
 
-use super::{Dialect, GC_LOCK, blobs, now, placeholders};
+use super::{Dialect, GC_LOCK, blobs, now as now_text, placeholders, stored_digest};
 use crate::error::Result;
-use crate::meta::{GcMark, ProjectKey, Recorded};
+use crate::meta::{GcMarks, ProjectKey, Recorded};
 use crate::recipe::{PackKey, Recipe};
 
 /// The recipe of `digest`, if it is stored as chunks.
@@ -22,10 +22,7 @@ pub(super) async fn recipe(conn: &mut AnyConnection, digest: &Digest) -> Result<
 }
 
 /// Those of `packs` that are doomed.
-pub(super) async fn doomed_among(
-    conn: &mut AnyConnection,
-    packs: &[PackKey],
-) -> Result<HashSet<PackKey>> {
+async fn doomed_among(conn: &mut AnyConnection, packs: &[PackKey]) -> Result<HashSet<PackKey>> {
     let mut out = HashSet::new();
     for batch in packs.chunks(500) {
         let sql = format!(
@@ -43,56 +40,143 @@ pub(super) async fn doomed_among(
     Ok(out)
 }
 
-/// Inside the caller's write transaction: store `recipe` (unless the blob has one) and record
-/// that the project holds the blob, provided no collection doomed anything since `seen` and
-/// neither the blob nor any of its packs is doomed; `Collected` (nothing written) otherwise.
+/// The collection epoch, then which of `digests` and `packs` are doomed (in that order: a
+/// doom after the epoch was read moves the epoch).
+pub(super) async fn marks(
+    conn: &mut AnyConnection,
+    digests: &[Digest],
+    packs: &[PackKey],
+) -> Result<GcMarks> {
+    let epoch: i64 = sqlx::query_scalar("SELECT epoch FROM gc_state WHERE id = 1")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(GcMarks {
+        epoch,
+        doomed: doomed_digests(conn, digests).await?,
+        doomed_packs: doomed_among(conn, packs).await?,
+    })
+}
+
+async fn doomed_digests(conn: &mut AnyConnection, digests: &[Digest]) -> Result<HashSet<Digest>> {
+    let mut out = HashSet::new();
+    for batch in digests.chunks(500) {
+        let sql = format!(
+            "SELECT digest FROM gc_doomed WHERE digest IN ({})",
+            placeholders(1, batch.len())
+        );
+        let mut q = sqlx::query_scalar::<_, Vec<u8>>(&sql);
+        for d in batch {
+            q = q.bind(d.as_bytes().to_vec());
+        }
+        for key in q.fetch_all(&mut *conn).await? {
+            out.insert(stored_digest(key)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Inside the caller's write transaction: for each recipe, store it (unless the blob has one)
+/// and record that the project holds the blob, provided no collection doomed anything since
+/// `epoch` was read and neither the blob nor any of its packs is doomed; `Collected` (nothing
+/// written for it) otherwise.
 pub(super) async fn record(
     conn: &mut AnyConnection,
     p: &ProjectKey,
-    recipe: &Recipe,
-    seen: GcMark,
-) -> Result<Recorded> {
-    if seen.doomed {
-        return Ok(Recorded::Collected);
-    }
+    recipes: &[Recipe],
+    epoch: i64,
+) -> Result<Vec<Recorded>> {
     if Dialect::of(conn) == Dialect::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
             .bind(GC_LOCK)
             .execute(&mut *conn)
             .await?;
     }
-    let key = recipe.digest.as_bytes().to_vec();
-    let (epoch, doomed): (i64, i64) = sqlx::query_as(
-        "SELECT (SELECT epoch FROM gc_state WHERE id = 1),
-                (SELECT COUNT(*) FROM gc_doomed WHERE digest = $1)",
-    )
-    .bind(key.clone())
-    .fetch_one(&mut *conn)
-    .await?;
-    if epoch != seen.epoch || doomed > 0 || !doomed_among(conn, &recipe.packs).await?.is_empty() {
-        return Ok(Recorded::Collected);
+    let digests: Vec<Digest> = recipes.iter().map(|r| r.digest).collect();
+    let packs: Vec<PackKey> = recipes
+        .iter()
+        .flat_map(|r| r.packs.iter().cloned())
+        .collect();
+    let now = marks(conn, &digests, &packs).await?;
+    let held = blobs::held(conn, p, &digests).await?;
+    let mut out = Vec::with_capacity(recipes.len());
+    let mut fresh = Vec::new();
+    for recipe in recipes {
+        let collected = now.epoch != epoch
+            || now.doomed.contains(&recipe.digest)
+            || recipe.packs.iter().any(|p| now.doomed_packs.contains(p));
+        out.push(if collected {
+            Recorded::Collected
+        } else if held.contains_key(&recipe.digest) {
+            fresh.push(recipe);
+            Recorded::Refreshed
+        } else {
+            fresh.push(recipe);
+            Recorded::New
+        });
     }
-    let added = sqlx::query(
-        "INSERT INTO recipes (digest, size, body) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-    )
-    .bind(key.clone())
-    .bind(recipe.size as i64)
-    .bind(recipe.encode())
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if added == 1 {
-        for pack in &recipe.packs {
-            sqlx::query(
-                "INSERT INTO recipe_packs (pack, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            )
-            .bind(pack.to_string())
-            .bind(key.clone())
-            .execute(&mut *conn)
-            .await?;
+    // checked under the transaction (the collection's metadata step excludes it): the rows
+    // go in many to a statement
+    let mut stored = HashSet::new();
+    for batch in fresh.chunks(300) {
+        let sql = format!(
+            "INSERT INTO recipes (digest, size, body) VALUES {} ON CONFLICT DO NOTHING RETURNING digest",
+            rows(batch.len(), 3)
+        );
+        let mut q = sqlx::query_scalar::<_, Vec<u8>>(&sql);
+        for r in batch {
+            q = q
+                .bind(r.digest.as_bytes().to_vec())
+                .bind(r.size as i64)
+                .bind(r.encode());
+        }
+        for key in q.fetch_all(&mut *conn).await? {
+            stored.insert(stored_digest(key)?);
         }
     }
-    blobs::record(conn, p, &recipe.digest, recipe.size, seen).await
+    // which packs the recipes stored now read (a recipe already there keeps its own)
+    let links: Vec<(String, &Digest)> = fresh
+        .iter()
+        .filter(|r| stored.contains(&r.digest))
+        .flat_map(|r| r.packs.iter().map(move |p| (p.to_string(), &r.digest)))
+        .collect();
+    for batch in links.chunks(400) {
+        let sql = format!(
+            "INSERT INTO recipe_packs (pack, digest) VALUES {} ON CONFLICT DO NOTHING",
+            rows(batch.len(), 2)
+        );
+        let mut q = sqlx::query(&sql);
+        for (pack, digest) in batch {
+            q = q.bind(pack.clone()).bind(digest.as_bytes().to_vec());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let at = now_text();
+    for batch in fresh.chunks(200) {
+        let sql = format!(
+            "INSERT INTO project_blobs (entity, project, digest, size, created_at) VALUES {}
+             ON CONFLICT (entity, project, digest) DO UPDATE SET created_at = excluded.created_at",
+            rows(batch.len(), 5)
+        );
+        let mut q = sqlx::query(&sql);
+        for r in batch {
+            q = q
+                .bind(p.entity.as_str())
+                .bind(p.project.as_str())
+                .bind(r.digest.as_bytes().to_vec())
+                .bind(r.size as i64)
+                .bind(at.clone());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(out)
+}
+
+/// `($1, $2, $3), ($4, $5, $6), …`: `n` rows of `width` bind parameters.
+fn rows(n: usize, width: usize) -> String {
+    (0..n)
+        .map(|i| format!("({})", placeholders(i * width + 1, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Inside the caller's write transaction: doom those of `candidates` no recipe names and
@@ -106,7 +190,7 @@ pub(super) async fn doom(conn: &mut AnyConnection, candidates: &[PackKey]) -> Re
             .await?;
     }
     let mut doomed = Vec::new();
-    let at = now();
+    let at = now_text();
     for batch in candidates.chunks(400) {
         let sql = format!(
             "SELECT DISTINCT pack FROM recipe_packs WHERE pack IN ({})",
