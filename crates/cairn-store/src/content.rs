@@ -130,6 +130,9 @@ pub async fn verify_all(
         .collect())
 }
 
+/// A range read of a pack, and its bytes (`None`: the pack is gone).
+type Span<'a> = (&'a Range<u64>, &'a Option<bytes::Bytes>);
+
 /// Verify `recipes[i]` for each `i` of `group`, reading their chunks in coalesced spans.
 async fn verify_group(
     blobs: &Arc<dyn BlobStore>,
@@ -184,7 +187,7 @@ async fn verify_group(
             Err(e) => return Err(e),
         }
     }
-    let mut by_pack: HashMap<&PackKey, Vec<(&Range<u64>, &Option<bytes::Bytes>)>> = HashMap::new();
+    let mut by_pack: HashMap<&PackKey, Vec<Span<'_>>> = HashMap::new();
     for (key, range, got) in &fetched {
         by_pack.entry(key).or_default().push((range, got));
     }
