@@ -1,6 +1,7 @@
 //! Large files through `cairn put` as chunks: interrupted (SIGKILL mid-upload) and run again,
 //! only the chunks the registry lacks are sent; a new version with 1 MiB of a large file
-//! overwritten sends about that 1 MiB; every version comes back whole and verified.
+//! overwritten sends about that 1 MiB, and fetching it into a directory holding the first
+//! version fetches about as much; every version comes back whole and verified.
 
 use std::path::Path;
 use std::process::Stdio;

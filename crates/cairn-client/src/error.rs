@@ -44,6 +44,16 @@ pub enum Error {
         actual: Digest,
     },
     /// A reference that cannot be resolved.
+    /// A delta download received bytes that do not hash to the chunk they were asked for.
+    #[error("{}: the registry sent bytes at offset {offset} that do not hash to chunk {chunk}", .path.display())]
+    CorruptChunk {
+        /// the file
+        path: std::path::PathBuf,
+        /// where the chunk starts in it
+        offset: u64,
+        /// the chunk asked for
+        chunk: cairn_core::chunk::ChunkHash,
+    },
     #[error("reference {uri}: {reason}")]
     Reference {
         /// The URI.

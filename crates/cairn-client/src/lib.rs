@@ -34,6 +34,7 @@ mod bars;
 mod browse;
 mod chunked;
 mod config;
+mod delta;
 mod error;
 mod hashing;
 mod http;

@@ -42,8 +42,12 @@ impl std::fmt::Debug for ArtifactVersion {
 pub struct DownloadReport {
     /// Files fetched and verified.
     pub downloaded_files: u64,
-    /// Their bytes.
+    /// Bytes fetched from the registry.
     pub downloaded_bytes: u64,
+    /// Bytes of the files fetched that were taken from the earlier copy of the file at the same
+    /// path (its chunks that the new content shares), not fetched.
+    #[serde(default)]
+    pub reused_bytes: u64,
     /// Files already present with the right content.
     pub skipped_files: u64,
     /// Reference entries, which the registry does not serve.
@@ -156,19 +160,28 @@ impl ArtifactVersion {
             .collect();
         report.skipped_files = (stored_count - todo.len()) as u64;
         report.downloaded_files = todo.len() as u64;
-        report.downloaded_bytes = todo.iter().map(|t| t.2).sum();
-        self.progress
-            .begin(Phase::Download, report.downloaded_bytes);
-        futures::stream::iter(todo)
-            .map(|(path, digest, _)| async move { self.fetch(root, &path, &digest).await })
+        let total: u64 = todo.iter().map(|t| t.2).sum();
+        self.progress.begin(Phase::Download, total);
+        let fetched: Vec<u64> = futures::stream::iter(todo)
+            .map(|(path, digest, size)| async move { self.fetch(root, &path, &digest, size).await })
             .buffer_unordered(CONCURRENCY)
-            .try_collect::<()>()
+            .try_collect()
             .await?;
+        report.downloaded_bytes = fetched.iter().sum();
+        report.reused_bytes = total - report.downloaded_bytes;
         self.progress.end(Phase::Download);
         Ok(report)
     }
 
-    async fn fetch(&self, root: &Path, path: &EntryPath, digest: &Digest) -> Result<()> {
+    /// Fetch one file into place; the bytes fetched (fewer than its size when an earlier copy
+    /// at the same path had some of its chunks).
+    async fn fetch(
+        &self,
+        root: &Path,
+        path: &EntryPath,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<u64> {
         let target = root.join(path.as_str());
         let dir = target.parent().expect("an entry path has a file name");
         tokio::fs::create_dir_all(dir)
@@ -182,10 +195,22 @@ impl ArtifactVersion {
                 .and_then(|n| n.to_str())
                 .unwrap_or("file")
         ));
-        let result = self.fetch_into(path, digest, &partial).await;
+        let earlier = size >= crate::delta::MIN_SIZE && target.is_file();
+        let result = if earlier {
+            match crate::delta::fetch(self, path, digest, &target, &partial).await {
+                // stored whole on the registry: no chunk list, fetch it all
+                Err(Error::Api { status: 404, .. }) => {
+                    self.fetch_into(path, digest, &partial).await.map(|()| size)
+                }
+                other => other,
+            }
+        } else {
+            self.fetch_into(path, digest, &partial).await.map(|()| size)
+        };
         match result {
-            Ok(()) => tokio::fs::rename(&partial, &target)
+            Ok(fetched) => tokio::fs::rename(&partial, &target)
                 .await
+                .map(|()| fetched)
                 .map_err(|e| Error::io(&target, e)),
             Err(e) => {
                 let _ = tokio::fs::remove_file(&partial).await;
@@ -194,13 +219,18 @@ impl ArtifactVersion {
         }
     }
 
-    async fn fetch_into(&self, path: &EntryPath, digest: &Digest, partial: &Path) -> Result<()> {
-        let url = self.project.api(&format!(
+    /// The API path of a file of this version.
+    pub(crate) fn file_url(&self, path: &EntryPath) -> String {
+        self.project.api(&format!(
             "/artifacts/{}/versions/{}/files/{}",
             self.version.name,
             self.version.version,
             encode_path(path.as_str())
-        ));
+        ))
+    }
+
+    async fn fetch_into(&self, path: &EntryPath, digest: &Digest, partial: &Path) -> Result<()> {
+        let url = self.file_url(path);
         let res = self.http.get(&url).await?;
         let mut file = tokio::fs::File::create(partial)
             .await

@@ -270,6 +270,49 @@ impl Splitter {
     }
 }
 
+/// The first bytes of a chunk list (`GET {P}/blobs/{digest}/chunks`).
+pub const CHUNK_LIST_MAGIC: &[u8; 8] = b"CAIRNCL1";
+
+/// Encode a blob's chunk list: `CAIRNCL1`, a u64 count, then each chunk's BLAKE3 hash (32
+/// bytes) and length (u32), little endian: 36 bytes a chunk, about 1 MiB for 2 GiB.
+pub fn encode_chunk_list(chunks: &[(ChunkHash, u32)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + chunks.len() * 36);
+    out.extend_from_slice(CHUNK_LIST_MAGIC);
+    out.extend_from_slice(&(chunks.len() as u64).to_le_bytes());
+    for (hash, len) in chunks {
+        out.extend_from_slice(&hash.0);
+        out.extend_from_slice(&len.to_le_bytes());
+    }
+    out
+}
+
+/// Decode a chunk list; offsets follow from the lengths.
+pub fn decode_chunk_list(bytes: &[u8]) -> crate::Result<Vec<Chunk>> {
+    let bad = |why: &str| crate::Error::InvalidPack(format!("chunk list: {why}"));
+    let rest = bytes
+        .strip_prefix(CHUNK_LIST_MAGIC)
+        .ok_or_else(|| bad("no CAIRNCL1"))?;
+    let (count, entries) = rest.split_at_checked(8).ok_or_else(|| bad("too short"))?;
+    let count = u64::from_le_bytes(count.try_into().expect("8 bytes"));
+    if entries.len() as u64 != count.saturating_mul(36) {
+        return Err(bad("its length does not match its count"));
+    }
+    let mut offset = 0;
+    Ok(entries
+        .chunks_exact(36)
+        .map(|e| {
+            let len = u32::from_le_bytes(e[32..].try_into().expect("4 bytes"));
+            let chunk = Chunk {
+                offset,
+                len,
+                hash: ChunkHash(e[..32].try_into().expect("32 bytes")),
+            };
+            offset += len as u64;
+            chunk
+        })
+        .collect())
+}
+
 /// Chunk a whole in-memory file: (its SHA-256, its chunks).
 pub fn chunk_all(data: &[u8]) -> (Digest, Vec<Chunk>) {
     let mut chunker = Chunker::new();

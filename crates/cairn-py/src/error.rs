@@ -70,7 +70,7 @@ pub(crate) fn raise(e: Error) -> PyErr {
         Error::Core(cairn_core::Error::NoSuchPath(_)) => PyFileNotFoundError::new_err(message),
         Error::Core(_) | Error::Reference { .. } => PyValueError::new_err(message),
         Error::Config(_) => UsageError::new_err(message),
-        Error::Corrupt { .. } => CorruptError::new_err(message),
+        Error::Corrupt { .. } | Error::CorruptChunk { .. } => CorruptError::new_err(message),
         Error::Io { source, .. } => {
             use std::io::ErrorKind::*;
             match source.kind() {

@@ -29,12 +29,20 @@ pub async fn get(api: &Api, out: Output, path: &str, root: Option<PathBuf>) -> a
     };
     out.print(&got, || {
         let mut s = format!(
-            "{}:{} → {}: downloaded {} files ({}), {} already right",
+            "{}:{} → {}: downloaded {} files ({}{}), {} already right",
             info.name,
             info.version,
             root.display(),
             report.downloaded_files,
             indicatif::HumanBytes(report.downloaded_bytes),
+            if report.reused_bytes > 0 {
+                format!(
+                    " fetched; {} reused from the earlier copies",
+                    indicatif::HumanBytes(report.reused_bytes)
+                )
+            } else {
+                String::new()
+            },
             report.skipped_files
         );
         if !report.references.is_empty() {

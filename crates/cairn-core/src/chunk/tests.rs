@@ -114,3 +114,13 @@ fn the_splitter_alone_gives_the_same_chunks() {
     split.finish(&mut chunks);
     assert_eq!(chunks, whole(&data));
 }
+
+#[test]
+fn chunk_lists_round_trip_and_refuse_damage() {
+    let (_, chunks) = chunk_all(&input(3, 300_000));
+    let list: Vec<_> = chunks.iter().map(|c| (c.hash, c.len)).collect();
+    let encoded = encode_chunk_list(&list);
+    assert_eq!(decode_chunk_list(&encoded).unwrap(), chunks);
+    assert!(decode_chunk_list(&encoded[..encoded.len() - 1]).is_err());
+    assert!(decode_chunk_list(&encoded[1..]).is_err());
+}

@@ -12,10 +12,10 @@ use cairn_core::wire::{
 use cairn_store::Error;
 use futures::{StreamExt, TryStreamExt};
 
-use super::params::ProjectParams;
+use super::params::{BlobParams, ProjectParams};
 use crate::AppState;
-use crate::auth::{Allowed, WRITE};
-use crate::error::ApiResult;
+use crate::auth::{Allowed, READ, WRITE};
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 
 /// The largest pack body: a full header and the most data.
@@ -36,6 +36,35 @@ pub(crate) async fn known(
         cairn_store::assembly::known(state.meta.as_ref(), state.blobs.as_ref(), &p.key(), &req)
             .await?;
     Ok(Json(known))
+}
+
+/// A held blob's chunks (hash and length, in order; `docs/chunking.md`), so a client with an
+/// earlier copy of the file fetches only the chunks it lacks. 404 for a blob stored whole.
+#[utoipa::path(get, path = "/api/v1/projects/{entity}/{project}/blobs/{digest}/chunks", params(BlobParams),
+    responses((status = 200, content_type = "application/vnd.cairn.chunk-list", description = "CAIRNCL1, a u64 count, then (BLAKE3 32 bytes, length u32) per chunk"),
+        (status = 404, body = Problem)))]
+pub(crate) async fn chunk_list(
+    State(state): State<AppState>,
+    _: Allowed<READ>,
+    ApiPath(p): ApiPath<BlobParams>,
+) -> ApiResult<([(header::HeaderName, &'static str); 1], Vec<u8>)> {
+    let not_here = || {
+        ApiError::NotFound(format!(
+            "no chunk list for blob {} in this project",
+            p.digest
+        ))
+    };
+    state
+        .meta
+        .blob_size(&p.key(), &p.digest)
+        .await?
+        .ok_or_else(not_here)?;
+    let recipe = state.meta.recipe(&p.digest).await?.ok_or_else(not_here)?;
+    let list: Vec<_> = recipe.chunks.iter().map(|c| (c.hash, c.len)).collect();
+    Ok((
+        [(header::CONTENT_TYPE, "application/vnd.cairn.chunk-list")],
+        cairn_core::chunk::encode_chunk_list(&list),
+    ))
 }
 
 /// Upload a pack of chunks (`application/vnd.cairn.pack`): every chunk is checked against its

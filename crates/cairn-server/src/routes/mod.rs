@@ -59,6 +59,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(blobs::missing))
         .routes(routes!(blobs::put, blobs::head))
         .routes(routes!(chunks::known))
+        .routes(routes!(chunks::chunk_list))
         .routes(routes!(chunks::put_pack))
         .routes(routes!(chunks::assemble))
         .routes(routes!(artifacts::list))

@@ -86,6 +86,10 @@ const ROUTES: &[(&str, &str)] = &[
         "/api/v1/projects/{entity}/{project}/uploads/{id}/complete",
     ),
     ("post", "/api/v1/projects/{entity}/{project}/chunks/known"),
+    (
+        "get",
+        "/api/v1/projects/{entity}/{project}/blobs/{digest}/chunks",
+    ),
     ("post", "/api/v1/projects/{entity}/{project}/packs"),
     ("post", "/api/v1/projects/{entity}/{project}/blobs/assemble"),
 ];

@@ -1,0 +1,158 @@
+//! Delta downloads: a file whose earlier version is already at its path is rebuilt from the
+//! chunks the two share, fetching only the others (`GET …/files/{path}` with a `Range` per run
+//! of missing chunks). Each fetched chunk is checked against its BLAKE3 hash as it arrives, and
+//! the whole file against its SHA-256 before it replaces the earlier copy.
+
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use cairn_core::chunk::{Chunk, ChunkHash, Splitter, decode_chunk_list};
+use cairn_core::{Digest, EntryPath, Hasher};
+use reqwest::Method;
+
+use crate::error::{Error, Result};
+use crate::progress::Phase;
+use crate::version::ArtifactVersion;
+
+/// Files smaller than this are fetched whole.
+pub(crate) const MIN_SIZE: u64 = 1 << 20;
+/// The longest range asked for at once.
+const RUN: u64 = 16 << 20;
+
+/// Where each chunk of the earlier copy is.
+fn local_chunks(path: &Path) -> Result<HashMap<ChunkHash, (u64, u32)>> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut splitter = Splitter::new();
+    let mut chunks = Vec::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        splitter.update(&buf[..n], &mut chunks);
+    }
+    splitter.finish(&mut chunks);
+    Ok(chunks
+        .into_iter()
+        .map(|c| (c.hash, (c.offset, c.len)))
+        .collect())
+}
+
+/// A run of the new file: chunks the earlier copy has (at `local`), or chunks to fetch.
+struct Run {
+    local: Option<u64>,
+    chunks: Vec<Chunk>,
+}
+
+fn plan(wanted: &[Chunk], have: &HashMap<ChunkHash, (u64, u32)>) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
+    for c in wanted {
+        let here = have.get(&c.hash).map(|(offset, _)| *offset);
+        if let Some(last) = runs.last_mut() {
+            let end = last.chunks.last().expect("runs are never empty");
+            let size: u64 = last.chunks.iter().map(|c| c.len as u64).sum();
+            let joins = match (last.local, here) {
+                (Some(l), Some(h)) => h == l + size && size + c.len as u64 <= RUN,
+                (None, None) => size + c.len as u64 <= RUN,
+                _ => false,
+            };
+            if joins && end.offset + end.len as u64 == c.offset {
+                last.chunks.push(*c);
+                continue;
+            }
+        }
+        runs.push(Run {
+            local: here,
+            chunks: vec![*c],
+        });
+    }
+    runs
+}
+
+/// Rebuild `path` of `version` into `partial` from the earlier copy at `earlier` and the
+/// chunks it lacks; the bytes fetched. `Error::Api` 404 when the registry has no chunk list
+/// for the blob (stored whole): the caller fetches it all.
+pub(crate) async fn fetch(
+    version: &ArtifactVersion,
+    path: &EntryPath,
+    digest: &Digest,
+    earlier: &Path,
+    partial: &Path,
+) -> Result<u64> {
+    let list = version
+        .http
+        .get(&version.project.api(&format!("/blobs/{digest}/chunks")))
+        .await?
+        .bytes()
+        .await?;
+    let wanted = decode_chunk_list(&list)?;
+    let from = earlier.to_owned();
+    let have = tokio::task::spawn_blocking(move || local_chunks(&from))
+        .await
+        .map_err(|e| Error::Config(format!("chunking {}: {e}", earlier.display())))??;
+    let url = version.file_url(path);
+    let mut local = std::fs::File::open(earlier).map_err(|e| Error::io(earlier, e))?;
+    let mut out = std::fs::File::create(partial).map_err(|e| Error::io(partial, e))?;
+    let mut hasher = Hasher::new();
+    let mut fetched = 0;
+    for run in plan(&wanted, &have) {
+        let first = run.chunks[0].offset;
+        let len: u64 = run.chunks.iter().map(|c| c.len as u64).sum();
+        let bytes = match run.local {
+            Some(at) => {
+                let mut buf = vec![0u8; len as usize];
+                local
+                    .seek(SeekFrom::Start(at))
+                    .and_then(|_| local.read_exact(&mut buf))
+                    .map_err(|e| Error::io(earlier, e))?;
+                bytes::Bytes::from(buf)
+            }
+            None => {
+                let range = format!("bytes={first}-{}", first + len - 1);
+                let res = version
+                    .http
+                    .send(
+                        |r| Ok(r.header(reqwest::header::RANGE, range.as_str())),
+                        Method::GET,
+                        &url,
+                    )
+                    .await?;
+                let body = res.bytes().await?;
+                fetched += body.len() as u64;
+                check(path, &run.chunks, first, &body)?;
+                body
+            }
+        };
+        hasher.update(&bytes);
+        out.write_all(&bytes).map_err(|e| Error::io(partial, e))?;
+        version.progress.advance(Phase::Download, len);
+    }
+    out.flush().map_err(|e| Error::io(partial, e))?;
+    let actual = hasher.finish();
+    if actual != *digest {
+        return Err(Error::Corrupt {
+            path: path.as_str().into(),
+            expected: *digest,
+            actual,
+        });
+    }
+    Ok(fetched)
+}
+
+/// Every chunk of a fetched run has its hash.
+fn check(path: &EntryPath, chunks: &[Chunk], first: u64, body: &[u8]) -> Result<()> {
+    for c in chunks {
+        let at = (c.offset - first) as usize;
+        let piece = body.get(at..at + c.len as usize);
+        if piece.map(ChunkHash::of) != Some(c.hash) {
+            return Err(Error::CorruptChunk {
+                path: path.as_str().into(),
+                offset: c.offset,
+                chunk: c.hash,
+            });
+        }
+    }
+    Ok(())
+}
