@@ -1,0 +1,164 @@
+//! A data directory written by the release before chunks (schema 0005, every blob stored
+//! whole; made by `scripts/make-upgrade-fixture` with that release) keeps working: its version
+//! downloads, a new version of it goes up as chunks beside the whole blobs, garbage collection
+//! runs over both, and both versions still come back right.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use serde_json::Value;
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/data-dir-0005.tar.gz"
+);
+const TOKEN: &str = "upgrade-fixture";
+
+fn cairn(url: &str, config: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .arg("--json")
+        .args(args)
+        .env("CAIRN_HOST", url)
+        .env("CAIRN_TOKEN", TOKEN)
+        .env("CAIRN_ENTITY", "old")
+        .env("CAIRN_PROJECT", "data")
+        .env("CAIRN_CONFIG", config)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn json(out: std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(data: &Path) -> (Server, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--web-dir",
+            "/nonexistent",
+        ])
+        .arg("--data-dir")
+        .arg(data)
+        .env("CAIRN_ADMIN_TOKEN", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return (Server(child), url);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("cairn serve did not start on the old data directory");
+}
+
+#[test]
+fn a_data_directory_from_before_chunks_keeps_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let untar = std::process::Command::new("tar")
+        .args(["-xzf", FIXTURE, "-C"])
+        .arg(&data)
+        .status()
+        .unwrap();
+    assert!(untar.success());
+    let config = dir.path().join("config.json");
+    let (server, url) = serve(&data);
+
+    // the old version downloads, its blobs served whole
+    let v0 = dir.path().join("v0");
+    let got = json(cairn(
+        &url,
+        &config,
+        &["get", "ds:v0", "--root", v0.to_str().unwrap()],
+    ));
+    assert_eq!(got["downloaded_files"], 2, "{got}");
+    let model = std::fs::read(v0.join("model.bin")).unwrap();
+    assert_eq!(model.len(), 300_000);
+    assert_eq!(
+        std::fs::read_to_string(v0.join("sub/labels.txt")).unwrap(),
+        "cat\ndog\n"
+    );
+
+    // a new version with the model edited goes up as chunks
+    let mut edited = model.clone();
+    edited[150_000..150_100].fill(7);
+    std::fs::write(v0.join("model.bin"), &edited).unwrap();
+    let put = json(cairn(
+        &url,
+        &config,
+        &[
+            "put",
+            v0.to_str().unwrap(),
+            "--name",
+            "ds",
+            "--type",
+            "dataset",
+        ],
+    ));
+    assert_eq!(put["version"], "v1", "{put}");
+    assert!(
+        data.join("blobs/packs").is_dir(),
+        "the new blob is stored in packs"
+    );
+
+    // garbage collection over whole blobs and packs frees nothing either version needs
+    drop(server);
+    let gc = json(cairn(
+        &url,
+        &config,
+        &["gc", "--data-dir", data.to_str().unwrap(), "--grace", "0s"],
+    ));
+    assert_eq!(gc["blobs"], 0, "{gc}");
+    assert_eq!(gc["packs"], 0, "{gc}");
+    let (_server, url) = serve(&data);
+    for (version, want) in [("v0", &model), ("v1", &edited)] {
+        let root = dir.path().join(format!("again-{version}"));
+        let what = format!("ds:{version}");
+        json(cairn(
+            &url,
+            &config,
+            &["get", &what, "--root", root.to_str().unwrap()],
+        ));
+        assert!(
+            std::fs::read(root.join("model.bin")).unwrap() == *want,
+            "{version}"
+        );
+    }
+    let verify = cairn(
+        &url,
+        &config,
+        &["verify", "ds:v1", "--root", v0.to_str().unwrap()],
+    );
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
