@@ -131,6 +131,15 @@ impl ApiError {
                 S::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 S::Body(_) => StatusCode::BAD_REQUEST,
                 S::Collecting(_) => StatusCode::SERVICE_UNAVAILABLE,
+                _ if e.is_out_of_space() => {
+                    tracing::error!(error = %e, "out of space");
+                    return problem(
+                        StatusCode::INSUFFICIENT_STORAGE,
+                        "the registry is out of space: nothing of this request was stored; \
+                         try again once space is freed (cairn gc)"
+                            .into(),
+                    );
+                }
                 S::Lock(_) | S::Database(_) | S::Migrate(_) | S::Blob(_) | S::Corrupt(_) => {
                     tracing::error!(error = %e, "internal error");
                     return problem(

@@ -102,6 +102,32 @@ impl From<cairn_core::Error> for Error {
     }
 }
 
+impl Error {
+    /// Whether the storage under the registry is full: the disk of the blob store (`ENOSPC`)
+    /// or of the database (SQLite's `SQLITE_FULL`, PostgreSQL's `disk_full`). Writes go through
+    /// staging and transactions, so such a failure leaves nothing half-written.
+    pub fn is_out_of_space(&self) -> bool {
+        if let Self::Database(sqlx::Error::Database(db)) = self {
+            let code = db.code();
+            if matches!(code.as_deref(), Some("13" | "53100"))
+                || db.message().contains("database or disk is full")
+            {
+                return true;
+            }
+        }
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = cause {
+            if let Some(io) = e.downcast_ref::<std::io::Error>()
+                && (io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(28))
+            {
+                return true;
+            }
+            cause = e.source();
+        }
+        false
+    }
+}
+
 fn list(aliases: &[Alias]) -> String {
     aliases
         .iter()

@@ -58,6 +58,15 @@ impl TestServer {
         Self::serve(meta, blobs, config, dir).await
     }
 
+    /// Start on a SQLite database at `db` and a blob directory at `blobs` (anywhere, e.g. on a
+    /// small file system to fill).
+    pub async fn on_paths(db: &std::path::Path, blobs: &std::path::Path) -> Self {
+        let meta = SqlStore::open(db).await.expect("open sqlite");
+        let blobs = ObjectBlobStore::local(blobs).expect("blob dir");
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::serve(meta, blobs, Config::default(), dir).await
+    }
+
     /// A replica on shared stores: PostgreSQL at `database_url`, blobs at `blob_location`
     /// (`s3://…`); any number of them may run side by side.
     pub async fn replica(database_url: &str, blob_location: &str) -> Self {

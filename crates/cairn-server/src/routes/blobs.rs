@@ -43,7 +43,8 @@ pub(crate) async fn missing(
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 201, description = "stored"), (status = 200, description = "already present"),
         (status = 413, body = Problem), (status = 422, body = Problem),
-        (status = 503, body = Problem, description = "garbage collection is deleting these bytes right now; retry after Retry-After seconds")))]
+        (status = 503, body = Problem, description = "garbage collection is deleting these bytes right now; retry after Retry-After seconds"),
+        (status = 507, body = Problem, description = "the registry is out of space; nothing was stored")))]
 pub(crate) async fn put(
     State(state): State<AppState>,
     _: Allowed<WRITE>,

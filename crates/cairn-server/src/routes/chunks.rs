@@ -72,7 +72,8 @@ pub(crate) async fn chunk_list(
 #[utoipa::path(post, path = "/api/v1/projects/{entity}/{project}/packs", params(ProjectParams),
     request_body(content = Vec<u8>, content_type = "application/vnd.cairn.pack"),
     responses((status = 201, body = PackReceipt), (status = 413, body = Problem),
-        (status = 422, body = Problem, description = "a chunk does not hash to its header's hash, or the body breaks the pack format")))]
+        (status = 422, body = Problem, description = "a chunk does not hash to its header's hash, or the body breaks the pack format"),
+        (status = 507, body = Problem, description = "the registry is out of space; nothing was stored")))]
 pub(crate) async fn put_pack(
     State(state): State<AppState>,
     _: Allowed<WRITE>,
@@ -111,7 +112,8 @@ pub(crate) async fn put_pack(
     request_body = AssembleRequest,
     responses((status = 200, body = Vec<AssembleOutcome>),
         (status = 422, body = Problem, description = "a blob's chunks do not produce its size or digest (nothing is held for it)"),
-        (status = 503, body = Problem, description = "garbage collection is deleting these bytes right now; retry after Retry-After seconds")))]
+        (status = 503, body = Problem, description = "garbage collection is deleting these bytes right now; retry after Retry-After seconds"),
+        (status = 507, body = Problem, description = "the registry is out of space; nothing was stored")))]
 pub(crate) async fn assemble(
     State(state): State<AppState>,
     _: Allowed<WRITE>,

@@ -7,6 +7,7 @@ mod blobs;
 mod browser;
 mod chunks;
 mod commits;
+mod disk_full;
 mod distributed;
 mod files;
 mod gc;
