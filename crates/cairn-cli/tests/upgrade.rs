@@ -52,25 +52,27 @@ fn serve(data: &Path) -> (Server, String) {
         .local_addr()
         .unwrap()
         .port();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--web-dir",
-            "/nonexistent",
-        ])
-        .arg("--data-dir")
-        .arg(data)
-        .env("CAIRN_ADMIN_TOKEN", TOKEN)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let server = Server(
+        std::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
+            .args([
+                "serve",
+                "--addr",
+                &format!("127.0.0.1:{port}"),
+                "--web-dir",
+                "/nonexistent",
+            ])
+            .arg("--data-dir")
+            .arg(data)
+            .env("CAIRN_ADMIN_TOKEN", TOKEN)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let url = format!("http://127.0.0.1:{port}");
     for _ in 0..200 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return (Server(child), url);
+            return (server, url);
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
