@@ -156,7 +156,7 @@ fn a_data_directory_from_before_chunks_keeps_working() {
     let verify = cairn(
         &url,
         &config,
-        &["verify", "ds:v1", "--root", v0.to_str().unwrap()],
+        &["verify", "ds:v1", v0.to_str().unwrap()],
     );
     assert!(
         verify.status.success(),
