@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use cairn_testkit::{ADMIN_TOKEN, TestServer};
+use cairn_testkit::{ADMIN_TOKEN, TestServer, noise};
 use serde_json::Value;
 
 const SIZE: usize = 160 << 20;
@@ -50,19 +50,6 @@ fn packed(server: &TestServer) -> u64 {
             .sum()
     }
     walk(&server.data_dir().join("blobs/packs"))
-}
-
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 async fn json(cmd: &mut tokio::process::Command) -> Value {

@@ -153,11 +153,7 @@ fn a_data_directory_from_before_chunks_keeps_working() {
             "{version}"
         );
     }
-    let verify = cairn(
-        &url,
-        &config,
-        &["verify", "ds:v1", v0.to_str().unwrap()],
-    );
+    let verify = cairn(&url, &config, &["verify", "ds:v1", v0.to_str().unwrap()]);
     assert!(
         verify.status.success(),
         "{}",

@@ -202,6 +202,21 @@ impl TestServer {
     }
 }
 
+/// `len` bytes of xorshift noise from `seed`: data that chunks like real content (no runs), the
+/// same for the same seed.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
 /// Check the status (showing the body if it differs) and parse the JSON body (`null` if empty).
 pub async fn expect(res: Response, status: StatusCode) -> Value {
     let got = res.status();

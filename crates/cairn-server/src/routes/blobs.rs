@@ -54,18 +54,7 @@ pub(crate) async fn put(
 ) -> ApiResult<StatusCode> {
     let key = p.key();
     let limit = state.config.max_blob_size;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        // refused before a byte of the body is read
-        return Err(Error::TooLarge { limit }.into());
-    }
-    let stream = body
-        .into_data_stream()
-        .map_err(std::io::Error::other)
-        .boxed();
+    let stream = body_within(&headers, body, limit)?;
     let staged = state.blobs.stage(&p.digest, stream, limit).await?;
     let new = crate::holding(&state, &key, staged).await?;
     Ok(if new {
@@ -73,6 +62,26 @@ pub(crate) async fn put(
     } else {
         StatusCode::OK
     })
+}
+
+/// A request body as a byte stream, refused (413) before a byte is read when its declared
+/// `Content-Length` is over `limit` (the stores also stop reading at `limit`).
+pub(crate) fn body_within(
+    headers: &HeaderMap,
+    body: Body,
+    limit: u64,
+) -> Result<cairn_store::ByteStream, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(Error::TooLarge { limit }.into());
+    }
+    Ok(body
+        .into_data_stream()
+        .map_err(std::io::Error::other)
+        .boxed())
 }
 
 /// Whether the project holds a blob, with its size.

@@ -9,8 +9,6 @@ use cairn_core::pack::{MAX_PACK_CHUNKS, MAX_PACK_DATA, PackHeader};
 use cairn_core::wire::{
     AssembleOutcome, AssembleRequest, KnownChunks, KnownRequest, PackReceipt, Problem,
 };
-use cairn_store::Error;
-use futures::{StreamExt, TryStreamExt};
 
 use super::params::{BlobParams, ProjectParams};
 use crate::AppState;
@@ -82,19 +80,9 @@ pub(crate) async fn put_pack(
     body: Body,
 ) -> ApiResult<(StatusCode, Json<PackReceipt>)> {
     let limit = pack_limit();
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(Error::TooLarge { limit }.into());
-    }
+    let stream = super::blobs::body_within(&headers, body, limit)?;
     let key = p.key();
     let owner = format!("{}/{}", key.entity, key.project);
-    let stream = body
-        .into_data_stream()
-        .map_err(std::io::Error::other)
-        .boxed();
     let (pack, header) = state.blobs.put_pack(&owner, stream, limit).await?;
     Ok((
         StatusCode::CREATED,

@@ -5,23 +5,11 @@ use cairn_core::Digest;
 use cairn_core::chunk::chunk_all;
 use cairn_core::pack::PackBuilder;
 use cairn_core::segment::segments;
-use cairn_testkit::{TestServer, expect};
+use cairn_testkit::{TestServer, expect, noise};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::p;
-
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
-}
 
 async fn post_pack(s: &TestServer, project: &str, body: Vec<u8>) -> reqwest::Response {
     s.req(Method::POST, &format!("/api/v1/projects/{project}/packs"))

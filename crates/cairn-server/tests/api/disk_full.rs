@@ -3,7 +3,7 @@
 //! fit get 507 saying the registry is out of space, leave nothing half-stored, and reads go on.
 
 use cairn_core::Digest;
-use cairn_testkit::{TestServer, expect};
+use cairn_testkit::{TestServer, expect, noise};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -34,18 +34,6 @@ impl Drop for Tmpfs {
             .arg(self.0.path())
             .status();
     }
-}
-
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 async fn put(s: &TestServer, bytes: Vec<u8>) -> reqwest::Response {

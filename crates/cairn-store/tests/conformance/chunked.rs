@@ -16,6 +16,7 @@ use cairn_store::{BlobStore, Error, GcOptions, MetadataStore, ProjectKey, Record
 use futures::TryStreamExt;
 
 use super::pack::body;
+use cairn_testkit::noise;
 
 fn project(name: &str) -> ProjectKey {
     ProjectKey {
@@ -26,19 +27,6 @@ fn project(name: &str) -> ProjectKey {
 
 fn owner(p: &ProjectKey) -> String {
     format!("{}/{}", p.entity, p.project)
-}
-
-/// Bytes that chunk like real data (no long runs).
-pub fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 struct Env {
