@@ -390,6 +390,8 @@ def bench_tool(tool, key, master, work):
     """The four operations of `tool` on dataset `key`; each: wall, rss_mib, sent."""
     base = work / f"{tool.name.lower()}-{key}"
     base.mkdir()
+    # the previous tool's writes reach the disk first: no tool pays for another's writeback
+    subprocess.run(["sync"], check=True)
     tool.setup(base)
     # the tool's own copy of the dataset (hard links: no extra disk; edits replace files)
     where = getattr(tool, "repo", base)

@@ -13,7 +13,6 @@ use crate::hashing::hash_and_chunk_files;
 use crate::http::ProjectRef;
 use crate::progress::{Progress, Silent};
 use crate::reference;
-use crate::stat_cache::StatCache;
 
 /// A local file an artifact added: where it is and its chunks (from the pass that hashed it).
 #[derive(Clone, Debug)]
@@ -186,7 +185,7 @@ impl Artifact {
         paths: Vec<PathBuf>,
         overwrite: bool,
     ) -> Result<&mut Self> {
-        let hashed = hash_and_chunk_files(&paths, self.progress.as_ref(), &StatCache::open())?;
+        let hashed = hash_and_chunk_files(&paths, self.progress.as_ref())?;
         let batch: Vec<(EntryPath, Entry)> = entries
             .into_iter()
             .zip(&hashed)

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use cairn_core::Digest;
 use cairn_core::chunk::{Chunk, Splitter};
+use cairn_core::pack::PackId;
 use cairn_core::segment::segments;
 use cairn_core::wire::{
     AssembleOutcome, AssembleRequest, BlobRecipe, KnownChunks, KnownRequest, MAX_BASES,
@@ -18,6 +19,7 @@ use cairn_core::wire::{
 };
 use futures::StreamExt;
 use reqwest::Method;
+use tokio::task::JoinSet;
 
 use crate::error::{Error, Result};
 use crate::http::{Http, ProjectRef};
@@ -29,6 +31,8 @@ use crate::progress::{Phase, Progress};
 const KEEP: u64 = 8 << 20;
 /// Blobs assembled per request.
 const ASSEMBLE_BATCH: usize = 2_000;
+/// Bytes of blobs after which their assembly is sent, while the next ones are packed.
+const ASSEMBLE_BYTES: u64 = 128 << 20;
 /// Times the registry may answer chunks missing (collected meanwhile) before giving up.
 const ROUNDS: usize = 3;
 
@@ -76,6 +80,8 @@ pub(crate) async fn upload(
     let mut packer = Packer::new(http, project, journal.clone());
     let mut sent = Sent::default();
     let mut batch = Vec::new();
+    let mut batch_bytes = 0;
+    let mut behind = Behind::default();
     // files are chunked on every core, a few ahead of the one being sent
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut chunked = futures::stream::iter(jobs)
@@ -122,12 +128,20 @@ pub(crate) async fn upload(
             parts,
             bases: job.bases,
         });
-        if batch.len() >= ASSEMBLE_BATCH {
-            assemble(http, project, &mut packer, &resume, batch, progress).await?;
-            batch = Vec::new();
+        batch_bytes += job.size;
+        if batch.len() >= ASSEMBLE_BATCH || batch_bytes >= ASSEMBLE_BYTES {
+            let full = std::mem::take(&mut batch);
+            batch_bytes = 0;
+            behind
+                .send(http, project, &mut packer, &resume, full, progress)
+                .await?;
         }
     }
-    assemble(http, project, &mut packer, &resume, batch, progress).await?;
+    behind
+        .send(http, project, &mut packer, &resume, batch, progress)
+        .await?;
+    let retry = behind.finish(&mut packer, progress).await?;
+    assemble(http, project, &mut packer, &resume, retry, progress).await?;
     sent.bytes = packer.sent_bytes();
     journal.clear();
     Ok(sent)
@@ -161,7 +175,7 @@ async fn negotiate(
     http: &Http,
     project: &ProjectRef,
     bases: &[Digest],
-    resume: &[cairn_core::pack::PackId],
+    resume: &[PackId],
     chunks: &[Chunk],
 ) -> Result<(Vec<RecipePart>, Vec<usize>)> {
     let path = project.api("/chunks/known");
@@ -277,82 +291,157 @@ fn read_chunks(path: &Path, chunks: &[Chunk]) -> Result<Vec<(Chunk, Bytes)>> {
     Ok(out)
 }
 
+/// The assembly request for `group`, naming the packs its chunks went into.
+fn request(group: &[Blob], packer: &Packer, resume: &[PackId]) -> AssembleRequest {
+    let mut packs: BTreeSet<_> = resume.iter().copied().collect();
+    let mut bases = BTreeSet::new();
+    for b in group {
+        bases.extend(b.bases.iter().copied());
+        packs.extend(b.parts.iter().filter_map(|p| match p {
+            RecipePart::Chunk(h) => packer.pack_of(h),
+            RecipePart::Segment(_) => None,
+        }));
+    }
+    AssembleRequest {
+        chunker: 1,
+        bases: bases.into_iter().collect(),
+        packs: packs.into_iter().take(MAX_PACKS).collect(),
+        blobs: group
+            .iter()
+            .map(|b| BlobRecipe {
+                digest: b.digest,
+                size: b.size,
+                parts: b.parts.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Assemblies sent while the upload goes on (their packs are all uploaded first), and the blobs
+/// of finished ones that the registry did not hold.
+#[derive(Default)]
+struct Behind {
+    running: JoinSet<Result<(Vec<Blob>, Vec<AssembleOutcome>)>>,
+    retry: Vec<Blob>,
+}
+
+impl Behind {
+    /// Send `batch`'s assembly requests in the background, at most two batches at once.
+    async fn send(
+        &mut self,
+        http: &Http,
+        project: &ProjectRef,
+        packer: &mut Packer,
+        resume: &[PackId],
+        mut batch: Vec<Blob>,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        packer.drain(progress).await?;
+        while !batch.is_empty() {
+            let group = take_group(&mut batch);
+            let body = request(&group, packer, resume);
+            let (http, path) = (http.clone(), project.api("/blobs/assemble"));
+            self.running.spawn(async move {
+                let outcomes: Vec<AssembleOutcome> =
+                    http.json(Method::POST, &path, Some(&body)).await?;
+                Ok((group, outcomes))
+            });
+        }
+        while self.running.len() > 2 {
+            self.settle_one(packer, progress).await?;
+        }
+        Ok(())
+    }
+
+    /// Wait for one background assembly; queue what it did not hold.
+    async fn settle_one(&mut self, packer: &mut Packer, progress: &dyn Progress) -> Result<()> {
+        let Some(done) = self.running.join_next().await else {
+            return Ok(());
+        };
+        let (group, outcomes) = done.map_err(|e| Error::Config(format!("assembly: {e}")))??;
+        settle(packer, group, outcomes, &mut self.retry, progress).await
+    }
+
+    /// Wait for every background assembly; the blobs to assemble again.
+    async fn finish(mut self, packer: &mut Packer, progress: &dyn Progress) -> Result<Vec<Blob>> {
+        while !self.running.is_empty() {
+            self.settle_one(packer, progress).await?;
+        }
+        Ok(self.retry)
+    }
+}
+
+/// Blobs the registry did not hold (a pack collected meanwhile) go to `retry`, their missing
+/// chunks packed again.
+async fn settle(
+    packer: &mut Packer,
+    group: Vec<Blob>,
+    outcomes: Vec<AssembleOutcome>,
+    retry: &mut Vec<Blob>,
+    progress: &dyn Progress,
+) -> Result<()> {
+    for (mut blob, outcome) in group.into_iter().zip(outcomes) {
+        if outcome.held {
+            continue;
+        }
+        // collected meanwhile: name every chunk, and send again those it lacks
+        let lacking: HashSet<_> = outcome.missing_chunks.iter().collect();
+        for h in &outcome.missing_chunks {
+            packer.forget(h);
+        }
+        let resend: Vec<Chunk> = if outcome.missing_segments.is_empty() {
+            let mut seen = HashSet::new();
+            blob.chunks
+                .iter()
+                .filter(|c| lacking.contains(&c.hash) && seen.insert(c.hash))
+                .copied()
+                .collect()
+        } else {
+            blob.parts = blob
+                .chunks
+                .iter()
+                .map(|c| RecipePart::Chunk(c.hash))
+                .collect();
+            blob.bases.clear();
+            blob.chunks
+                .iter()
+                .filter(|c| !packer.knows(&c.hash))
+                .copied()
+                .collect()
+        };
+        send(packer, &blob.path, None, &resend, progress).await?;
+        retry.push(blob);
+    }
+    Ok(())
+}
+
 /// Have the registry assemble `batch`, sending again the chunks it reports missing.
 async fn assemble(
     http: &Http,
     project: &ProjectRef,
     packer: &mut Packer,
-    resume: &[cairn_core::pack::PackId],
+    resume: &[PackId],
     mut batch: Vec<Blob>,
     progress: &dyn Progress,
 ) -> Result<()> {
     let path = project.api("/blobs/assemble");
     for _ in 0..ROUNDS {
+        if batch.is_empty() {
+            return Ok(());
+        }
         packer.drain(progress).await?;
         let mut retry = Vec::new();
         while !batch.is_empty() {
             let group = take_group(&mut batch);
-            let mut packs: BTreeSet<_> = resume.iter().copied().collect();
-            let mut bases = BTreeSet::new();
-            for b in &group {
-                bases.extend(b.bases.iter().copied());
-                packs.extend(b.parts.iter().filter_map(|p| match p {
-                    RecipePart::Chunk(h) => packer.pack_of(h),
-                    RecipePart::Segment(_) => None,
-                }));
-            }
-            let request = AssembleRequest {
-                chunker: 1,
-                bases: bases.into_iter().collect(),
-                packs: packs.into_iter().take(MAX_PACKS).collect(),
-                blobs: group
-                    .iter()
-                    .map(|b| BlobRecipe {
-                        digest: b.digest,
-                        size: b.size,
-                        parts: b.parts.clone(),
-                    })
-                    .collect(),
-            };
+            let body = request(&group, packer, resume);
             let outcomes: Vec<AssembleOutcome> =
-                http.json(Method::POST, &path, Some(&request)).await?;
-            for (mut blob, outcome) in group.into_iter().zip(outcomes) {
-                if outcome.held {
-                    continue;
-                }
-                // collected meanwhile: name every chunk, and send again those it lacks
-                let lacking: HashSet<_> = outcome.missing_chunks.iter().collect();
-                for h in &outcome.missing_chunks {
-                    packer.forget(h);
-                }
-                let resend: Vec<Chunk> = if outcome.missing_segments.is_empty() {
-                    let mut seen = HashSet::new();
-                    blob.chunks
-                        .iter()
-                        .filter(|c| lacking.contains(&c.hash) && seen.insert(c.hash))
-                        .copied()
-                        .collect()
-                } else {
-                    blob.parts = blob
-                        .chunks
-                        .iter()
-                        .map(|c| RecipePart::Chunk(c.hash))
-                        .collect();
-                    blob.bases.clear();
-                    blob.chunks
-                        .iter()
-                        .filter(|c| !packer.knows(&c.hash))
-                        .copied()
-                        .collect()
-                };
-                send(packer, &blob.path, None, &resend, progress).await?;
-                retry.push(blob);
-            }
-        }
-        if retry.is_empty() {
-            return Ok(());
+                http.json(Method::POST, &path, Some(&body)).await?;
+            settle(packer, group, outcomes, &mut retry, progress).await?;
         }
         batch = retry;
+    }
+    if batch.is_empty() {
+        return Ok(());
     }
     Err(Error::Config(format!(
         "the registry still lacks chunks of {} after {ROUNDS} tries (is garbage collection \

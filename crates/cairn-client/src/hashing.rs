@@ -10,7 +10,7 @@ use cairn_core::{Digest, Hasher};
 
 use crate::error::{Error, Result};
 use crate::progress::{Phase, Progress};
-use crate::stat_cache::StatCache;
+use crate::stat_cache::{Known, Stamp, StatCache, now_ns};
 
 /// Files at least this large are chunked on a second thread while the first hashes them.
 const TWO_THREADS: u64 = 16 << 20;
@@ -91,23 +91,36 @@ fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-/// [`hash_and_chunk_file`] for every file, on all cores, unless `cache` knows the file as it
-/// is; results in the order given.
+/// [`hash_and_chunk_file`] for every file, on all cores, unless the stat cache knows the file
+/// as it is now; results in the order given. The cache is written afresh for these files.
 pub(crate) fn hash_and_chunk_files(
     paths: &[PathBuf],
     progress: &dyn Progress,
-    cache: &StatCache,
 ) -> Result<Vec<(Digest, u64, Vec<Chunk>)>> {
-    in_parallel(paths, progress, |path, progress| {
-        if let Some(known) = cache.lookup(path) {
-            progress.advance(Phase::Hash, known.1);
-            return Ok(known);
-        }
+    let cache = StatCache::load(paths);
+    let results = in_parallel(paths, progress, |path, progress| {
         let before = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-        let (digest, size, chunks) = hash_and_chunk_file(path, progress)?;
-        cache.store(path, &before, &digest, &chunks);
-        Ok((digest, size, chunks))
-    })
+        let stamp = Stamp::of(&before);
+        if let Some(known) = stamp.as_ref().and_then(|s| cache.lookup(path, s)) {
+            progress.advance(Phase::Hash, known.stamp_size());
+            return Ok(known.clone());
+        }
+        let (digest, _, chunks) = hash_and_chunk_file(path, progress)?;
+        let stamp = stamp
+            .ok_or_else(|| Error::Config(format!("{}: no modification time", path.display())))?;
+        Ok(Known {
+            stamp,
+            written: now_ns(),
+            digest,
+            chunks,
+        })
+    })?;
+    let out = results
+        .iter()
+        .map(|k| (k.digest, k.stamp_size(), k.chunks.clone()))
+        .collect();
+    cache.save(paths.iter().cloned().zip(results));
+    Ok(out)
 }
 
 /// The digest and size of a file, read in 1 MiB pieces.
