@@ -142,3 +142,38 @@ pub fn full_path(data: &[u8]) {
         }
     }
 }
+
+/// Pack bodies (`POST {P}/packs`, fed to the verifier as they stream): whatever the pieces,
+/// an accepted body is exactly its header followed by chunks that hash to their entries, and
+/// the verdict does not depend on how the body was cut.
+pub fn pack(data: &[u8]) {
+    use cairn_core::chunk::ChunkHash;
+    use cairn_core::pack::{PackHeader, PackVerifier};
+    let Some((&cut, body)) = data.split_first() else {
+        return;
+    };
+    let verdict = |piece: usize| {
+        let mut v = PackVerifier::new();
+        for p in body.chunks(piece.max(1)) {
+            v.update(p)?;
+        }
+        v.finish()
+    };
+    let whole = verdict(body.len());
+    let pieces = verdict(usize::from(cut));
+    assert_eq!(whole.is_ok(), pieces.is_ok(), "the verdict depends on the cut");
+    let Ok(header) = whole else {
+        return;
+    };
+    assert_eq!(pieces.unwrap(), header);
+    let encoded = header.encode();
+    assert_eq!(&body[..encoded.len()], encoded.as_slice());
+    assert_eq!(
+        PackHeader::encoded_len(header.entries.len()) + header.data_len(),
+        body.len() as u64
+    );
+    for (entry, at) in header.locations() {
+        let bytes = &body[at as usize..at as usize + entry.len as usize];
+        assert_eq!(ChunkHash::of(bytes), entry.hash);
+    }
+}
