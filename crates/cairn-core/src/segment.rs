@@ -38,6 +38,55 @@ pub struct Segment {
     pub hash: SegmentHash,
 }
 
+/// The first bytes of a segment list (`GET {P}/blobs/{digest}/chunks?segments=true`).
+pub const SEGMENT_LIST_MAGIC: &[u8; 8] = b"CAIRNSL1";
+
+/// One segment of a blob, as a segment list tells it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SegmentEntry {
+    /// Its identity.
+    pub hash: SegmentHash,
+    /// How many chunks it has.
+    pub chunks: u32,
+    /// How many bytes.
+    pub bytes: u64,
+}
+
+/// Encode a segment list: `CAIRNSL1`, a u64 count, then each segment's hash (32 bytes), chunk
+/// count (u32) and byte length (u64), little endian: 44 bytes a segment.
+pub fn encode_segment_list(segments: &[SegmentEntry]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 + segments.len() * 44);
+    out.extend_from_slice(SEGMENT_LIST_MAGIC);
+    out.extend_from_slice(&(segments.len() as u64).to_le_bytes());
+    for s in segments {
+        out.extend_from_slice(&s.hash.0);
+        out.extend_from_slice(&s.chunks.to_le_bytes());
+        out.extend_from_slice(&s.bytes.to_le_bytes());
+    }
+    out
+}
+
+/// Decode a segment list.
+pub fn decode_segment_list(bytes: &[u8]) -> crate::Result<Vec<SegmentEntry>> {
+    let bad = |why: &str| crate::Error::InvalidPack(format!("segment list: {why}"));
+    let rest = bytes
+        .strip_prefix(SEGMENT_LIST_MAGIC)
+        .ok_or_else(|| bad("no CAIRNSL1"))?;
+    let (count, entries) = rest.split_at_checked(8).ok_or_else(|| bad("too short"))?;
+    let count = u64::from_le_bytes(count.try_into().expect("8 bytes"));
+    if entries.len() as u64 != count.saturating_mul(44) {
+        return Err(bad("its length does not match its count"));
+    }
+    Ok(entries
+        .chunks_exact(44)
+        .map(|e| SegmentEntry {
+            hash: SegmentHash(e[..32].try_into().expect("32 bytes")),
+            chunks: u32::from_le_bytes(e[32..36].try_into().expect("4 bytes")),
+            bytes: u64::from_le_bytes(e[36..].try_into().expect("8 bytes")),
+        })
+        .collect())
+}
+
 /// Whether a segment ends after the chunk with this hash.
 pub fn ends_segment(hash: &ChunkHash) -> bool {
     hash.0[31] & 0x3f == 0
@@ -134,6 +183,18 @@ mod tests {
             .filter(|s| !a.iter().any(|o| o.hash == s.hash))
             .count();
         assert!(changed <= 2, "{changed} segments changed");
+    }
+
+    #[test]
+    fn segment_lists_round_trip() {
+        let list = vec![SegmentEntry {
+            hash: SegmentHash([3; 32]),
+            chunks: 64,
+            bytes: 1 << 22,
+        }];
+        let encoded = encode_segment_list(&list);
+        assert_eq!(decode_segment_list(&encoded).unwrap(), list);
+        assert!(decode_segment_list(&encoded[..encoded.len() - 1]).is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use cairn_core::pack::{MAX_PACK_CHUNKS, MAX_PACK_DATA, PackHeader};
+use cairn_core::segment::{SegmentEntry, encode_segment_list, segments};
 use cairn_core::wire::{
     AssembleOutcome, AssembleRequest, KnownChunks, KnownRequest, PackReceipt, Problem,
 };
@@ -14,7 +15,7 @@ use super::params::{BlobParams, ProjectParams};
 use crate::AppState;
 use crate::auth::{Allowed, READ, WRITE};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
 /// The largest pack body: a full header and the most data.
 fn pack_limit() -> u64 {
@@ -36,15 +37,30 @@ pub(crate) async fn known(
     Ok(Json(known))
 }
 
-/// A held blob's chunks (hash and length, in order; `docs/chunking.md`), so a client with an
-/// earlier copy of the file fetches only the chunks it lacks. 404 for a blob stored whole.
-#[utoipa::path(get, path = "/api/v1/projects/{entity}/{project}/blobs/{digest}/chunks", params(BlobParams),
-    responses((status = 200, content_type = "application/vnd.cairn.chunk-list", description = "CAIRNCL1, a u64 count, then (BLAKE3 32 bytes, length u32) per chunk"),
+/// Which part of a chunk list to answer.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ChunkListQuery {
+    /// Answer the blob's segments (hash, chunk count, bytes) instead of its chunks.
+    #[serde(default)]
+    segments: bool,
+    /// The first chunk to list (default 0).
+    from: Option<usize>,
+    /// How many chunks to list (default: to the end).
+    count: Option<usize>,
+}
+
+/// A held blob's chunks (hash and length, in order; `docs/chunking.md`), or its segments, so a
+/// client with an earlier copy of the file fetches only what it lacks. 404 for a blob stored
+/// whole.
+#[utoipa::path(get, path = "/api/v1/projects/{entity}/{project}/blobs/{digest}/chunks", params(BlobParams, ChunkListQuery),
+    responses((status = 200, content_type = "application/vnd.cairn.chunk-list", description = "CAIRNCL1, a u64 count, then (BLAKE3 32 bytes, length u32) per chunk; with segments=true, CAIRNSL1, a u64 count, then (hash 32 bytes, chunks u32, bytes u64) per segment"),
         (status = 404, body = Problem)))]
 pub(crate) async fn chunk_list(
     State(state): State<AppState>,
     _: Allowed<READ>,
     ApiPath(p): ApiPath<BlobParams>,
+    ApiQuery(q): ApiQuery<ChunkListQuery>,
 ) -> ApiResult<([(header::HeaderName, &'static str); 1], Vec<u8>)> {
     let not_here = || {
         ApiError::NotFound(format!(
@@ -59,9 +75,29 @@ pub(crate) async fn chunk_list(
         .ok_or_else(not_here)?;
     let recipe = state.meta.recipe(&p.digest).await?.ok_or_else(not_here)?;
     let list: Vec<_> = recipe.chunks.iter().map(|c| (c.hash, c.len)).collect();
+    let body = if q.segments {
+        let segments: Vec<SegmentEntry> = segments(list.iter().copied())
+            .into_iter()
+            .map(|s| SegmentEntry {
+                hash: s.hash,
+                chunks: s.count as u32,
+                bytes: list[s.first..s.first + s.count]
+                    .iter()
+                    .map(|(_, l)| *l as u64)
+                    .sum(),
+            })
+            .collect();
+        encode_segment_list(&segments)
+    } else {
+        let from = q.from.unwrap_or(0).min(list.len());
+        let to = q
+            .count
+            .map_or(list.len(), |n| from.saturating_add(n).min(list.len()));
+        cairn_core::chunk::encode_chunk_list(&list[from..to])
+    };
     Ok((
         [(header::CONTENT_TYPE, "application/vnd.cairn.chunk-list")],
-        cairn_core::chunk::encode_chunk_list(&list),
+        body,
     ))
 }
 

@@ -171,6 +171,37 @@ async fn a_blob_goes_up_as_chunks_and_comes_back_whole() {
     assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
     assert!(part.bytes().await.unwrap() == v0[3_000_000..4_000_000]);
 
+    // its chunk list, its segments, and a slice of the list
+    let list_of = |q: &'static str| {
+        let req = s.req(Method::GET, &p(&format!("/blobs/{d0}/chunks{q}")));
+        async move { req.send().await.unwrap().bytes().await.unwrap() }
+    };
+    let all = cairn_core::chunk::decode_chunk_list(&list_of("").await).unwrap();
+    assert_eq!(all, c0);
+    let segs = cairn_core::segment::decode_segment_list(&list_of("?segments=true").await).unwrap();
+    assert_eq!(segs.iter().map(|s| s.bytes).sum::<u64>(), v0.len() as u64);
+    assert_eq!(
+        segs.iter().map(|s| s.chunks as usize).sum::<usize>(),
+        c0.len()
+    );
+    let slice = cairn_core::chunk::decode_chunk_list(&list_of("?from=1&count=2").await).unwrap();
+    let hashes =
+        |cs: &[cairn_core::chunk::Chunk]| cs.iter().map(|c| (c.hash, c.len)).collect::<Vec<_>>();
+    assert_eq!(hashes(&slice), hashes(&c0[1..3]));
+    let other = s
+        .req(
+            Method::GET,
+            &format!("/api/v1/projects/ent/other/blobs/{d0}/chunks"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        other.status(),
+        StatusCode::NOT_FOUND,
+        "another project sees no chunk list"
+    );
+
     // v1: an edit in the middle; the registry names what it needs of v0 by segment
     let mut v1 = v0.clone();
     v1[3 << 20..(3 << 20) + 50_000].copy_from_slice(&noise(50_000, 77));
