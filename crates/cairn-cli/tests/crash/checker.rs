@@ -221,3 +221,41 @@ pub async fn staging_is_clean(location: &str) {
         .unwrap();
     assert_eq!(left, 0, "interrupted uploads left in staging after restart");
 }
+
+/// After the last restart, straight from the stores: every pack a recipe names is in the blob
+/// store (no visible chunk without its bytes), and every blob a project holds has its bytes,
+/// as a recipe or stored whole (no holding a commit could rely on without them).
+pub async fn stores_agree(database: &str, blob_location: &str) {
+    use sqlx::Connection;
+    let blobs = cairn_store::ObjectBlobStore::open(blob_location).unwrap();
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(database).await.unwrap();
+    let packs: Vec<String> = sqlx::query_scalar("SELECT DISTINCT pack FROM recipe_packs")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    for key in &packs {
+        let key: cairn_store::recipe::PackKey = key.parse().unwrap();
+        assert!(
+            blobs.pack_header(&key).await.unwrap().is_some(),
+            "a recipe names pack {key}, which is gone"
+        );
+    }
+    let held: Vec<Vec<u8>> = sqlx::query_scalar("SELECT DISTINCT digest FROM project_blobs")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let recipes: BTreeSet<Vec<u8>> = sqlx::query_scalar("SELECT digest FROM recipes")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    for raw in held {
+        let digest = Digest::from_bytes(raw.clone().try_into().unwrap());
+        assert!(
+            recipes.contains(&raw) || blobs.size(&digest).await.unwrap().is_some(),
+            "blob {digest} is held but neither its recipe nor its bytes are stored"
+        );
+    }
+}

@@ -193,6 +193,8 @@ async fn sqlite_and_local_disk_lose_nothing_acknowledged_across_sigkills() {
     )
     .await;
     checker::sqlite_integrity(&dir.path().join("cairn.db")).await;
+    let db = format!("sqlite://{}", dir.path().join("cairn.db").display());
+    checker::stores_agree(&db, &dir.path().join("blobs").display().to_string()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -209,7 +211,7 @@ async fn postgres_and_s3_lose_nothing_acknowledged_across_sigkills() {
             "--data-dir".into(),
             dir.path().to_str().unwrap().into(),
             "--database-url".into(),
-            db,
+            db.clone(),
             "--blob-store".into(),
             blobs.clone(),
         ],
@@ -221,4 +223,5 @@ async fn postgres_and_s3_lose_nothing_acknowledged_across_sigkills() {
     )
     .await;
     checker::staging_is_clean(&blobs).await;
+    checker::stores_agree(&db, &blobs).await;
 }
