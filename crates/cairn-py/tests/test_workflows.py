@@ -187,8 +187,10 @@ def test_identical_content_is_stored_once(project, registry):
     second.add_file("x/one.bin", name="copy.bin")
     second.save()
     assert first.get_entry("one.bin").digest == second.get_entry("two.bin").digest
-    blob_files = [p for p in blobs.rglob("*") if p.is_file() and p.parent.parent.name == "blobs"]
-    assert sum(1 for p in blob_files if p.name == sha(payload).split(":")[1]) == 1
+    # sent once, as chunks in one pack of this project (docs/chunking.md)
+    packs = [p for p in (blobs / "blobs" / "packs" / "team" / project).rglob("*") if p.is_file()]
+    assert len(packs) == 1, packs
+    assert len(payload) < packs[0].stat().st_size < 2 * len(payload)
 
 
 # 4. Using versions
