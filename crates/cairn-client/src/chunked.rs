@@ -148,7 +148,7 @@ pub(crate) async fn upload(
 }
 
 /// Cut a file into chunks; its bytes too when `keep`.
-fn chunk_file(path: &Path, keep: bool) -> Result<(Vec<Chunk>, Option<Vec<u8>>)> {
+pub(crate) fn chunk_file(path: &Path, keep: bool) -> Result<(Vec<Chunk>, Option<Vec<u8>>)> {
     use std::io::Read;
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut splitter = Splitter::new();

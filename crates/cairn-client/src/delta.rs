@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-use cairn_core::chunk::{Chunk, ChunkHash, Splitter, decode_chunk_list};
+use cairn_core::chunk::{Chunk, ChunkHash, decode_chunk_list};
 use cairn_core::segment::{SegmentHash, decode_segment_list, segments};
 use cairn_core::{Digest, EntryPath, Hasher};
 use reqwest::Method;
 
+use crate::chunked::chunk_file;
 use crate::error::{Error, Result};
 use crate::progress::Phase;
 use crate::version::ArtifactVersion;
@@ -20,23 +21,6 @@ use crate::version::ArtifactVersion;
 pub(crate) const MIN_SIZE: u64 = 1 << 20;
 /// The longest range asked for at once.
 const RUN: u64 = 16 << 20;
-
-/// The earlier copy's chunks, in order.
-fn local_chunks(path: &Path) -> Result<Vec<Chunk>> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut splitter = Splitter::new();
-    let mut chunks = Vec::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        splitter.update(&buf[..n], &mut chunks);
-    }
-    splitter.finish(&mut chunks);
-    Ok(chunks)
-}
 
 /// The new file's chunks: the segments the earlier copy has are taken from it; the chunk list
 /// of the others is fetched, a run of unknown segments at a time. For a 2 GiB file with 1 MiB
@@ -135,7 +119,7 @@ pub(crate) async fn fetch(
     partial: &Path,
 ) -> Result<u64> {
     let from = earlier.to_owned();
-    let local = tokio::task::spawn_blocking(move || local_chunks(&from))
+    let local = tokio::task::spawn_blocking(move || chunk_file(&from, false).map(|(c, _)| c))
         .await
         .map_err(|e| Error::Config(format!("chunking {}: {e}", earlier.display())))??;
     let wanted = wanted_chunks(version, digest, &local).await?;
