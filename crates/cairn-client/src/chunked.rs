@@ -293,7 +293,7 @@ fn read_chunks(path: &Path, chunks: &[Chunk]) -> Result<Vec<(Chunk, Bytes)>> {
 
 /// The assembly request for `group`, naming the packs its chunks went into.
 fn request(group: &[Blob], packer: &Packer, resume: &[PackId]) -> AssembleRequest {
-    let mut packs: BTreeSet<_> = resume.iter().copied().collect();
+    let mut packs = BTreeSet::new();
     let mut bases = BTreeSet::new();
     for b in group {
         bases.extend(b.bases.iter().copied());
@@ -302,10 +302,14 @@ fn request(group: &[Blob], packer: &Packer, resume: &[PackId]) -> AssembleReques
             RecipePart::Segment(_) => None,
         }));
     }
+    // the packs an interrupted upload sent, as many as the request has room for (the ones
+    // this upload sent are never left out: too many is the registry's 422, naming the limit)
+    let room = MAX_PACKS.saturating_sub(packs.len());
+    packs.extend(resume.iter().rev().take(room).copied());
     AssembleRequest {
         chunker: 1,
         bases: bases.into_iter().collect(),
-        packs: packs.into_iter().take(MAX_PACKS).collect(),
+        packs: packs.into_iter().collect(),
         blobs: group
             .iter()
             .map(|b| BlobRecipe {

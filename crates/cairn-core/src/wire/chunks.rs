@@ -12,8 +12,9 @@ use crate::segment::SegmentHash;
 pub const MAX_KNOWN_CHECK: usize = 100_000;
 /// Most base blobs one request may name.
 pub const MAX_BASES: usize = 64;
-/// Most packs one `POST {P}/blobs/assemble` may name (64 GiB of chunks at 64 MiB a pack).
-pub const MAX_PACKS: usize = 1024;
+/// Most packs one `POST {P}/blobs/assemble` may name (128 GiB of chunks in the clients' 32 MiB
+/// packs).
+pub const MAX_PACKS: usize = 4096;
 /// Most blobs one `POST {P}/blobs/assemble` may assemble.
 pub const MAX_ASSEMBLE_BLOBS: usize = 10_000;
 
