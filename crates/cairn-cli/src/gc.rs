@@ -55,14 +55,10 @@ pub async fn run(args: &GcArgs, out: Output) -> anyhow::Result<()> {
         } else {
             String::new()
         };
-        let packs = if report.dry_run {
-            String::new()
-        } else {
-            format!(
-                " and {} packs no blob names ({} bytes)",
-                report.packs, report.pack_bytes
-            )
-        };
+        let packs = format!(
+            " and {} packs no blob names ({} bytes)",
+            report.packs, report.pack_bytes
+        );
         format!(
             "{} {} unreferenced blobs ({} bytes){packs} older than the grace period{resumed}",
             if report.dry_run {

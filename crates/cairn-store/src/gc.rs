@@ -13,10 +13,12 @@
 //! (see [`crate::holding`] for why no interleaving can record a holding whose bytes a
 //! collection then deletes).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::recipe::PackKey;
 use crate::seam::{Seam, Step};
 use crate::{BlobStore, MetadataStore, Result};
 
@@ -36,7 +38,7 @@ pub struct GcReport {
     pub bytes: u64,
     /// Blobs an interrupted collection had doomed, deleted by this one.
     pub resumed: usize,
-    /// Packs deleted: no recipe names them (not counted on a dry run).
+    /// Packs deleted (or, on a dry run, that would be): no recipe names them.
     pub packs: usize,
     /// Their bytes.
     pub pack_bytes: u64,
@@ -85,12 +87,14 @@ pub async fn collect(
         for digest in &doomed {
             bytes += blobs.size(digest).await?.unwrap_or(0);
         }
+        let (old, sizes) = old_packs(blobs, options).await?;
+        let packs = meta.unnamed_packs(&old, &doomed).await?;
         return Ok(GcReport {
             blobs: doomed.len(),
             bytes,
             resumed: 0,
-            packs: 0,
-            pack_bytes: 0,
+            packs: packs.len(),
+            pack_bytes: packs.iter().filter_map(|k| sizes.get(k)).sum(),
             dry_run: true,
         });
     }
@@ -150,15 +154,7 @@ async fn collect_packs(
     blobs: &dyn BlobStore,
     options: &GcOptions,
 ) -> Result<(usize, u64)> {
-    let cutoff = chrono::Utc::now() - options.grace;
-    let stored = blobs.list_packs().await?;
-    let sizes: std::collections::HashMap<_, _> =
-        stored.iter().map(|p| (p.key.clone(), p.size)).collect();
-    let old: Vec<_> = stored
-        .into_iter()
-        .filter(|p| p.written < cutoff)
-        .map(|p| p.key)
-        .collect();
+    let (old, sizes) = old_packs(blobs, options).await?;
     let doomed = meta.doom_packs(&old).await?;
     options.seam.at(Step::PacksDoomed).await;
     delete_packs(meta, blobs, &doomed).await?;
@@ -166,11 +162,27 @@ async fn collect_packs(
     Ok((doomed.len(), bytes))
 }
 
+/// The packs written before the grace cutoff, and every pack's size.
+async fn old_packs(
+    blobs: &dyn BlobStore,
+    options: &GcOptions,
+) -> Result<(Vec<PackKey>, HashMap<PackKey, u64>)> {
+    let cutoff = chrono::Utc::now() - options.grace;
+    let stored = blobs.list_packs().await?;
+    let sizes = stored.iter().map(|p| (p.key.clone(), p.size)).collect();
+    let old = stored
+        .into_iter()
+        .filter(|p| p.written < cutoff)
+        .map(|p| p.key)
+        .collect();
+    Ok((old, sizes))
+}
+
 /// Delete doomed packs and release them, a batch at a time.
 async fn delete_packs(
     meta: &dyn MetadataStore,
     blobs: &dyn BlobStore,
-    packs: &[crate::recipe::PackKey],
+    packs: &[PackKey],
 ) -> Result<()> {
     for batch in packs.chunks(BATCH) {
         for key in batch {

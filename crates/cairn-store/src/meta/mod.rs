@@ -193,6 +193,13 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
     ///
     /// [`release_packs`]: Self::release_packs
     async fn doom_packs(&self, candidates: &[PackKey]) -> Result<Vec<PackKey>>;
+    /// A dry run: those of `candidates` no recipe would name once the recipes of the
+    /// `forgotten` blobs are gone (nothing changes).
+    async fn unnamed_packs(
+        &self,
+        candidates: &[PackKey],
+        forgotten: &[Digest],
+    ) -> Result<Vec<PackKey>>;
     /// The doomed packs not known to be deleted.
     async fn doomed_packs(&self) -> Result<Vec<PackKey>>;
     /// These doomed packs are deleted.

@@ -257,7 +257,22 @@ async fn collection_keeps_what_recipes_name(
         report.packs, 0,
         "young packs stay within the grace: {report:?}"
     );
+    // a dry run tells what the collection will free, and frees nothing
+    let options = GcOptions {
+        grace: Duration::ZERO,
+        dry_run: true,
+        ..GcOptions::default()
+    };
+    let dry = cairn_store::collect(env.meta.as_ref(), env.blobs.as_ref(), &options)
+        .await
+        .unwrap();
+    assert_eq!((dry.blobs, dry.packs), (2, packs), "{dry:?}");
+    assert_eq!(env.blobs.list_packs().await.unwrap().len(), packs);
     let report = env.collect().await;
+    assert_eq!(
+        (report.packs, report.pack_bytes),
+        (dry.packs, dry.pack_bytes)
+    );
     // both blobs were unreferenced: forgotten, their recipes with them, then every pack
     assert_eq!(report.blobs, 2, "{report:?}");
     assert_eq!(report.packs, packs, "{report:?}");

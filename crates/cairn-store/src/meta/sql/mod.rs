@@ -286,6 +286,15 @@ impl MetadataStore for SqlStore {
         Ok(out)
     }
 
+    async fn unnamed_packs(
+        &self,
+        candidates: &[PackKey],
+        forgotten: &[Digest],
+    ) -> Result<Vec<PackKey>> {
+        let mut conn = self.read.acquire().await?;
+        recipes::unnamed(&mut conn, candidates, forgotten).await
+    }
+
     async fn doomed_packs(&self) -> Result<Vec<PackKey>> {
         let mut conn = self.write.acquire().await?;
         recipes::doomed(&mut conn).await

@@ -221,6 +221,37 @@ pub(super) async fn doom(conn: &mut AnyConnection, candidates: &[PackKey]) -> Re
     Ok(doomed)
 }
 
+/// Those of `candidates` no recipe names once the recipes of `forgotten` are gone (a dry run's
+/// answer to "which packs would a collection delete").
+pub(super) async fn unnamed(
+    conn: &mut AnyConnection,
+    candidates: &[PackKey],
+    forgotten: &[Digest],
+) -> Result<Vec<PackKey>> {
+    let forgotten: HashSet<&Digest> = forgotten.iter().collect();
+    let mut named = HashSet::new();
+    for batch in candidates.chunks(400) {
+        let sql = format!(
+            "SELECT pack, digest FROM recipe_packs WHERE pack IN ({})",
+            placeholders(1, batch.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, Vec<u8>)>(&sql);
+        for p in batch {
+            q = q.bind(p.to_string());
+        }
+        for (pack, digest) in q.fetch_all(&mut *conn).await? {
+            if !forgotten.contains(&stored_digest(digest)?) {
+                named.insert(pack);
+            }
+        }
+    }
+    Ok(candidates
+        .iter()
+        .filter(|p| !named.contains(&p.to_string()))
+        .cloned()
+        .collect())
+}
+
 /// The doomed packs (an interrupted collection's, when no collection runs).
 pub(super) async fn doomed(conn: &mut AnyConnection) -> Result<Vec<PackKey>> {
     let keys: Vec<String> = sqlx::query_scalar("SELECT pack FROM gc_doomed_packs")
