@@ -22,6 +22,7 @@ use reqwest::Method;
 use tokio::task::JoinSet;
 
 use crate::error::{Error, Result};
+use crate::hashing::each_piece;
 use crate::http::{Http, ProjectRef};
 use crate::journal::Journal;
 use crate::packer::Packer;
@@ -149,22 +150,15 @@ pub(crate) async fn upload(
 
 /// Cut a file into chunks; its bytes too when `keep`.
 pub(crate) fn chunk_file(path: &Path, keep: bool) -> Result<(Vec<Chunk>, Option<Vec<u8>>)> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut splitter = Splitter::new();
     let mut chunks = Vec::new();
     let mut kept = keep.then(Vec::new);
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        splitter.update(&buf[..n], &mut chunks);
+    each_piece(path, |piece| {
+        splitter.update(piece, &mut chunks);
         if let Some(k) = &mut kept {
-            k.extend_from_slice(&buf[..n]);
+            k.extend_from_slice(piece);
         }
-    }
+    })?;
     splitter.finish(&mut chunks);
     Ok((chunks, kept))
 }
@@ -428,21 +422,15 @@ async fn assemble(
     mut batch: Vec<Blob>,
     progress: &dyn Progress,
 ) -> Result<()> {
-    let path = project.api("/blobs/assemble");
     for _ in 0..ROUNDS {
         if batch.is_empty() {
             return Ok(());
         }
-        packer.drain(progress).await?;
-        let mut retry = Vec::new();
-        while !batch.is_empty() {
-            let group = take_group(&mut batch);
-            let body = request(&group, packer, resume);
-            let outcomes: Vec<AssembleOutcome> =
-                http.json(Method::POST, &path, Some(&body)).await?;
-            settle(packer, group, outcomes, &mut retry, progress).await?;
-        }
-        batch = retry;
+        let mut round = Behind::default();
+        round
+            .send(http, project, packer, resume, batch, progress)
+            .await?;
+        batch = round.finish(packer, progress).await?;
     }
     if batch.is_empty() {
         return Ok(());

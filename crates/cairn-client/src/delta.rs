@@ -15,7 +15,7 @@ use reqwest::Method;
 use crate::chunked::chunk_file;
 use crate::error::{Error, Result};
 use crate::progress::Phase;
-use crate::version::ArtifactVersion;
+use crate::version::{ArtifactVersion, check_digest};
 
 /// Files smaller than this are fetched whole.
 pub(crate) const MIN_SIZE: u64 = 1 << 20;
@@ -163,14 +163,7 @@ pub(crate) async fn fetch(
         version.progress.advance(Phase::Download, len);
     }
     out.flush().map_err(|e| Error::io(partial, e))?;
-    let actual = hasher.finish();
-    if actual != *digest {
-        return Err(Error::Corrupt {
-            path: path.as_str().into(),
-            expected: *digest,
-            actual,
-        });
-    }
+    check_digest(path, digest, hasher)?;
     Ok(fetched)
 }
 

@@ -21,29 +21,23 @@ pub(crate) fn hash_and_chunk_file(
     path: &Path,
     progress: &dyn Progress,
 ) -> Result<(Digest, u64, Vec<Chunk>)> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let large = f
-        .metadata()
+    let large = std::fs::metadata(path)
         .map(|m| m.len() >= TWO_THREADS)
         .unwrap_or(false);
     let mut h = Hasher::new();
     if !large {
         let mut splitter = Splitter::new();
         let mut chunks = Vec::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = read_full(&mut f, &mut buf).map_err(|e| Error::io(path, e))?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-            splitter.update(&buf[..n], &mut chunks);
-            progress.advance(Phase::Hash, n as u64);
-        }
+        each_piece(path, |piece| {
+            h.update(piece);
+            splitter.update(piece, &mut chunks);
+            progress.advance(Phase::Hash, piece.len() as u64);
+        })?;
         splitter.finish(&mut chunks);
         let len = h.len();
         return Ok((h.finish(), len, chunks));
     }
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Arc<Vec<u8>>>(4);
     std::thread::scope(|s| {
         let splitting = s.spawn(move || {
@@ -125,19 +119,26 @@ pub(crate) fn hash_and_chunk_files(
 
 /// The digest and size of a file, read in 1 MiB pieces.
 pub fn hash_file(path: &Path, progress: &dyn Progress) -> Result<(Digest, u64)> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut h = Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-        progress.advance(Phase::Hash, n as u64);
-    }
+    each_piece(path, |piece| {
+        h.update(piece);
+        progress.advance(Phase::Hash, piece.len() as u64);
+    })?;
     let len = h.len();
     Ok((h.finish(), len))
+}
+
+/// Read `path` from start to end in 1 MiB pieces, handing each to `f`.
+pub(crate) fn each_piece(path: &Path, mut f: impl FnMut(&[u8])) -> Result<()> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            return Ok(());
+        }
+        f(&buf[..n]);
+    }
 }
 
 /// Hash every file on all cores; results come back in the order given.

@@ -18,6 +18,19 @@ use crate::progress::{Phase, Progress};
 /// Files downloaded at once.
 const CONCURRENCY: usize = 8;
 
+/// The bytes `hasher` saw are the file `path` of a version: `Corrupt` otherwise.
+pub(crate) fn check_digest(path: &EntryPath, digest: &Digest, hasher: Hasher) -> Result<()> {
+    let actual = hasher.finish();
+    if actual != *digest {
+        return Err(Error::Corrupt {
+            path: path.as_str().into(),
+            expected: *digest,
+            actual,
+        });
+    }
+    Ok(())
+}
+
 /// A committed version and its manifest.
 #[derive(Clone)]
 pub struct ArtifactVersion {
@@ -249,15 +262,7 @@ impl ArtifactVersion {
         // torn by a power cut fails its hash at the next download or verify (fsync cost 3 ms
         // per file here: 30 s for 10,000 files)
         file.flush().await.map_err(|e| Error::io(partial, e))?;
-        let actual = hasher.finish();
-        if actual != *digest {
-            return Err(Error::Corrupt {
-                path: path.as_str().into(),
-                expected: *digest,
-                actual,
-            });
-        }
-        Ok(())
+        check_digest(path, digest, hasher)
     }
 
     /// Re-hash a local copy under `root`: files missing, with other content, or not in the

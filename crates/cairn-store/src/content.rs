@@ -70,6 +70,11 @@ pub async fn verify(blobs: &Arc<dyn BlobStore>, recipe: &Recipe) -> Result<()> {
     while let Some(piece) = bytes.try_next().await? {
         hasher.update(&piece);
     }
+    check(recipe, hasher)
+}
+
+/// The bytes `hasher` saw have the recipe's size and digest: `DigestMismatch` otherwise.
+fn check(recipe: &Recipe, hasher: Hasher) -> Result<()> {
     let size = hasher.len();
     let actual = hasher.finish();
     if actual != recipe.digest || size != recipe.size {
@@ -212,15 +217,7 @@ async fn verify_group(
                     None => unreachable!("every read is inside a span fetched for it"),
                 }
             }
-            let size = hasher.len();
-            let actual = hasher.finish();
-            if actual != r.digest || size != r.size {
-                return Err(Error::DigestMismatch {
-                    expected: r.digest,
-                    actual,
-                });
-            }
-            Ok(())
+            check(r, hasher)
         })
         .collect())
 }
