@@ -93,7 +93,7 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
-    reg.stop();
+    await reg.stop();
   }
 });
 
@@ -134,7 +134,7 @@ test('a file over the limit is refused up front; cancel stops hashing mid-file',
     assert.deepEqual(Object.keys(v0.contents), ['small.txt']);
   } finally {
     await browser.close();
-    reg.stop();
+    await reg.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -71,7 +71,7 @@ try {
 } finally {
   clearInterval(sampler);
   await browser.close();
-  reg.stop();
+  await reg.stop();
   fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(reg.data, { recursive: true, force: true });
 }

@@ -139,6 +139,6 @@ test('a dashboard on an allowed origin embeds the uploader; others cannot', asyn
   } finally {
     await browser.close();
     goodPage.close(); evilPage.close();
-    reg.stop();
+    await reg.stop();
   }
 });

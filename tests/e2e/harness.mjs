@@ -43,7 +43,13 @@ export async function startRegistry(extra = []) {
     proc = spawnIt();
     await waitHealthy(base);
   };
-  return { base, data, restart, pid: () => proc.pid, stop: () => proc.kill('SIGTERM') };
+  // `stop()` ends the registry and removes its data directory (each is hundreds of MiB).
+  const stop = async () => {
+    const gone = new Promise((r) => proc.once('exit', r));
+    if (proc.exitCode === null && proc.kill('SIGTERM')) await gone;
+    fs.rmSync(data, { recursive: true, force: true });
+  };
+  return { base, data, restart, pid: () => proc.pid, stop };
 }
 
 export const sha = (s) => 'sha256:' + createHash('sha256').update(s).digest('hex');

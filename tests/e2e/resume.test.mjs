@@ -112,7 +112,7 @@ test('a large upload resumes after the registry restarts and after a page reload
     assert.equal(fs.readdirSync(path.join(reg.data, 'blobs', 'uploads')).filter((d) => d !== 'index').length, 0);
   } finally {
     await browser.close();
-    reg.stop();
+    await reg.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
