@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,3 +59,28 @@ export const launch = () => chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
 });
+
+// A proxy in front of the registry that counts what the browser sends: every request body's
+// bytes, by phase (`tally.phase`, set by the test), and the receipts of the packs the registry
+// acknowledged. The registry down answers 502, as a load balancer would.
+export async function countingProxy(target) {
+  const tally = { phase: 'before', bytes: {}, packs: [] };
+  const server = http.createServer((req, res) => {
+    const phase = tally.phase;
+    const up = http.request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode, answer.headers);
+      const isPack = req.method === 'POST' && req.url.endsWith('/packs') && answer.statusCode === 201;
+      const body = [];
+      answer.on('data', (d) => { if (isPack) body.push(d); res.write(d); });
+      answer.on('end', () => {
+        if (isPack) tally.packs.push({ ...JSON.parse(Buffer.concat(body)), phase });
+        res.end();
+      });
+    });
+    up.on('error', () => { if (!res.headersSent) { res.writeHead(502); } res.end(); });
+    req.on('data', (d) => { tally.bytes[phase] = (tally.bytes[phase] ?? 0) + d.length; });
+    req.pipe(up);
+  });
+  const port = await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
+  return { base: `http://127.0.0.1:${port}`, tally, close: () => { server.closeAllConnections(); server.close(); } };
+}

@@ -3,7 +3,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use cairn_core::Digest;
 use cairn_core::wire::Problem;
 use futures::channel::oneshot;
 use serde::Serialize;
@@ -162,43 +161,33 @@ thread_local! {
     static UPLOADS: RefCell<Vec<XmlHttpRequest>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Abort every upload in flight (their `put_blob` fails as cancelled).
+/// Abort every upload in flight (they fail as cancelled).
 pub fn abort_uploads() {
     for xhr in UPLOADS.with(|u| std::mem::take(&mut *u.borrow_mut())) {
         let _ = xhr.abort();
     }
 }
 
-/// Upload a blob straight from a file (the browser streams it), reporting bytes sent and
-/// retrying transient failures; `cancelled` stops the retries.
-pub async fn put_blob(
-    entity: &str,
-    project: &str,
-    digest: &Digest,
-    file: &web_sys::File,
-    progress: impl Fn(f64) + 'static,
-    cancelled: impl Fn() -> bool,
-) -> Result<(), String> {
-    let path = project_api(entity, project, &format!("/blobs/{digest}"));
-    let progress: Rc<dyn Fn(f64)> = Rc::new(progress);
-    let mut attempt = 0;
+/// How long to keep retrying a registry that does not answer, in tries (1 to 5 s apart).
+const PATIENCE: u32 = 150;
+
+/// Run `call` again while the registry cannot be reached or answers 429/502/503/504 (waiting
+/// 1 s, then up to 5 s, between tries), until it succeeds, fails for good or is cancelled.
+pub async fn patient<T, F, Fut>(call: F, cancelled: &dyn Fn() -> bool) -> Result<T, String>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let mut tries = 0;
     loop {
-        attempt += 1;
-        match xhr_put(&path, file, progress.clone()).await {
-            Ok(()) => return Ok(()),
+        tries += 1;
+        match call().await {
+            Ok(v) => return Ok(v),
             Err(_) if cancelled() => return Err("cancelled".into()),
-            Err(e)
-                if attempt < 4
-                    && (e.contains("(502)")
-                        || e.contains("(503)")
-                        || e.contains("(504)")
-                        || e.contains("(429)")
-                        || e.contains("network")) =>
-            {
-                progress(0.0);
-                sleep_ms(200 * (1 << attempt)).await;
+            Err(e) if transient(&e) && tries < PATIENCE => {
+                sleep_ms(1000 * tries.min(5) as i32).await;
             }
-            Err(e) => return Err(format!("{}: {e}", file.name())),
+            Err(e) => return Err(e),
         }
     }
 }
@@ -218,19 +207,22 @@ pub fn transient(error: &str) -> bool {
     matches!(status, None | Some(429 | 502 | 503 | 504))
 }
 
-/// One PUT of `body` through XMLHttpRequest, the browser API that reports upload progress.
-pub async fn xhr_put(
+/// One request with `body` through XMLHttpRequest, the browser API that reports upload
+/// progress (`progress` gets the bytes sent so far); answers the response's text.
+pub async fn xhr_send(
+    method: &str,
     path: &str,
     body: &web_sys::Blob,
+    content_type: &str,
     progress: Rc<dyn Fn(f64)>,
-) -> Result<(), String> {
+) -> Result<String, String> {
     let xhr = XmlHttpRequest::new().map_err(js_err)?;
-    xhr.open("PUT", path).map_err(js_err)?;
+    xhr.open(method, path).map_err(js_err)?;
     if let Some(t) = token() {
         xhr.set_request_header("Authorization", &format!("Bearer {t}"))
             .map_err(js_err)?;
     }
-    xhr.set_request_header("Content-Type", "application/octet-stream")
+    xhr.set_request_header("Content-Type", content_type)
         .map_err(js_err)?;
     let (tx, rx) = oneshot::channel::<()>();
     let tx = RefCell::new(Some(tx));
@@ -253,13 +245,13 @@ pub async fn xhr_put(
     UPLOADS.with(|u| u.borrow_mut().retain(|x| x != &xhr));
     sent?;
     let status = xhr.status().map_err(js_err)?;
-    if (200..300).contains(&status) {
-        return Ok(());
-    }
     if status == 0 {
         return Err("network error: the upload was interrupted".into());
     }
     let text = xhr.response_text().ok().flatten().unwrap_or_default();
+    if (200..300).contains(&status) {
+        return Ok(text);
+    }
     Err(problem_message(status, &text))
 }
 

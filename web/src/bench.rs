@@ -31,7 +31,7 @@ pub async fn bench_hash(files: Array, workers: u32) -> Result<JsValue, JsValue> 
         let start = now();
         let mut out = Vec::with_capacity(files.len());
         for f in &files {
-            out.push(hash(f, |_| {}, || false).await?);
+            out.push(hash(f, |_| {}, || false).await?.digest);
         }
         ms = now() - start;
         digests = out;
@@ -53,7 +53,7 @@ pub async fn bench_hash(files: Array, workers: u32) -> Result<JsValue, JsValue> 
         let mut out = vec![None; files.len()];
         let mut results = futures::stream::iter(jobs).buffer_unordered(workers as usize * 2);
         while let Some((i, r)) = results.next().await {
-            out[i] = Some(r?);
+            out[i] = Some(r?.digest);
         }
         ms = now() - start;
         pool.close();

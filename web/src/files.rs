@@ -1,7 +1,8 @@
 //! Files from the user: dropped files and whole folders (walked fully), picked files, and
-//! hashing them in slices with cairn-core (never a whole file in memory).
+//! hashing and chunking them in slices with cairn-core (never a whole file in memory).
 
-use cairn_core::{Digest, Hasher};
+use cairn_core::Digest;
+use cairn_core::chunk::{Chunk, Chunker, decode_chunk_list, encode_chunk_list};
 use js_sys::{Array, Promise, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -101,14 +102,39 @@ pub fn from_input(files: &web_sys::FileList) -> Vec<Picked> {
         .collect()
 }
 
-/// Hash a file, reporting bytes done; `cancelled` stops it between reads. Reads through the
-/// file's byte stream into one reused buffer (memory stays flat: no garbage per read), or slice
-/// by slice where the browser's file streams are not byte streams.
+/// A file's SHA-256 and its chunks (chunker v1), from one pass over its bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hashed {
+    pub digest: Digest,
+    pub chunks: Vec<Chunk>,
+}
+
+impl Hashed {
+    /// The chunk list as bytes (`CAIRNCL1`), to pass between a worker and the page or to keep.
+    pub fn chunk_list(&self) -> Vec<u8> {
+        let pairs: Vec<_> = self.chunks.iter().map(|c| (c.hash, c.len)).collect();
+        encode_chunk_list(&pairs)
+    }
+
+    /// From a digest and a chunk list made by [`Hashed::chunk_list`].
+    pub fn from_parts(digest: &str, chunk_list: &[u8]) -> Result<Self, String> {
+        Ok(Self {
+            digest: digest
+                .parse()
+                .map_err(|e: cairn_core::Error| e.to_string())?,
+            chunks: decode_chunk_list(chunk_list).map_err(|e| e.to_string())?,
+        })
+    }
+}
+
+/// Hash and chunk a file, reporting bytes done; `cancelled` stops it between reads. Reads
+/// through the file's byte stream into one reused buffer (memory stays flat: no garbage per
+/// read), or slice by slice where the browser's file streams are not byte streams.
 pub async fn hash(
     file: &File,
     mut progress: impl FnMut(u64),
     cancelled: impl Fn() -> bool,
-) -> Result<Digest, String> {
+) -> Result<Hashed, String> {
     match ReadableStreamByobReader::new(&file.stream()) {
         Ok(reader) => hash_stream(file, reader, &mut progress, &cancelled).await,
         Err(_) => hash_slices(file, &mut progress, &cancelled).await,
@@ -120,9 +146,10 @@ async fn hash_stream(
     reader: ReadableStreamByobReader,
     progress: &mut impl FnMut(u64),
     cancelled: &impl Fn() -> bool,
-) -> Result<Digest, String> {
+) -> Result<Hashed, String> {
     let unreadable = |_| format!("cannot read {}", file.name());
-    let mut h = Hasher::new();
+    let mut h = Chunker::new();
+    let mut chunks = Vec::new();
     // small files get a small buffer (allocating and zeroing 8 MiB costs more than hashing 1 MiB)
     let len = (file.size() as u64).clamp(64 << 10, SLICE) as u32;
     let mut scratch = vec![0u8; len as usize];
@@ -147,22 +174,24 @@ async fn hash_stream(
         }
         let n = chunk.length() as usize;
         chunk.copy_to(&mut scratch[..n]);
-        h.update(&scratch[..n]);
+        h.update(&scratch[..n], &mut chunks);
         done += n as u64;
         progress(done);
         // the read moved the buffer into `chunk`: hand the whole of it back for the next read
         view = Uint8Array::new(&chunk.buffer());
     }
-    Ok(h.finish())
+    let digest = h.finish(&mut chunks);
+    Ok(Hashed { digest, chunks })
 }
 
 async fn hash_slices(
     file: &File,
     progress: &mut impl FnMut(u64),
     cancelled: &impl Fn() -> bool,
-) -> Result<Digest, String> {
+) -> Result<Hashed, String> {
     let size = file.size() as u64;
-    let mut h = Hasher::new();
+    let mut h = Chunker::new();
+    let mut chunks = Vec::new();
     let mut offset = 0;
     while offset < size {
         if cancelled() {
@@ -175,9 +204,10 @@ async fn hash_slices(
         let buf = JsFuture::from(blob.array_buffer())
             .await
             .map_err(|_| format!("cannot read {}", file.name()))?;
-        h.update(&Uint8Array::new(&buf).to_vec());
+        h.update(&Uint8Array::new(&buf).to_vec(), &mut chunks);
         offset = end;
         progress(offset);
     }
-    Ok(h.finish())
+    let digest = h.finish(&mut chunks);
+    Ok(Hashed { digest, chunks })
 }

@@ -3,16 +3,20 @@
 //! Cairn's browser app: browse projects, artifacts, versions and files; create a version by
 //! dropping files or whole folders; open any version as a draft, drop files to add or replace,
 //! remove files or folders, review the diff and commit only the patch and the missing blobs.
-//! Files are hashed in the browser with cairn-core, slice by slice, on a pool of Web Workers.
+//! Files are hashed and chunked in the browser with cairn-core, slice by slice, on a pool of Web
+//! Workers; only the chunks the registry cannot reuse go up, in packs.
 
 pub mod api;
 pub mod bench;
+pub mod chunked;
 pub mod embed;
 pub mod files;
 pub mod fingerprints;
+mod idb;
+pub mod journal;
+mod packer;
 mod pages;
 pub mod pool;
-pub mod session;
 pub mod stage;
 
 use leptos::prelude::*;

@@ -1,5 +1,5 @@
-//! A pool of hashing Web Workers, one per core: files are hashed off the main thread, several at
-//! once. A worker that fails (its script did not load, it crashed) leaves the pool and its file
+//! A pool of hashing Web Workers, one per core: files are hashed and chunked off the main
+//! thread, several at once (small files many to a message). A worker that fails (its script did not load, it crashed) leaves the pool and its file
 //! goes back to the queue; when no worker is left, queued files are hashed on the page. Cancel
 //! terminates the busy workers at once (mid-file) and starts fresh ones.
 
@@ -7,18 +7,20 @@ use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
-use cairn_core::Digest;
 use futures::channel::oneshot;
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, BlobPropertyBag, File, MessageEvent, Url, Worker};
 
+use crate::files::Hashed;
+
 type Progress = Box<dyn FnMut(u64)>;
-type Done = oneshot::Sender<Result<Digest, String>>;
+/// One result per file of the job; `Err` for the job when its worker could not run it.
+type Done = oneshot::Sender<Result<Vec<Result<Hashed, String>>, String>>;
 
 struct Job {
     id: u32,
-    file: File,
+    files: Vec<File>,
     progress: Progress,
     done: Done,
 }
@@ -134,11 +136,12 @@ impl Pool {
         }
         let finished = self.state.borrow_mut().running.remove(&id);
         if let Some((worker, job)) = finished {
-            let result = match get(&data, "digest").as_string() {
-                Some(d) => d.parse::<Digest>().map_err(|e| e.to_string()),
-                None => Err(get(&data, "error")
-                    .as_string()
-                    .unwrap_or_else(|| "hashing failed".into())),
+            let results = get(&data, "results");
+            let result = match results.dyn_ref::<Array>() {
+                Some(list) if list.length() as usize == job.files.len() => {
+                    Ok(list.iter().map(|one| parse_result(&one)).collect())
+                }
+                _ => Err("the hashing worker answered without results".to_owned()),
             };
             let _ = job.done.send(result);
             self.state.borrow_mut().idle.push(worker);
@@ -181,7 +184,8 @@ impl Pool {
             };
             let msg = Object::new();
             let _ = Reflect::set(&msg, &"id".into(), &JsValue::from(job.id));
-            let _ = Reflect::set(&msg, &"file".into(), &job.file);
+            let files: Array = job.files.iter().collect();
+            let _ = Reflect::set(&msg, &"files".into(), &files);
             if let Err(e) = worker.post_message(&msg) {
                 let _ = job.done.send(Err(format!("{e:?}")));
                 s.idle.push(worker);
@@ -199,8 +203,15 @@ impl Pool {
         }
         wasm_bindgen_futures::spawn_local(async move {
             for mut job in jobs {
-                let result = crate::files::hash(&job.file, &mut job.progress, || false).await;
-                let _ = job.done.send(result);
+                let mut results = Vec::with_capacity(job.files.len());
+                let mut before = 0;
+                for file in &job.files {
+                    let progress = &mut job.progress;
+                    results
+                        .push(crate::files::hash(file, |d| progress(before + d), || false).await);
+                    before += file.size() as u64;
+                }
+                let _ = job.done.send(Ok(results));
             }
         });
     }
@@ -244,12 +255,13 @@ impl Pool {
         }
     }
 
-    /// Hash `file` on a worker; `progress` gets the bytes done so far.
-    pub async fn hash(
+    /// Hash and chunk `files` on one worker (small files go many to a job: one message, one
+    /// answer); `progress` gets the bytes of all of them done so far.
+    pub async fn hash_many(
         &self,
-        file: File,
+        files: Vec<File>,
         progress: impl FnMut(u64) + 'static,
-    ) -> Result<Digest, String> {
+    ) -> Result<Vec<Result<Hashed, String>>, String> {
         let (tx, rx) = oneshot::channel();
         {
             let mut s = self.state.borrow_mut();
@@ -257,7 +269,7 @@ impl Pool {
             let id = s.next_id;
             s.queue.push_back(Job {
                 id,
-                file,
+                files,
                 progress: Box::new(progress),
                 done: tx,
             });
@@ -265,5 +277,29 @@ impl Pool {
         self.dispatch();
         rx.await
             .map_err(|_| "the hashing worker stopped".to_owned())?
+    }
+
+    /// Hash and chunk one file on a worker.
+    pub async fn hash(
+        &self,
+        file: File,
+        progress: impl FnMut(u64) + 'static,
+    ) -> Result<Hashed, String> {
+        self.hash_many(vec![file], progress)
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err("the hashing worker answered nothing".into()))
+    }
+}
+
+/// One file's result from a worker: `{digest, chunks}` or `{error}`.
+fn parse_result(one: &JsValue) -> Result<Hashed, String> {
+    match (get(one, "digest").as_string(), get(one, "chunks")) {
+        (Some(d), chunks) if chunks.is_instance_of::<Uint8Array>() => {
+            Hashed::from_parts(&d, &Uint8Array::new(&chunks).to_vec())
+        }
+        _ => Err(get(one, "error")
+            .as_string()
+            .unwrap_or_else(|| "hashing failed".into())),
     }
 }

@@ -1,10 +1,13 @@
-//! Staging dropped files into a draft (hashing with progress) and committing it: missing-check,
-//! upload only missing blobs with bounded concurrency, then the manifest or the patch.
+//! Staging dropped files into a draft (hashing and chunking with progress) and committing it:
+//! missing-check, the missing blobs through chunks and packs (only the chunks the registry
+//! cannot reuse), then the manifest or the patch.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
+use std::sync::Arc;
 
+use cairn_core::chunk::Chunk;
 use cairn_core::wire::{
     CommitRequest, CommitResponse, Health, MAX_MISSING_CHECK, MissingBlobs, RESUMABLE_THRESHOLD,
 };
@@ -12,11 +15,15 @@ use cairn_core::{Digest, Draft, Entry, EntryPath, Manifest, VersionRef};
 use futures::StreamExt;
 use leptos::prelude::*;
 
-use crate::files::{Picked, hash};
-use crate::{api, fingerprints, session};
+use crate::chunked::{Job, Moved};
+use crate::files::{Hashed, Picked, hash};
+use crate::{api, chunked, fingerprints};
 
-/// Uploads at once.
-const CONCURRENCY: usize = 4;
+/// Files under this size are hashed many to a worker message.
+const SMALL: f64 = (1 << 20) as f64;
+/// Most small files, and bytes of them, in one worker message.
+const BATCH_FILES: usize = 256;
+const BATCH_BYTES: f64 = (8 << 20) as f64;
 
 /// Progress of one phase, in bytes.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -24,6 +31,8 @@ pub struct Meter {
     pub done: f64,
     pub total: f64,
     pub started_ms: f64,
+    /// Of `done`, the bytes the registry already had (uploads only).
+    pub reused: f64,
 }
 
 impl Meter {
@@ -39,25 +48,36 @@ impl Meter {
             // an empty f64 sum is -0.0, which would show as "-0.0 MB"
             total: total + 0.0,
             started_ms: Self::now(),
+            reused: 0.0,
         }
     }
 
-    /// "12.0 / 40.0 MB · 110 MB/s · ETA 0.3 s"
+    /// "12.0 / 40.0 MB · 110 MB/s · ETA 0.3 s", and "· 8.0 MB already on the registry" when
+    /// some was.
     pub fn label(&self) -> String {
         let secs = ((Self::now() - self.started_ms) / 1000.0).max(1e-3);
-        let rate = self.done / secs;
+        // bytes the registry already had cost no time: the rate is of the bytes moved
+        let rate = (self.done - self.reused) / secs;
         let eta = if rate > 0.0 {
             (self.total - self.done) / rate
         } else {
             0.0
         };
-        format!(
+        let line = format!(
             "{:.1} / {:.1} MB · {:.0} MB/s · ETA {:.1} s",
             self.done / 1e6,
             self.total / 1e6,
             rate / 1e6,
             eta
-        )
+        );
+        if self.reused > 0.0 {
+            format!(
+                "{line} · {:.1} MB already on the registry",
+                self.reused / 1e6
+            )
+        } else {
+            line
+        }
     }
 }
 
@@ -123,6 +143,8 @@ pub struct Staged {
     pub draft: Draft,
     /// Files to read for each blob the draft added.
     pub sources: HashMap<Digest, web_sys::File>,
+    /// The chunks of each blob the draft added.
+    pub chunks: HashMap<Digest, Arc<Vec<Chunk>>>,
 }
 
 thread_local! {
@@ -134,20 +156,21 @@ pub fn workers() -> usize {
     POOL.with(|p| p.as_ref().map_or(0, crate::pool::Pool::alive))
 }
 
-/// Hash every file, on the worker pool when there is one (several files at once), else on the
-/// page; `meter` follows the bytes done, `cancel` stops it.
+/// Hash and chunk every file, on the worker pool when there is one (several files at once,
+/// small ones many to a message), else on the page; `meter` follows the bytes done, `cancel`
+/// stops it.
 async fn hash_all(
     picked: &[Picked],
     meter: RwSignal<Meter>,
     rows: Rows,
     cancel: RwSignal<bool>,
-) -> Result<Vec<Digest>, String> {
+) -> Result<Vec<Hashed>, String> {
     let Some(pool) = POOL.with(Clone::clone) else {
         let mut out = Vec::with_capacity(picked.len());
         let mut base = 0.0;
         for p in picked {
             let size = p.file.size();
-            let digest = hash(
+            let hashed = hash(
                 &p.file,
                 |d| {
                     meter.update(|m| m.done = base + d as f64);
@@ -157,53 +180,91 @@ async fn hash_all(
             )
             .await;
             unrow(rows, &p.path);
-            out.push(digest?);
+            out.push(hashed?);
             base += size;
         }
         return Ok(out);
     };
-    let done = Rc::new(RefCell::new(vec![0u64; picked.len()]));
-    let jobs = picked.iter().enumerate().map(|(i, p)| {
-        let (pool, done, file, path) = (pool.clone(), done.clone(), p.file.clone(), p.path.clone());
+    let batches = batches(picked);
+    let done = Rc::new(RefCell::new(vec![0u64; batches.len()]));
+    let jobs = batches.into_iter().enumerate().map(|(b, (first, n))| {
+        let (pool, done) = (pool.clone(), done.clone());
+        let files: Vec<web_sys::File> = picked[first..first + n]
+            .iter()
+            .map(|p| p.file.clone())
+            .collect();
+        let size: f64 = files.iter().map(|f| f.size()).sum();
+        let shown = match n {
+            1 => picked[first].path.clone(),
+            _ => format!("{} (+{} more)", picked[first].path, n - 1),
+        };
         async move {
-            let size = file.size();
-            let shown = path.clone();
+            let label = shown.clone();
             let result = pool
-                .hash(file, move |d| {
+                .hash_many(files, move |d| {
                     let total: u64 = {
                         let mut all = done.borrow_mut();
-                        all[i] = d;
+                        all[b] = d;
                         all.iter().sum()
                     };
                     meter.update(|m| m.done = total as f64);
-                    row(rows, &shown, d as f64, size);
+                    row(rows, &label, d as f64, size);
                 })
                 .await;
-            unrow(rows, &path);
-            (i, result)
+            unrow(rows, &shown);
+            (first, result)
         }
     });
     let mut out = vec![None; picked.len()];
     let mut results = futures::stream::iter(jobs).buffer_unordered(pool.size() * 2);
-    while let Some((i, result)) = results.next().await {
+    while let Some((first, result)) = results.next().await {
         if cancel.get_untracked() {
             rows.set(BTreeMap::new());
             return Err("cancelled".into());
         }
-        out[i] = Some(result?);
+        for (k, one) in result?.into_iter().enumerate() {
+            out[first + k] = Some(one.map_err(|e| format!("{}: {e}", picked[first + k].path))?);
+        }
     }
-    Ok(out.into_iter().flatten().collect())
+    out.into_iter()
+        .map(|h| h.ok_or_else(|| "a file was not hashed".to_string()))
+        .collect()
 }
 
-/// The digests of `picked`: large files hashed before (in this browser, unchanged since) are
-/// recalled from IndexedDB instead of hashed again (resuming an upload after a reload); the
-/// others are hashed, and the large ones remembered.
+/// `picked` as runs (first, count) for the workers: a large file alone, small ones together.
+fn batches(picked: &[Picked]) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut bytes = 0.0;
+    for (i, p) in picked.iter().enumerate() {
+        let size = p.file.size();
+        match out.last_mut() {
+            Some((first, n))
+                if size < SMALL
+                    && picked[*first].file.size() < SMALL
+                    && *n < BATCH_FILES
+                    && bytes + size <= BATCH_BYTES =>
+            {
+                *n += 1;
+                bytes += size;
+            }
+            _ => {
+                out.push((i, 1));
+                bytes = size;
+            }
+        }
+    }
+    out
+}
+
+/// The digests and chunks of `picked`: large files hashed before (in this browser, unchanged
+/// since) are recalled from IndexedDB instead of hashed again (resuming an upload after a
+/// reload); the others are hashed, and the large ones remembered.
 async fn hash_or_recall(
     picked: &[Picked],
     meter: RwSignal<Meter>,
     rows: Rows,
     cancel: RwSignal<bool>,
-) -> Result<Vec<Digest>, String> {
+) -> Result<Vec<Hashed>, String> {
     let large = |p: &Picked| p.file.size() >= RESUMABLE_THRESHOLD as f64;
     let mut known = Vec::with_capacity(picked.len());
     for p in picked {
@@ -223,17 +284,17 @@ async fn hash_or_recall(
     let mut hashed = hash_all(&todo, meter, rows, cancel).await?.into_iter();
     let mut out = Vec::with_capacity(picked.len());
     for (p, k) in picked.iter().zip(known) {
-        let digest = match k {
-            Some(d) => d,
+        let one = match k {
+            Some(h) => h,
             None => {
-                let d = hashed.next().ok_or("a file was not hashed")?;
+                let h = hashed.next().ok_or("a file was not hashed")?;
                 if large(p) {
-                    fingerprints::remember(&p.file, &d).await;
+                    fingerprints::remember(&p.file, &h).await;
                 }
-                d
+                h
             }
         };
-        out.push(digest);
+        out.push(one);
     }
     Ok(out)
 }
@@ -262,7 +323,8 @@ pub async fn stage(
         .collect::<Result<Vec<_>, _>>()?;
     check_sizes(&picked).await?;
     cancel.set(false);
-    let digests = hash_or_recall(&picked, meter, rows, cancel).await?;
+    let hashed = hash_or_recall(&picked, meter, rows, cancel).await?;
+    let digests: Vec<Digest> = hashed.iter().map(|h| h.digest).collect();
     let mut failed = None;
     state.update(|s| {
         let batch = paths
@@ -272,8 +334,11 @@ pub async fn stage(
             .map(|((path, p), d)| (path.clone(), Entry::blob(*d, p.file.size() as u64)));
         match s.draft.add_many(batch, replace) {
             Ok(()) => {
-                for (p, d) in picked.iter().zip(&digests) {
-                    s.sources.entry(*d).or_insert_with(|| p.file.clone());
+                for (p, h) in picked.iter().zip(hashed) {
+                    s.sources.entry(h.digest).or_insert_with(|| p.file.clone());
+                    s.chunks
+                        .entry(h.digest)
+                        .or_insert_with(|| Arc::new(h.chunks));
                 }
             }
             Err(e) => failed = Some(e.to_string()),
@@ -322,53 +387,50 @@ pub async fn commit(
         .await?;
         missing.extend(answer.missing);
     }
-    let names: HashMap<Digest, String> = to_send
-        .iter()
-        .filter_map(|(p, e)| e.stored_blob().map(|d| (d, p.to_string())))
-        .collect();
-    let jobs: Vec<(Digest, web_sys::File)> = missing
+    // what each blob replaces in the base: the registry reuses its chunks
+    let mut bases: HashMap<Digest, Vec<Digest>> = HashMap::new();
+    for (path, entry) in to_send.iter() {
+        let (Some(d), Some(old)) = (
+            entry.stored_blob(),
+            staged
+                .draft
+                .base()
+                .get(path.as_str())
+                .and_then(|e| e.stored_blob()),
+        ) else {
+            continue;
+        };
+        let b = bases.entry(d).or_default();
+        if old != d && !b.contains(&old) {
+            b.push(old);
+        }
+    }
+    let jobs: Vec<Job> = missing
         .iter()
         .map(|d| {
-            staged
-                .sources
-                .get(d)
-                .cloned()
-                .map(|f| (*d, f))
-                .ok_or_else(|| format!("blob {d} is missing and no dropped file has it"))
+            let (Some(file), Some(chunks)) = (staged.sources.get(d), staged.chunks.get(d)) else {
+                return Err(format!("blob {d} is missing and no dropped file has it"));
+            };
+            Ok(Job {
+                digest: *d,
+                file: file.clone(),
+                chunks: chunks.clone(),
+                bases: bases.remove(d).unwrap_or_default(),
+            })
         })
         .collect::<Result<_, _>>()?;
-    meter.set(Meter::start(jobs.iter().map(|(_, f)| f.size()).sum()));
-    let (entity, project) = (target.entity.clone(), target.project.clone());
-    let results: Vec<Result<(), String>> = futures::stream::iter(jobs)
-        .map(|(d, f)| {
-            let (entity, project) = (entity.clone(), project.clone());
-            let path = names.get(&d).cloned().unwrap_or_else(|| f.name());
-            async move {
-                let (size, shown, sent) = (f.size(), path.clone(), Rc::new(RefCell::new(0.0)));
-                let counted = sent.clone();
-                let report = move |now| {
-                    let before = counted.replace(now);
-                    meter.update(|m| m.done += now - before);
-                    row(rows, &shown, now, size);
-                };
-                let cancelled = || cancel.get_untracked();
-                // large files in parts through a resumable session, the rest in one PUT
-                let result = if size >= RESUMABLE_THRESHOLD as f64 {
-                    session::put_resumable(&entity, &project, &d, &f, report, cancelled).await
-                } else {
-                    api::put_blob(&entity, &project, &d, &f, report, cancelled).await
-                };
-                unrow(rows, &path);
-                result?;
-                let before = sent.replace(size);
-                meter.update(|m| m.done += size - before);
-                Ok(())
-            }
-        })
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
-    results.into_iter().collect::<Result<Vec<()>, String>>()?;
+    meter.set(Meter::start(jobs.iter().map(|j| j.file.size()).sum()));
+    rows.set(BTreeMap::new());
+    let report: Rc<dyn Fn(Moved)> = Rc::new(move |m: Moved| {
+        meter.update(|meter| {
+            meter.done = (m.sent + m.reused).min(meter.total);
+            meter.reused = m.reused;
+        });
+    });
+    let cancelled: Rc<dyn Fn() -> bool> = Rc::new(move || cancel.get_untracked());
+    if !jobs.is_empty() {
+        chunked::upload(&target.entity, &target.project, jobs, report, cancelled).await?;
+    }
     let mut request = CommitRequest {
         type_: Some(
             target

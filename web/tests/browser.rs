@@ -1,5 +1,5 @@
-//! In a real browser (headless Chromium): hashing a `File` slice by slice gives the digests
-//! cairn-core gives natively, and drafts behave the same in wasm.
+//! In a real browser (headless Chromium): hashing and chunking a `File` slice by slice gives the
+//! digests and chunks cairn-core gives natively, and drafts behave the same in wasm.
 #![cfg(target_arch = "wasm32")]
 
 use cairn_core::{Digest, Draft, Entry, EntryPath, Manifest, apply};
@@ -21,17 +21,24 @@ async fn hashing_a_file_matches_native_digests() {
         .collect();
     for bytes in [&b""[..], b"abc", &big] {
         let mut seen = 0;
-        let digest = cairn_web::files::hash(&file("f", bytes), |d| seen = d, || false)
+        let hashed = cairn_web::files::hash(&file("f", bytes), |d| seen = d, || false)
             .await
             .unwrap();
-        assert_eq!(digest, Digest::of(bytes));
+        assert_eq!(hashed.digest, Digest::of(bytes));
+        // the same chunks as the one-buffer native path, whatever the slices were
+        assert_eq!(hashed.chunks, cairn_core::chunk::chunk_all(bytes).1);
         assert_eq!(seen, bytes.len() as u64);
+        // and through the bytes a worker hands the page
+        let back =
+            cairn_web::files::Hashed::from_parts(&hashed.digest.to_string(), &hashed.chunk_list());
+        assert_eq!(back, Ok(hashed));
     }
     let known = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
     assert_eq!(
         cairn_web::files::hash(&file("abc", b"abc"), |_| {}, || false)
             .await
             .unwrap()
+            .digest
             .to_string(),
         known
     );
@@ -73,12 +80,21 @@ async fn a_pool_whose_workers_cannot_start_hashes_on_the_page() {
     // the script 404s: each worker fails, leaves the pool, and the file is hashed on the page
     let pool =
         cairn_web::pool::Pool::start_with(Some(2), "/no-such-worker.js".into()).expect("a pool");
-    let digest = pool.hash(file("f", b"abc"), |_| {}).await.unwrap();
-    assert_eq!(digest, Digest::of(b"abc"));
+    let hashed = pool.hash(file("f", b"abc"), |_| {}).await.unwrap();
+    assert_eq!(hashed.digest, Digest::of(b"abc"));
     assert_eq!(pool.alive(), 0);
-    // and later files too
-    let digest = pool.hash(file("g", b"later"), |_| {}).await.unwrap();
-    assert_eq!(digest, Digest::of(b"later"));
+    // and later files too, many to a job, each with its own result and progress over all
+    let seen = std::rc::Rc::new(std::cell::Cell::new(0));
+    let counted = seen.clone();
+    let batch = pool
+        .hash_many(vec![file("g", b"later"), file("h", b"")], move |d| {
+            counted.set(d)
+        })
+        .await
+        .unwrap();
+    let digests: Vec<Digest> = batch.into_iter().map(|r| r.unwrap().digest).collect();
+    assert_eq!(digests, [Digest::of(b"later"), Digest::of(b"")]);
+    assert_eq!(seen.get(), 5);
 }
 
 #[wasm_bindgen_test]

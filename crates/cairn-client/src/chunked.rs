@@ -15,7 +15,7 @@ use cairn_core::pack::PackId;
 use cairn_core::segment::segments;
 use cairn_core::wire::{
     AssembleOutcome, AssembleRequest, BlobRecipe, KnownChunks, KnownRequest, MAX_BASES,
-    MAX_KNOWN_CHECK, MAX_PACKS, RecipePart,
+    MAX_KNOWN_CHECK, MAX_PACKS, RecipePart, next_group, plan_parts,
 };
 use futures::StreamExt;
 use reqwest::Method;
@@ -193,18 +193,8 @@ async fn negotiate(
             seg_known[i as usize] = false;
         }
     }
-    let mut parts = Vec::new();
-    let mut asked = Vec::new();
-    for (s, known) in segs.iter().zip(&seg_known) {
-        if *known {
-            parts.push(RecipePart::Segment(s.hash));
-        } else {
-            for (i, c) in chunks.iter().enumerate().skip(s.first).take(s.count) {
-                parts.push(RecipePart::Chunk(c.hash));
-                asked.push(i);
-            }
-        }
-    }
+    let hashes: Vec<_> = chunks.iter().map(|c| c.hash).collect();
+    let (parts, asked) = plan_parts(&hashes, &segs, &seg_known);
     let mut missing = Vec::new();
     for batch in asked.chunks(MAX_KNOWN_CHECK) {
         let request = KnownRequest {
@@ -442,19 +432,7 @@ async fn assemble(
     )))
 }
 
-/// The next blobs of `batch` one assemble request can carry: at most [`ASSEMBLE_BATCH`], and
-/// bases no more than one request may name.
+/// The next blobs of `batch` one assemble request can carry.
 fn take_group(batch: &mut Vec<Blob>) -> Vec<Blob> {
-    let mut bases = HashSet::new();
-    let mut n = 0;
-    for b in batch.iter() {
-        let more = b.bases.iter().filter(|d| !bases.contains(*d)).count();
-        if n > 0 && (n == ASSEMBLE_BATCH || bases.len() + more > MAX_BASES) {
-            break;
-        }
-        bases.extend(b.bases.iter().copied());
-        n += 1;
-    }
-    let rest = batch.split_off(n);
-    std::mem::replace(batch, rest)
+    next_group(batch, ASSEMBLE_BATCH, |b| &b.bases)
 }

@@ -295,6 +295,7 @@ pub fn DraftPage() -> impl IntoView {
                 work.state.set(Staged {
                     draft: Draft::from_base(m),
                     sources: Default::default(),
+                    chunks: Default::default(),
                 });
                 base.set(Some(v));
             }

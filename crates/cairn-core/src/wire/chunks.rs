@@ -119,3 +119,89 @@ pub struct AssembleOutcome {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing_segments: Vec<SegmentHash>,
 }
+
+/// A blob's parts, given its chunks, its segments and which segments the registry said it
+/// knows (`known[i]` for `segments[i]`): a known segment is one part, the chunks of the others
+/// are named one by one. Also returns the positions (in `chunks`) of those chunks, to ask about
+/// next.
+pub fn plan_parts(
+    chunks: &[ChunkHash],
+    segments: &[crate::segment::Segment],
+    known: &[bool],
+) -> (Vec<RecipePart>, Vec<usize>) {
+    let mut parts = Vec::new();
+    let mut asked = Vec::new();
+    for (s, known) in segments.iter().zip(known) {
+        if *known {
+            parts.push(RecipePart::Segment(s.hash));
+        } else {
+            for (i, c) in chunks.iter().enumerate().skip(s.first).take(s.count) {
+                parts.push(RecipePart::Chunk(*c));
+                asked.push(i);
+            }
+        }
+    }
+    (parts, asked)
+}
+
+/// Split off the first blobs of `batch` that one [`AssembleRequest`] can carry: at most
+/// `most`, and no more bases in all than [`MAX_BASES`]. `bases` gives each blob's bases.
+pub fn next_group<T>(batch: &mut Vec<T>, most: usize, bases: impl Fn(&T) -> &[Digest]) -> Vec<T> {
+    let mut named = std::collections::HashSet::new();
+    let mut n = 0;
+    for b in batch.iter() {
+        let more = bases(b).iter().filter(|d| !named.contains(*d)).count();
+        if n > 0 && (n == most || named.len() + more > MAX_BASES) {
+            break;
+        }
+        named.extend(bases(b).iter().copied());
+        n += 1;
+    }
+    let rest = batch.split_off(n);
+    std::mem::replace(batch, rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::segments;
+
+    #[test]
+    fn known_segments_become_one_part_and_the_rest_are_asked_about() {
+        let hashes: Vec<ChunkHash> = (0..600u32)
+            .map(|i| crate::chunk::ChunkHash::of(&i.to_le_bytes()))
+            .collect();
+        let segs = segments(hashes.iter().map(|h| (*h, 10)));
+        assert!(segs.len() > 2, "600 chunks make several segments");
+        let known: Vec<bool> = (0..segs.len()).map(|i| i % 2 == 0).collect();
+        let (parts, asked) = plan_parts(&hashes, &segs, &known);
+        let unknown: usize = segs
+            .iter()
+            .zip(&known)
+            .filter(|(_, k)| !**k)
+            .map(|(s, _)| s.count)
+            .sum();
+        assert_eq!(asked.len(), unknown);
+        assert_eq!(parts.len(), unknown + known.iter().filter(|k| **k).count());
+        assert!(matches!(parts[0], RecipePart::Segment(h) if h == segs[0].hash));
+        assert_eq!(parts[1], RecipePart::Chunk(hashes[segs[1].first]));
+        assert_eq!(asked[0], segs[1].first);
+    }
+
+    #[test]
+    fn groups_stop_at_the_blob_limit_and_at_the_base_limit() {
+        let d = |i: u32| Digest::of(&i.to_le_bytes());
+        // three blobs of 30 distinct bases each: two fit under 64 bases, the third does not
+        let mut batch: Vec<Vec<Digest>> = (0..3)
+            .map(|b| (0..30).map(|i| d(b * 100 + i)).collect())
+            .collect();
+        assert_eq!(next_group(&mut batch, 10, |b| b).len(), 2);
+        assert_eq!(batch.len(), 1);
+        let mut many: Vec<Vec<Digest>> = vec![Vec::new(); 5];
+        assert_eq!(next_group(&mut many, 2, |b| b).len(), 2);
+        assert_eq!(many.len(), 3);
+        // one blob over the base limit still goes alone (the registry names the limit)
+        let mut big = vec![(0..70).map(d).collect::<Vec<_>>()];
+        assert_eq!(next_group(&mut big, 10, |b| b).len(), 1);
+    }
+}

@@ -20,7 +20,7 @@ mod upload;
 
 pub use chunks::{
     AssembleOutcome, AssembleRequest, BlobRecipe, KnownChunks, KnownRequest, MAX_ASSEMBLE_BLOBS,
-    MAX_BASES, MAX_KNOWN_CHECK, MAX_PACKS, PackReceipt, RecipePart,
+    MAX_BASES, MAX_KNOWN_CHECK, MAX_PACKS, PackReceipt, RecipePart, next_group, plan_parts,
 };
 pub use lineage::{Lineage, Run, RunRequest, UseRequest, VersionKey};
 pub use upload::{

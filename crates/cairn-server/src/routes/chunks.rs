@@ -135,6 +135,7 @@ pub(crate) async fn put_pack(
 #[utoipa::path(post, path = "/api/v1/projects/{entity}/{project}/blobs/assemble", params(ProjectParams),
     request_body = AssembleRequest,
     responses((status = 200, body = Vec<AssembleOutcome>),
+        (status = 413, body = Problem, description = "a blob is larger than the registry's largest upload"),
         (status = 422, body = Problem, description = "a blob's chunks do not produce its size or digest (nothing is held for it)"),
         (status = 503, body = Problem, description = "garbage collection is deleting these bytes right now; retry after Retry-After seconds"),
         (status = 507, body = Problem, description = "the registry is out of space; nothing was stored")))]
@@ -145,6 +146,11 @@ pub(crate) async fn assemble(
     ApiJson(req): ApiJson<AssembleRequest>,
 ) -> ApiResult<Json<Vec<AssembleOutcome>>> {
     let config = &state.config;
+    // the largest blob any upload may make (a plain PUT's limit, or an upload session's)
+    let limit = config.max_blob_size.max(config.max_upload_size);
+    if req.blobs.iter().any(|b| b.size > limit) {
+        return Err(cairn_store::Error::TooLarge { limit }.into());
+    }
     let out = cairn_store::assembly::assemble(
         state.meta.as_ref(),
         &state.blobs,

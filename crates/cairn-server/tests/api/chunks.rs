@@ -299,3 +299,43 @@ async fn a_blob_goes_up_as_chunks_and_comes_back_whole() {
         .unwrap();
     assert_eq!(head.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_blob_over_the_largest_upload_is_refused_before_assembly() {
+    let s = TestServer::with_config(cairn_server::Config {
+        max_blob_size: 1000,
+        max_upload_size: 2000,
+        ..cairn_server::Config::default()
+    })
+    .await;
+    let data = noise(3000, 9);
+    let (digest, chunks) = chunk_all(&data);
+    let receipt = expect(
+        post_pack(&s, "ent/proj", pack_of(&data, &chunks)).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let body = json!({"chunker": 1, "packs": [receipt["pack"]], "blobs": [
+        {"digest": digest, "size": data.len(), "parts": parts(&chunks)}]});
+    let problem = expect(
+        post(&s, "ent/proj", "/blobs/assemble", body).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+    )
+    .await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("2000"),
+        "{problem}"
+    );
+    let missing = expect(
+        post(
+            &s,
+            "ent/proj",
+            "/blobs/missing",
+            json!({"digests": [digest]}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(missing["missing"], json!([digest]), "nothing is held");
+}

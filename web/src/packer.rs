@@ -1,0 +1,220 @@
+//! Chunks into packs, and packs to the registry, two at a time. A pack's body is a `Blob` of
+//! its header and slices of the dropped files themselves, so the browser streams the bytes from
+//! disk: nothing is copied into wasm memory, however large the upload. The registry checks every
+//! chunk against its hash (a file changed since it was hashed is a 422 naming the chunk).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use cairn_core::chunk::ChunkHash;
+use cairn_core::pack::{MAX_PACK_CHUNKS, PackEntry, PackHeader, PackId};
+use cairn_core::wire::PackReceipt;
+use futures::StreamExt;
+use futures::channel::oneshot;
+use futures::stream::FuturesUnordered;
+use js_sys::{Array, Uint8Array};
+use web_sys::{Blob, BlobPropertyBag, File};
+
+use crate::{api, journal};
+
+/// A pack is sent once it holds this much (as the CLI's).
+const TARGET: u64 = 32 << 20;
+/// Packs uploading at once.
+const IN_FLIGHT: usize = 2;
+
+type Sending = oneshot::Receiver<(usize, Result<PackReceipt, String>)>;
+
+/// Where a pack's bytes come from: runs of adjacent chunks of one file.
+struct Run {
+    file: File,
+    start: u64,
+    end: u64,
+}
+
+/// Chunks on their way into packs, and packs on their way to the registry.
+pub struct Packer {
+    entity: String,
+    project: String,
+    entries: Vec<PackEntry>,
+    runs: Vec<Run>,
+    data_len: u64,
+    /// The pack (by number) each chunk went into.
+    slot_of: HashMap<ChunkHash, usize>,
+    /// The id of each pack the registry acknowledged, by number.
+    ids: Vec<Option<PackId>>,
+    sending: FuturesUnordered<Sending>,
+    /// Bytes of packs in flight, by number (for progress).
+    moving: Rc<RefCell<HashMap<usize, f64>>>,
+    /// Bytes of packs acknowledged.
+    sent: Rc<Cell<f64>>,
+    /// Every pack noted for the project (an interrupted upload's, then this one's).
+    noted: Vec<PackId>,
+    report: Rc<dyn Fn(f64)>,
+    cancelled: Rc<dyn Fn() -> bool>,
+}
+
+impl Packer {
+    /// A packer for a project; `report` gets the pack bytes sent so far (acknowledged or in
+    /// flight), `noted` the packs already in the project's journal.
+    pub fn new(
+        entity: &str,
+        project: &str,
+        noted: Vec<PackId>,
+        report: Rc<dyn Fn(f64)>,
+        cancelled: Rc<dyn Fn() -> bool>,
+    ) -> Self {
+        Self {
+            entity: entity.to_owned(),
+            project: project.to_owned(),
+            entries: Vec::new(),
+            runs: Vec::new(),
+            data_len: 0,
+            slot_of: HashMap::new(),
+            ids: vec![None],
+            sending: FuturesUnordered::new(),
+            moving: Rc::default(),
+            sent: Rc::default(),
+            noted,
+            report,
+            cancelled,
+        }
+    }
+
+    /// Whether the chunk is in a pack already (sent, or on its way).
+    pub fn knows(&self, hash: &ChunkHash) -> bool {
+        self.slot_of.contains_key(hash)
+    }
+
+    /// The pack a chunk went into, once the registry acknowledged it.
+    pub fn pack_of(&self, hash: &ChunkHash) -> Option<PackId> {
+        self.slot_of.get(hash).and_then(|s| self.ids[*s])
+    }
+
+    /// Forget a chunk (the registry lost its pack): it will be packed again.
+    pub fn forget(&mut self, hash: &ChunkHash) {
+        self.slot_of.remove(hash);
+    }
+
+    /// Pack bytes the registry acknowledged.
+    pub fn sent_bytes(&self) -> f64 {
+        self.sent.get()
+    }
+
+    /// Add the chunk at `offset` of `file`, sending the pack first if it is full.
+    pub async fn push(
+        &mut self,
+        hash: ChunkHash,
+        len: u32,
+        file: &File,
+        offset: u64,
+    ) -> Result<(), String> {
+        if self.knows(&hash) {
+            return Ok(());
+        }
+        if self.data_len + len as u64 > TARGET || self.entries.len() == MAX_PACK_CHUNKS {
+            self.flush().await?;
+        }
+        self.entries.push(PackEntry { hash, len });
+        let end = offset + len as u64;
+        match self.runs.last_mut() {
+            Some(run) if run.end == offset && &run.file == file => run.end = end,
+            _ => self.runs.push(Run {
+                file: file.clone(),
+                start: offset,
+                end,
+            }),
+        }
+        self.data_len += len as u64;
+        self.slot_of.insert(hash, self.ids.len() - 1);
+        Ok(())
+    }
+
+    /// Start sending the pack being filled (waiting for a free slot).
+    async fn flush(&mut self) -> Result<(), String> {
+        if self.entries.is_empty() {
+            return Ok(());
+        }
+        while self.sending.len() >= IN_FLIGHT {
+            self.join_one().await?;
+        }
+        let header = PackHeader {
+            entries: std::mem::take(&mut self.entries),
+        }
+        .encode();
+        let parts = Array::new();
+        parts.push(&Uint8Array::from(&header[..]));
+        for run in std::mem::take(&mut self.runs) {
+            let slice = run
+                .file
+                .slice_with_f64_and_f64(run.start as f64, run.end as f64)
+                .map_err(|_| format!("cannot read {}", run.file.name()))?;
+            parts.push(&slice);
+        }
+        self.data_len = 0;
+        let options = BlobPropertyBag::new();
+        options.set_type("application/vnd.cairn.pack");
+        let body = Blob::new_with_blob_sequence_and_options(&parts, &options)
+            .map_err(|_| "cannot build a pack".to_string())?;
+        let slot = self.ids.len() - 1;
+        self.ids.push(None);
+        let url = api::project_api(&self.entity, &self.project, "/packs");
+        let (moving, report, sent) = (self.moving.clone(), self.report.clone(), self.sent.clone());
+        let on_progress: Rc<dyn Fn(f64)> = Rc::new(move |n| {
+            let now = {
+                let mut m = moving.borrow_mut();
+                m.insert(slot, n);
+                m.values().sum::<f64>()
+            };
+            report(sent.get() + now);
+        });
+        let cancelled = self.cancelled.clone();
+        let (tx, rx) = oneshot::channel();
+        wasm_bindgen_futures::spawn_local(async move {
+            let call = || {
+                let (url, body, on_progress) = (url.clone(), body.clone(), on_progress.clone());
+                async move {
+                    let text = api::xhr_send(
+                        "POST",
+                        &url,
+                        &body,
+                        "application/vnd.cairn.pack",
+                        on_progress,
+                    )
+                    .await?;
+                    serde_json::from_str::<PackReceipt>(&text)
+                        .map_err(|e| format!("unexpected answer: {e}"))
+                }
+            };
+            let _ = tx.send((slot, api::patient(call, &*cancelled).await));
+        });
+        self.sending.push(rx);
+        Ok(())
+    }
+
+    async fn join_one(&mut self) -> Result<(), String> {
+        let Some(done) = self.sending.next().await else {
+            return Ok(());
+        };
+        let (slot, receipt) = done.map_err(|_| "a pack upload stopped".to_string())?;
+        let receipt = receipt.map_err(|e| format!("sending a pack: {e}"))?;
+        self.moving.borrow_mut().remove(&slot);
+        self.ids[slot] = Some(receipt.pack);
+        self.sent.set(self.sent.get() + receipt.bytes as f64);
+        (self.report)(self.sent.get() + self.moving.borrow().values().sum::<f64>());
+        if !self.noted.contains(&receipt.pack) {
+            self.noted.push(receipt.pack);
+            journal::save(&self.entity, &self.project, &self.noted).await;
+        }
+        Ok(())
+    }
+
+    /// Send the pack being filled and wait for every upload.
+    pub async fn drain(&mut self) -> Result<(), String> {
+        self.flush().await?;
+        while !self.sending.is_empty() {
+            self.join_one().await?;
+        }
+        Ok(())
+    }
+}
