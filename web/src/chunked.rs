@@ -8,6 +8,9 @@ use std::collections::{BTreeSet, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use crate::packer::Packer;
+pub use crate::packer::Source;
+use crate::{api, journal};
 use cairn_core::Digest;
 use cairn_core::chunk::Chunk;
 use cairn_core::pack::PackId;
@@ -16,10 +19,6 @@ use cairn_core::wire::{
     AssembleOutcome, AssembleRequest, BlobRecipe, KnownChunks, KnownRequest, MAX_BASES,
     MAX_KNOWN_CHECK, MAX_PACKS, RecipePart, next_group, plan_parts,
 };
-use web_sys::File;
-
-use crate::packer::Packer;
-use crate::{api, journal};
 
 /// Blobs assembled per request.
 const ASSEMBLE_BATCH: usize = 2_000;
@@ -30,7 +29,7 @@ const ROUNDS: usize = 3;
 #[derive(Clone, Debug)]
 pub struct Job {
     pub digest: Digest,
-    pub file: File,
+    pub source: Source,
     pub chunks: Arc<Vec<Chunk>>,
     /// Blobs the project holds that this one probably shares chunks with (what it replaces).
     pub bases: Vec<Digest>,
@@ -80,7 +79,7 @@ pub async fn upload(
         for c in missing.iter().map(|i| job.chunks[*i]) {
             if !packer.knows(&c.hash) && fresh.insert(c.hash) {
                 sending += c.len as u64;
-                packer.push(c.hash, c.len, &job.file, c.offset).await?;
+                packer.push(c.hash, c.len, &job.source, c.offset).await?;
             }
         }
         let size = job.chunks.iter().map(|c| c.len as u64).sum::<u64>();
@@ -235,7 +234,9 @@ async fn assemble(
                         !packer.knows(&c.hash)
                     };
                     if resend {
-                        packer.push(c.hash, c.len, &blob.job.file, c.offset).await?;
+                        packer
+                            .push(c.hash, c.len, &blob.job.source, c.offset)
+                            .await?;
                     }
                 }
                 retry.push(blob);

@@ -21,6 +21,20 @@ pub struct Picked {
     pub path: String,
     /// The file.
     pub file: File,
+    /// Its size in bytes once known (NaN before): the first `File.size` of a file makes the
+    /// browser stat it, so staging asks the workers for many at once.
+    pub size: f64,
+}
+
+impl Picked {
+    /// A file with its relative path (its size not yet read).
+    pub fn new(path: String, file: File) -> Self {
+        Self {
+            path,
+            file,
+            size: f64::NAN,
+        }
+    }
 }
 
 /// The entries of a drop, taken synchronously (the `DataTransfer` empties after the event).
@@ -75,10 +89,10 @@ pub async fn walk(roots: Vec<FileSystemEntry>) -> Result<Vec<Picked>, String> {
             stack.extend(children(entry.unchecked_ref()).await?);
         } else if entry.is_file() {
             let file = file_of(entry.unchecked_ref()).await?;
-            out.push(Picked {
-                path: entry.full_path().trim_start_matches('/').to_owned(),
+            out.push(Picked::new(
+                entry.full_path().trim_start_matches('/').to_owned(),
                 file,
-            });
+            ));
         }
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
@@ -94,19 +108,31 @@ pub fn from_input(files: &web_sys::FileList) -> Vec<Picked> {
                 .ok()
                 .and_then(|v| v.as_string())
                 .filter(|p| !p.is_empty());
-            Picked {
-                path: rel.unwrap_or_else(|| file.name()),
-                file,
-            }
+            Picked::new(rel.unwrap_or_else(|| file.name()), file)
         })
         .collect()
 }
 
+/// Files up to this size are read in one call (a byte stream costs more to set up than to read).
+const READ_WHOLE: u64 = 1 << 20;
+/// Files up to this size keep their bytes after hashing, so packs are built from memory rather
+/// than by reading thousands of small files again.
+pub const KEEP: u64 = 64 << 10;
+
 /// A file's SHA-256 and its chunks (chunker v1), from one pass over its bytes.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Hashed {
     pub digest: Digest,
     pub chunks: Vec<Chunk>,
+    /// The bytes of a small file (up to [`KEEP`]).
+    pub kept: Option<Uint8Array>,
+}
+
+/// The same digest and chunks (whether bytes were kept does not matter).
+impl PartialEq for Hashed {
+    fn eq(&self, other: &Self) -> bool {
+        self.digest == other.digest && self.chunks == other.chunks
+    }
 }
 
 impl Hashed {
@@ -123,6 +149,7 @@ impl Hashed {
                 .parse()
                 .map_err(|e: cairn_core::Error| e.to_string())?,
             chunks: decode_chunk_list(chunk_list).map_err(|e| e.to_string())?,
+            kept: None,
         })
     }
 }
@@ -135,10 +162,32 @@ pub async fn hash(
     mut progress: impl FnMut(u64),
     cancelled: impl Fn() -> bool,
 ) -> Result<Hashed, String> {
+    let size = file.size() as u64;
+    if size <= READ_WHOLE {
+        if cancelled() {
+            return Err("cancelled".into());
+        }
+        return hash_whole(file, &mut progress).await;
+    }
     match ReadableStreamByobReader::new(&file.stream()) {
         Ok(reader) => hash_stream(file, reader, &mut progress, &cancelled).await,
         Err(_) => hash_slices(file, &mut progress, &cancelled).await,
     }
+}
+
+async fn hash_whole(file: &File, progress: &mut impl FnMut(u64)) -> Result<Hashed, String> {
+    let buf = JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|_| format!("cannot read {}", file.name()))?;
+    let bytes = Uint8Array::new(&buf);
+    let (digest, chunks) = cairn_core::chunk::chunk_all(&bytes.to_vec());
+    progress(bytes.length() as u64);
+    let kept = (bytes.length() as u64 <= KEEP).then_some(bytes);
+    Ok(Hashed {
+        digest,
+        chunks,
+        kept,
+    })
 }
 
 async fn hash_stream(
@@ -181,7 +230,11 @@ async fn hash_stream(
         view = Uint8Array::new(&chunk.buffer());
     }
     let digest = h.finish(&mut chunks);
-    Ok(Hashed { digest, chunks })
+    Ok(Hashed {
+        digest,
+        chunks,
+        kept: None,
+    })
 }
 
 async fn hash_slices(
@@ -209,5 +262,9 @@ async fn hash_slices(
         progress(offset);
     }
     let digest = h.finish(&mut chunks);
-    Ok(Hashed { digest, chunks })
+    Ok(Hashed {
+        digest,
+        chunks,
+        kept: None,
+    })
 }

@@ -25,9 +25,44 @@ const IN_FLIGHT: usize = 2;
 
 type Sending = oneshot::Receiver<(usize, Result<PackReceipt, String>)>;
 
-/// Where a pack's bytes come from: runs of adjacent chunks of one file.
+/// Where a blob's bytes are.
+#[derive(Clone, Debug)]
+pub enum Source {
+    /// A dropped file, read when its pack is sent.
+    File(File),
+    /// A small file's bytes, kept from hashing.
+    Bytes(Uint8Array),
+}
+
+/// The same file, or the same bytes (the same JavaScript object).
+impl PartialEq for Source {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::File(a), Self::File(b)) => a == b,
+            (Self::Bytes(a), Self::Bytes(b)) => {
+                let (a, b): (&wasm_bindgen::JsValue, &wasm_bindgen::JsValue) = (a, b);
+                a == b
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Source {
+    fn slice(&self, start: u64, end: u64) -> Result<wasm_bindgen::JsValue, String> {
+        match self {
+            Self::File(f) => f
+                .slice_with_f64_and_f64(start as f64, end as f64)
+                .map(Into::into)
+                .map_err(|_| format!("cannot read {}", f.name())),
+            Self::Bytes(b) => Ok(b.subarray(start as u32, end as u32).into()),
+        }
+    }
+}
+
+/// Where a pack's bytes come from: runs of adjacent chunks of one source.
 struct Run {
-    file: File,
+    source: Source,
     start: u64,
     end: u64,
 }
@@ -101,12 +136,12 @@ impl Packer {
         self.sent.get()
     }
 
-    /// Add the chunk at `offset` of `file`, sending the pack first if it is full.
+    /// Add the chunk at `offset` of `source`, sending the pack first if it is full.
     pub async fn push(
         &mut self,
         hash: ChunkHash,
         len: u32,
-        file: &File,
+        source: &Source,
         offset: u64,
     ) -> Result<(), String> {
         if self.knows(&hash) {
@@ -118,9 +153,9 @@ impl Packer {
         self.entries.push(PackEntry { hash, len });
         let end = offset + len as u64;
         match self.runs.last_mut() {
-            Some(run) if run.end == offset && &run.file == file => run.end = end,
+            Some(run) if run.end == offset && &run.source == source => run.end = end,
             _ => self.runs.push(Run {
-                file: file.clone(),
+                source: source.clone(),
                 start: offset,
                 end,
             }),
@@ -145,11 +180,7 @@ impl Packer {
         let parts = Array::new();
         parts.push(&Uint8Array::from(&header[..]));
         for run in std::mem::take(&mut self.runs) {
-            let slice = run
-                .file
-                .slice_with_f64_and_f64(run.start as f64, run.end as f64)
-                .map_err(|_| format!("cannot read {}", run.file.name()))?;
-            parts.push(&slice);
+            parts.push(&run.source.slice(run.start, run.end)?);
         }
         self.data_len = 0;
         let options = BlobPropertyBag::new();

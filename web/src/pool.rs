@@ -14,12 +14,32 @@ use web_sys::{Blob, BlobPropertyBag, File, MessageEvent, Url, Worker};
 
 use crate::files::Hashed;
 
+/// Files per size job.
+const STAT_BATCH: usize = 500;
+
 type Progress = Box<dyn FnMut(u64)>;
-/// One result per file of the job; `Err` for the job when its worker could not run it.
-type Done = oneshot::Sender<Result<Vec<Result<Hashed, String>>, String>>;
+/// `Err` for the job when its worker could not run it.
+type Done = oneshot::Sender<Result<Answer, String>>;
+
+/// What a job asks of a worker.
+#[derive(Clone, Copy, PartialEq)]
+enum Ask {
+    /// Hash and chunk the files.
+    Hash,
+    /// Only their sizes (the first `File.size` of a file makes the browser stat it: ~0.5 ms
+    /// each, which would freeze the page for thousands of files).
+    Size,
+}
+
+/// A job's answer: one result per file.
+enum Answer {
+    Hashed(Vec<Result<Hashed, String>>),
+    Sizes(Vec<f64>),
+}
 
 struct Job {
     id: u32,
+    ask: Ask,
     files: Vec<File>,
     progress: Progress,
     done: Done,
@@ -137,10 +157,14 @@ impl Pool {
         let finished = self.state.borrow_mut().running.remove(&id);
         if let Some((worker, job)) = finished {
             let results = get(&data, "results");
-            let result = match results.dyn_ref::<Array>() {
-                Some(list) if list.length() as usize == job.files.len() => {
-                    Ok(list.iter().map(|one| parse_result(&one)).collect())
-                }
+            let sizes = get(&data, "sizes");
+            let result = match (results.dyn_ref::<Array>(), sizes.dyn_ref::<Array>()) {
+                (Some(list), _) if list.length() as usize == job.files.len() => Ok(Answer::Hashed(
+                    list.iter().map(|one| parse_result(&one)).collect(),
+                )),
+                (_, Some(list)) if list.length() as usize == job.files.len() => Ok(Answer::Sizes(
+                    list.iter().map(|n| n.as_f64().unwrap_or(0.0)).collect(),
+                )),
                 _ => Err("the hashing worker answered without results".to_owned()),
             };
             let _ = job.done.send(result);
@@ -186,6 +210,9 @@ impl Pool {
             let _ = Reflect::set(&msg, &"id".into(), &JsValue::from(job.id));
             let files: Array = job.files.iter().collect();
             let _ = Reflect::set(&msg, &"files".into(), &files);
+            if job.ask == Ask::Size {
+                let _ = Reflect::set(&msg, &"sizes".into(), &JsValue::TRUE);
+            }
             if let Err(e) = worker.post_message(&msg) {
                 let _ = job.done.send(Err(format!("{e:?}")));
                 s.idle.push(worker);
@@ -203,6 +230,11 @@ impl Pool {
         }
         wasm_bindgen_futures::spawn_local(async move {
             for mut job in jobs {
+                if job.ask == Ask::Size {
+                    let sizes = job.files.iter().map(|f| f.size()).collect();
+                    let _ = job.done.send(Ok(Answer::Sizes(sizes)));
+                    continue;
+                }
                 let mut results = Vec::with_capacity(job.files.len());
                 let mut before = 0;
                 for file in &job.files {
@@ -211,7 +243,7 @@ impl Pool {
                         .push(crate::files::hash(file, |d| progress(before + d), || false).await);
                     before += file.size() as u64;
                 }
-                let _ = job.done.send(Ok(results));
+                let _ = job.done.send(Ok(Answer::Hashed(results)));
             }
         });
     }
@@ -262,6 +294,29 @@ impl Pool {
         files: Vec<File>,
         progress: impl FnMut(u64) + 'static,
     ) -> Result<Vec<Result<Hashed, String>>, String> {
+        match self.run(Ask::Hash, files, Box::new(progress)).await? {
+            Answer::Hashed(results) => Ok(results),
+            Answer::Sizes(_) => Err("the hashing worker answered sizes".into()),
+        }
+    }
+
+    /// The sizes of `files`, asked of the workers (many files to a job) so the page does not
+    /// stat them one by one.
+    pub async fn sizes(&self, files: &[File]) -> Result<Vec<f64>, String> {
+        let jobs = files.chunks(STAT_BATCH).map(|batch| async move {
+            match self
+                .run(Ask::Size, batch.to_vec(), Box::new(|_| {}))
+                .await?
+            {
+                Answer::Sizes(sizes) => Ok(sizes),
+                Answer::Hashed(_) => Err("the hashing worker answered digests".to_string()),
+            }
+        });
+        let all = futures::future::try_join_all(jobs).await?;
+        Ok(all.into_iter().flatten().collect())
+    }
+
+    async fn run(&self, ask: Ask, files: Vec<File>, progress: Progress) -> Result<Answer, String> {
         let (tx, rx) = oneshot::channel();
         {
             let mut s = self.state.borrow_mut();
@@ -269,8 +324,9 @@ impl Pool {
             let id = s.next_id;
             s.queue.push_back(Job {
                 id,
+                ask,
                 files,
-                progress: Box::new(progress),
+                progress,
                 done: tx,
             });
         }
@@ -292,11 +348,13 @@ impl Pool {
     }
 }
 
-/// One file's result from a worker: `{digest, chunks}` or `{error}`.
+/// One file's result from a worker: `{digest, chunks, bytes?}` or `{error}`.
 fn parse_result(one: &JsValue) -> Result<Hashed, String> {
     match (get(one, "digest").as_string(), get(one, "chunks")) {
         (Some(d), chunks) if chunks.is_instance_of::<Uint8Array>() => {
-            Hashed::from_parts(&d, &Uint8Array::new(&chunks).to_vec())
+            let mut hashed = Hashed::from_parts(&d, &Uint8Array::new(&chunks).to_vec())?;
+            hashed.kept = get(one, "bytes").dyn_into::<Uint8Array>().ok();
+            Ok(hashed)
         }
         _ => Err(get(one, "error")
             .as_string()

@@ -15,7 +15,7 @@ use cairn_core::{Digest, Draft, Entry, EntryPath, Manifest, VersionRef};
 use futures::StreamExt;
 use leptos::prelude::*;
 
-use crate::chunked::{Job, Moved};
+use crate::chunked::{Job, Moved, Source};
 use crate::files::{Hashed, Picked, hash};
 use crate::{api, chunked, fingerprints};
 
@@ -113,19 +113,33 @@ pub fn bytes(n: f64) -> String {
     }
 }
 
+thread_local! {
+    static LIMITS: RefCell<Option<Health>> = const { RefCell::new(None) };
+}
+
+/// The registry's size limits, asked once per page (the registry enforces them anyway).
+async fn limits() -> Result<Health, String> {
+    if let Some(h) = LIMITS.with(|l| l.borrow().clone()) {
+        return Ok(h);
+    }
+    let health: Health = api::get("/api/v1/health").await?;
+    LIMITS.with(|l| *l.borrow_mut() = Some(health.clone()));
+    Ok(health)
+}
+
 /// Refuse files over the registry's size limit (large files go through upload sessions, which
 /// have their own), before reading any of them.
 async fn check_sizes(picked: &[Picked]) -> Result<(), String> {
-    let health: Health = api::get("/api/v1/health").await?;
+    let health = limits().await?;
     let limit = (health.max_blob_size.max(health.max_upload_size)) as f64;
     let over: Vec<String> = picked
         .iter()
         .filter(|p| {
-            let size = p.file.size();
+            let size = p.size;
             size > limit
                 || (size < RESUMABLE_THRESHOLD as f64 && size > health.max_blob_size as f64)
         })
-        .map(|p| format!("{} ({})", p.path, bytes(p.file.size())))
+        .map(|p| format!("{} ({})", p.path, bytes(p.size)))
         .collect();
     if over.is_empty() {
         return Ok(());
@@ -145,7 +159,12 @@ pub struct Staged {
     pub sources: HashMap<Digest, web_sys::File>,
     /// The chunks of each blob the draft added.
     pub chunks: HashMap<Digest, Arc<Vec<Chunk>>>,
+    /// The bytes of small files, kept from hashing (up to [`KEPT_BYTES`] in all).
+    pub kept: HashMap<Digest, js_sys::Uint8Array>,
 }
+
+/// Most bytes of small files a draft keeps in memory; past that they are read again.
+pub const KEPT_BYTES: u32 = 256 << 20;
 
 thread_local! {
     static POOL: Option<crate::pool::Pool> = crate::pool::Pool::start(None);
@@ -169,7 +188,7 @@ async fn hash_all(
         let mut out = Vec::with_capacity(picked.len());
         let mut base = 0.0;
         for p in picked {
-            let size = p.file.size();
+            let size = p.size;
             let hashed = hash(
                 &p.file,
                 |d| {
@@ -236,11 +255,11 @@ fn batches(picked: &[Picked]) -> Vec<(usize, usize)> {
     let mut out: Vec<(usize, usize)> = Vec::new();
     let mut bytes = 0.0;
     for (i, p) in picked.iter().enumerate() {
-        let size = p.file.size();
+        let size = p.size;
         match out.last_mut() {
             Some((first, n))
                 if size < SMALL
-                    && picked[*first].file.size() < SMALL
+                    && picked[*first].size < SMALL
                     && *n < BATCH_FILES
                     && bytes + size <= BATCH_BYTES =>
             {
@@ -265,7 +284,7 @@ async fn hash_or_recall(
     rows: Rows,
     cancel: RwSignal<bool>,
 ) -> Result<Vec<Hashed>, String> {
-    let large = |p: &Picked| p.file.size() >= RESUMABLE_THRESHOLD as f64;
+    let large = |p: &Picked| p.size >= RESUMABLE_THRESHOLD as f64;
     let mut known = Vec::with_capacity(picked.len());
     for p in picked {
         known.push(if large(p) {
@@ -280,7 +299,7 @@ async fn hash_or_recall(
         .filter(|(_, k)| k.is_none())
         .map(|(p, _)| p.clone())
         .collect();
-    meter.set(Meter::start(todo.iter().map(|p| p.file.size()).sum()));
+    meter.set(Meter::start(todo.iter().map(|p| p.size).sum()));
     let mut hashed = hash_all(&todo, meter, rows, cancel).await?.into_iter();
     let mut out = Vec::with_capacity(picked.len());
     for (p, k) in picked.iter().zip(known) {
@@ -321,6 +340,15 @@ pub async fn stage(
             EntryPath::normalize(&raw).map_err(|e| e.to_string())
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let mut picked = picked;
+    let files: Vec<web_sys::File> = picked.iter().map(|p| p.file.clone()).collect();
+    let sizes = match POOL.with(Clone::clone) {
+        Some(pool) => pool.sizes(&files).await?,
+        None => files.iter().map(|f| f.size()).collect(),
+    };
+    for (p, size) in picked.iter_mut().zip(sizes) {
+        p.size = size;
+    }
     check_sizes(&picked).await?;
     cancel.set(false);
     let hashed = hash_or_recall(&picked, meter, rows, cancel).await?;
@@ -331,11 +359,18 @@ pub async fn stage(
             .iter()
             .zip(&picked)
             .zip(&digests)
-            .map(|((path, p), d)| (path.clone(), Entry::blob(*d, p.file.size() as u64)));
+            .map(|((path, p), d)| (path.clone(), Entry::blob(*d, p.size as u64)));
         match s.draft.add_many(batch, replace) {
             Ok(()) => {
+                let mut kept: u32 = s.kept.values().map(|b| b.length()).sum();
                 for (p, h) in picked.iter().zip(hashed) {
                     s.sources.entry(h.digest).or_insert_with(|| p.file.clone());
+                    if let Some(bytes) = h.kept
+                        && kept + bytes.length() <= KEPT_BYTES
+                    {
+                        kept += bytes.length();
+                        s.kept.insert(h.digest, bytes);
+                    }
                     s.chunks
                         .entry(h.digest)
                         .or_insert_with(|| Arc::new(h.chunks));
@@ -411,15 +446,23 @@ pub async fn commit(
             let (Some(file), Some(chunks)) = (staged.sources.get(d), staged.chunks.get(d)) else {
                 return Err(format!("blob {d} is missing and no dropped file has it"));
             };
+            let source = match staged.kept.get(d) {
+                Some(bytes) => Source::Bytes(bytes.clone()),
+                None => Source::File(file.clone()),
+            };
             Ok(Job {
                 digest: *d,
-                file: file.clone(),
+                source,
                 chunks: chunks.clone(),
                 bases: bases.remove(d).unwrap_or_default(),
             })
         })
         .collect::<Result<_, _>>()?;
-    meter.set(Meter::start(jobs.iter().map(|j| j.file.size()).sum()));
+    meter.set(Meter::start(
+        jobs.iter()
+            .map(|j| j.chunks.iter().map(|c| c.len as f64).sum::<f64>())
+            .sum(),
+    ));
     rows.set(BTreeMap::new());
     let report: Rc<dyn Fn(Moved)> = Rc::new(move |m: Moved| {
         meter.update(|meter| {

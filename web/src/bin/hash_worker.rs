@@ -1,8 +1,15 @@
-//! The hashing Web Worker: receives `{id, files}` (one large file, or many small ones in one
-//! message), hashes and chunks each slice by slice with cairn-core, posts `{id, done}` progress
-//! (bytes of the whole message) and finally `{id, results}`, one `{digest, chunks}` (the chunk
-//! list as bytes) or `{error}` per file. Posts `{ready: true}` once it listens (messages sent
+//! The hashing Web Worker: receives `{id, files, sizes: true}` and answers `{id, sizes}`;
+//! receives `{id, files}` (one large file, or many small ones in one message), hashes and chunks each slice by slice with cairn-core, posts `{id, done}` progress
+//! (bytes of the whole message) and finally `{id, results}`, one `{digest, chunks, bytes?}` (the
+//! chunk list as bytes; a small file's own bytes) or `{error}` per file. Posts `{ready: true}` once it listens (messages sent
 //! before that would be lost).
+
+/// Files of one message read at once.
+#[cfg(target_arch = "wasm32")]
+const READS_AT_ONCE: usize = 16;
+/// Bytes between progress messages for a message of many small files.
+#[cfg(target_arch = "wasm32")]
+const PROGRESS_STEP: f64 = (4 << 20) as f64;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
@@ -25,29 +32,65 @@ fn main() {
             .map(|a| a.iter().filter_map(|f| f.dyn_into().ok()).collect())
             .unwrap_or_default();
         let scope = replies.clone();
+        if Reflect::get(&data, &"sizes".into()).is_ok_and(|v| v.is_truthy()) {
+            let sizes: Array = files.iter().map(|f| JsValue::from_f64(f.size())).collect();
+            let out = Object::new();
+            set(&out, "id", id);
+            set(&out, "sizes", sizes.into());
+            let _ = scope.post_message(&out);
+            return;
+        }
         wasm_bindgen_futures::spawn_local(async move {
-            let results = Array::new();
-            let mut before = 0.0;
-            for file in &files {
-                let (progress_scope, progress_id) = (scope.clone(), id.clone());
-                // one progress message per slice read, counting the files before this one
-                let result = cairn_web::files::hash(
-                    file,
-                    move |done| {
-                        let p = Object::new();
-                        set(&p, "id", progress_id.clone());
-                        set(&p, "done", JsValue::from_f64(before + done as f64));
-                        let _ = progress_scope.post_message(&p);
-                    },
-                    || false,
-                )
+            use futures::StreamExt;
+            // small files are read several at a time (each read waits on the browser's file
+            // system); one large file reports progress per slice
+            let single = files.len() == 1;
+            let done = std::rc::Rc::new(std::cell::Cell::new(0.0));
+            let post_done = |scope: &DedicatedWorkerGlobalScope, id: &JsValue, bytes: f64| {
+                let p = Object::new();
+                set(&p, "id", id.clone());
+                set(&p, "done", JsValue::from_f64(bytes));
+                let _ = scope.post_message(&p);
+            };
+            let hashed: Vec<_> = futures::stream::iter(files.iter())
+                .map(|file| {
+                    let (scope, id, done) = (scope.clone(), id.clone(), done.clone());
+                    async move {
+                        let result = cairn_web::files::hash(
+                            file,
+                            |d| {
+                                if single {
+                                    post_done(&scope, &id, d as f64);
+                                }
+                            },
+                            || false,
+                        )
+                        .await;
+                        // every 4 MiB or so: each message costs the page a render
+                        let before = done.get();
+                        done.set(before + file.size());
+                        if !single
+                            && (done.get() / PROGRESS_STEP).floor()
+                                > (before / PROGRESS_STEP).floor()
+                        {
+                            post_done(&scope, &id, done.get());
+                        }
+                        result
+                    }
+                })
+                .buffered(READS_AT_ONCE)
+                .collect()
                 .await;
-                before += file.size();
+            let results = Array::new();
+            for result in hashed {
                 let one = Object::new();
                 match result {
                     Ok(h) => {
                         set(&one, "digest", h.digest.to_string().into());
                         set(&one, "chunks", Uint8Array::from(&h.chunk_list()[..]).into());
+                        if let Some(bytes) = &h.kept {
+                            set(&one, "bytes", bytes.into());
+                        }
                     }
                     Err(e) => set(&one, "error", e.into()),
                 }

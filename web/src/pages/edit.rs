@@ -296,6 +296,7 @@ pub fn DraftPage() -> impl IntoView {
                     draft: Draft::from_base(m),
                     sources: Default::default(),
                     chunks: Default::default(),
+                    kept: Default::default(),
                 });
                 base.set(Some(v));
             }
