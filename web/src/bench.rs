@@ -16,9 +16,10 @@ fn now() -> f64 {
         .map_or(0.0, |p| p.now())
 }
 
-/// Hash `files` (an array of `File`) with `workers` hashing workers (0: on the page, one file
-/// after another) and answer `{ms, digests}`; the pool is started and warmed up first, so `ms`
-/// is hashing time only.
+/// Hash and chunk `files` (an array of `File`) with `workers` hashing workers (0: on the page,
+/// one file after another) and answer `{ms, digests}`; the pool is started and warmed up, and
+/// the sizes read, first (as the app does, small files go many to a worker message), so `ms` is
+/// hashing and chunking time only.
 #[wasm_bindgen]
 pub async fn bench_hash(files: Array, workers: u32) -> Result<JsValue, JsValue> {
     let files: Vec<File> = files
@@ -45,15 +46,20 @@ pub async fn bench_hash(files: Array, workers: u32) -> Result<JsValue, JsValue> 
         for r in futures::future::join_all(warm).await {
             r?;
         }
+        // as the app stages: sizes from the workers, then small files many to a message
+        let sizes = pool.sizes(&files).await?;
+        let batches = crate::stage::batches(&sizes);
         let start = now();
-        let jobs = files.iter().cloned().enumerate().map(|(i, f)| {
-            let pool = pool.clone();
-            async move { (i, pool.hash(f, |_| {}).await) }
+        let jobs = batches.into_iter().map(|(first, n)| {
+            let (pool, batch) = (pool.clone(), files[first..first + n].to_vec());
+            async move { (first, pool.hash_many(batch, |_| {}).await) }
         });
         let mut out = vec![None; files.len()];
         let mut results = futures::stream::iter(jobs).buffer_unordered(workers as usize * 2);
-        while let Some((i, r)) = results.next().await {
-            out[i] = Some(r?.digest);
+        while let Some((first, r)) = results.next().await {
+            for (k, one) in r?.into_iter().enumerate() {
+                out[first + k] = Some(one?.digest);
+            }
         }
         ms = now() - start;
         pool.close();

@@ -69,7 +69,8 @@ pub async fn upload(
             })
         })
     };
-    let mut packer = Packer::new(entity, project, resume.clone(), on_sent.clone(), cancelled);
+    let noted = journal::Journal::new(entity, project, resume.clone());
+    let mut packer = Packer::new(entity, project, noted, on_sent.clone(), cancelled);
     let api = |rest: &str| api::project_api(entity, project, rest);
     let missing = negotiate(&api("/chunks/known"), &jobs, &resume).await?;
     let mut blobs = Vec::with_capacity(jobs.len());

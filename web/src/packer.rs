@@ -16,7 +16,8 @@ use futures::stream::FuturesUnordered;
 use js_sys::{Array, Uint8Array};
 use web_sys::{Blob, BlobPropertyBag, File};
 
-use crate::{api, journal};
+use crate::api;
+use crate::journal::Journal;
 
 /// A pack is sent once it holds this much (as the CLI's).
 const TARGET: u64 = 32 << 20;
@@ -84,18 +85,18 @@ pub struct Packer {
     /// Bytes of packs acknowledged.
     sent: Rc<Cell<f64>>,
     /// Every pack noted for the project (an interrupted upload's, then this one's).
-    noted: Vec<PackId>,
+    journal: Journal,
     report: Rc<dyn Fn(f64)>,
     cancelled: Rc<dyn Fn() -> bool>,
 }
 
 impl Packer {
     /// A packer for a project; `report` gets the pack bytes sent so far (acknowledged or in
-    /// flight), `noted` the packs already in the project's journal.
+    /// flight); `journal` notes each pack as the registry acknowledges it.
     pub fn new(
         entity: &str,
         project: &str,
-        noted: Vec<PackId>,
+        journal: Journal,
         report: Rc<dyn Fn(f64)>,
         cancelled: Rc<dyn Fn() -> bool>,
     ) -> Self {
@@ -110,7 +111,7 @@ impl Packer {
             sending: FuturesUnordered::new(),
             moving: Rc::default(),
             sent: Rc::default(),
-            noted,
+            journal,
             report,
             cancelled,
         }
@@ -199,7 +200,7 @@ impl Packer {
             };
             report(sent.get() + now);
         });
-        let cancelled = self.cancelled.clone();
+        let (cancelled, journal) = (self.cancelled.clone(), self.journal.clone());
         let (tx, rx) = oneshot::channel();
         wasm_bindgen_futures::spawn_local(async move {
             let call = || {
@@ -217,7 +218,12 @@ impl Packer {
                         .map_err(|e| format!("unexpected answer: {e}"))
                 }
             };
-            let _ = tx.send((slot, api::patient(call, &*cancelled).await));
+            let receipt = api::patient(call, &*cancelled).await;
+            // noted at once: a reload right after still knows this pack
+            if let Ok(r) = &receipt {
+                journal.note(r.pack);
+            }
+            let _ = tx.send((slot, receipt));
         });
         self.sending.push(rx);
         Ok(())
@@ -233,10 +239,6 @@ impl Packer {
         self.ids[slot] = Some(receipt.pack);
         self.sent.set(self.sent.get() + receipt.bytes as f64);
         (self.report)(self.sent.get() + self.moving.borrow().values().sum::<f64>());
-        if !self.noted.contains(&receipt.pack) {
-            self.noted.push(receipt.pack);
-            journal::save(&self.entity, &self.project, &self.noted).await;
-        }
         Ok(())
     }
 

@@ -19,7 +19,7 @@ use crate::chunked::{Job, Moved, Source};
 use crate::files::{Hashed, Picked, hash};
 use crate::{api, chunked, fingerprints};
 
-/// Files under this size are hashed many to a worker message.
+/// Files up to this size are hashed many to a worker message.
 const SMALL: f64 = (1 << 20) as f64;
 /// Most small files, and bytes of them, in one worker message.
 const BATCH_FILES: usize = 256;
@@ -204,7 +204,8 @@ async fn hash_all(
         }
         return Ok(out);
     };
-    let batches = batches(picked);
+    let sizes: Vec<f64> = picked.iter().map(|p| p.size).collect();
+    let batches = batches(&sizes);
     let done = Rc::new(RefCell::new(vec![0u64; batches.len()]));
     let jobs = batches.into_iter().enumerate().map(|(b, (first, n))| {
         let (pool, done) = (pool.clone(), done.clone());
@@ -250,16 +251,16 @@ async fn hash_all(
         .collect()
 }
 
-/// `picked` as runs (first, count) for the workers: a large file alone, small ones together.
-fn batches(picked: &[Picked]) -> Vec<(usize, usize)> {
+/// Files of these `sizes` as runs (first, count) for the workers: a large file alone, small
+/// ones together.
+pub fn batches(sizes: &[f64]) -> Vec<(usize, usize)> {
     let mut out: Vec<(usize, usize)> = Vec::new();
     let mut bytes = 0.0;
-    for (i, p) in picked.iter().enumerate() {
-        let size = p.size;
+    for (i, size) in sizes.iter().copied().enumerate() {
         match out.last_mut() {
             Some((first, n))
-                if size < SMALL
-                    && picked[*first].size < SMALL
+                if size <= SMALL
+                    && sizes[*first] <= SMALL
                     && *n < BATCH_FILES
                     && bytes + size <= BATCH_BYTES =>
             {
