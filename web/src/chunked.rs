@@ -169,30 +169,15 @@ async fn negotiate(
 /// The assembly request for `group`, naming the packs its chunks went into and, as room allows,
 /// those an interrupted upload sent.
 fn request(group: &[Blob], packer: &Packer, resume: &[PackId]) -> AssembleRequest {
-    let mut packs = BTreeSet::new();
-    let mut bases = BTreeSet::new();
-    for b in group {
-        bases.extend(b.job.bases.iter().copied());
-        packs.extend(b.parts.iter().filter_map(|p| match p {
-            RecipePart::Chunk(h) => packer.pack_of(h),
-            RecipePart::Segment(_) => None,
-        }));
-    }
-    let room = MAX_PACKS.saturating_sub(packs.len());
-    packs.extend(resume.iter().rev().take(room).copied());
-    AssembleRequest {
-        chunker: 1,
-        bases: bases.into_iter().collect(),
-        packs: packs.into_iter().collect(),
-        blobs: group
-            .iter()
-            .map(|b| BlobRecipe {
-                digest: b.job.digest,
-                size: b.job.chunks.iter().map(|c| c.len as u64).sum(),
-                parts: b.parts.clone(),
-            })
-            .collect(),
-    }
+    let recipes = group.iter().map(|b| {
+        let recipe = BlobRecipe {
+            digest: b.job.digest,
+            size: b.job.chunks.iter().map(|c| c.len as u64).sum(),
+            parts: b.parts.clone(),
+        };
+        (recipe, &b.job.bases[..])
+    });
+    AssembleRequest::new(recipes, |h| packer.pack_of(h), resume)
 }
 
 /// Have the registry assemble every blob; the chunks it reports missing (a pack collected

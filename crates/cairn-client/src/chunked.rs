@@ -5,7 +5,7 @@
 //! verifies it whole. Packs sent are noted in a journal beside the config file, so an upload
 //! run again after an interruption offers them to the registry instead of sending them again.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -15,7 +15,7 @@ use cairn_core::pack::PackId;
 use cairn_core::segment::segments;
 use cairn_core::wire::{
     AssembleOutcome, AssembleRequest, BlobRecipe, KnownChunks, KnownRequest, MAX_BASES,
-    MAX_KNOWN_CHECK, MAX_PACKS, RecipePart, next_group, plan_parts,
+    MAX_KNOWN_CHECK, RecipePart, next_group, plan_parts,
 };
 use futures::StreamExt;
 use reqwest::Method;
@@ -277,32 +277,15 @@ fn read_chunks(path: &Path, chunks: &[Chunk]) -> Result<Vec<(Chunk, Bytes)>> {
 
 /// The assembly request for `group`, naming the packs its chunks went into.
 fn request(group: &[Blob], packer: &Packer, resume: &[PackId]) -> AssembleRequest {
-    let mut packs = BTreeSet::new();
-    let mut bases = BTreeSet::new();
-    for b in group {
-        bases.extend(b.bases.iter().copied());
-        packs.extend(b.parts.iter().filter_map(|p| match p {
-            RecipePart::Chunk(h) => packer.pack_of(h),
-            RecipePart::Segment(_) => None,
-        }));
-    }
-    // the packs an interrupted upload sent, as many as the request has room for (the ones
-    // this upload sent are never left out: too many is the registry's 422, naming the limit)
-    let room = MAX_PACKS.saturating_sub(packs.len());
-    packs.extend(resume.iter().rev().take(room).copied());
-    AssembleRequest {
-        chunker: 1,
-        bases: bases.into_iter().collect(),
-        packs: packs.into_iter().collect(),
-        blobs: group
-            .iter()
-            .map(|b| BlobRecipe {
-                digest: b.digest,
-                size: b.size,
-                parts: b.parts.clone(),
-            })
-            .collect(),
-    }
+    let recipes = group.iter().map(|b| {
+        let recipe = BlobRecipe {
+            digest: b.digest,
+            size: b.size,
+            parts: b.parts.clone(),
+        };
+        (recipe, &b.bases[..])
+    });
+    AssembleRequest::new(recipes, |h| packer.pack_of(h), resume)
 }
 
 /// Assemblies sent while the upload goes on (their packs are all uploaded first), and the blobs

@@ -144,6 +144,38 @@ pub fn plan_parts(
     (parts, asked)
 }
 
+impl AssembleRequest {
+    /// The request for `blobs` (each a recipe with the bases its segments come from), naming
+    /// every base, the packs their chunks went into (`pack_of`), and, as room allows, the packs
+    /// an interrupted upload sent (`resume`, newest first; those of this upload are never left
+    /// out: too many is the registry's 422, naming the limit).
+    pub fn new<'a>(
+        blobs: impl IntoIterator<Item = (BlobRecipe, &'a [Digest])>,
+        pack_of: impl Fn(&ChunkHash) -> Option<PackId>,
+        resume: &[PackId],
+    ) -> Self {
+        let mut packs = std::collections::BTreeSet::new();
+        let mut bases = std::collections::BTreeSet::new();
+        let mut recipes = Vec::new();
+        for (recipe, of) in blobs {
+            bases.extend(of.iter().copied());
+            packs.extend(recipe.parts.iter().filter_map(|p| match p {
+                RecipePart::Chunk(h) => pack_of(h),
+                RecipePart::Segment(_) => None,
+            }));
+            recipes.push(recipe);
+        }
+        let room = MAX_PACKS.saturating_sub(packs.len());
+        packs.extend(resume.iter().rev().take(room).copied());
+        Self {
+            chunker: 1,
+            bases: bases.into_iter().collect(),
+            packs: packs.into_iter().collect(),
+            blobs: recipes,
+        }
+    }
+}
+
 /// Split off the first blobs of `batch` that one [`AssembleRequest`] can carry: at most
 /// `most`, and no more bases in all than [`MAX_BASES`]. `bases` gives each blob's bases.
 pub fn next_group<T>(batch: &mut Vec<T>, most: usize, bases: impl Fn(&T) -> &[Digest]) -> Vec<T> {
