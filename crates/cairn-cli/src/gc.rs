@@ -59,8 +59,19 @@ pub async fn run(args: &GcArgs, out: Output) -> anyhow::Result<()> {
             " and {} packs no blob names ({} bytes)",
             report.packs, report.pack_bytes
         );
+        let repacked = match (report.repacked, report.dry_run) {
+            (0, _) => String::new(),
+            (n, true) => format!(
+                "; would rewrite {n} mostly-garbage packs, {} bytes reclaimable",
+                report.reclaimable
+            ),
+            (n, false) => format!(
+                "; rewrote {n} mostly-garbage packs: {} bytes reclaimable by the next collection",
+                report.reclaimable
+            ),
+        };
         format!(
-            "{} {} unreferenced blobs ({} bytes){packs} older than the grace period{resumed}",
+            "{} {} unreferenced blobs ({} bytes){packs} older than the grace period{resumed}{repacked}",
             if report.dry_run {
                 "would free"
             } else {

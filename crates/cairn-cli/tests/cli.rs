@@ -420,7 +420,7 @@ async fn gc_frees_unreferenced_blobs_while_the_registry_runs() {
         .await;
     assert_eq!(
         ran.json(),
-        serde_json::json!({"blobs": 0, "bytes": 0, "resumed": 0, "packs": 0, "pack_bytes": 0, "dry_run": false})
+        serde_json::json!({"blobs": 0, "bytes": 0, "resumed": 0, "packs": 0, "pack_bytes": 0, "repacked": 0, "reclaimable": 0, "dry_run": false})
     );
     let ran = cli
         .run(&["--json", "gc", "--data-dir", dir, "--grace", "0s"], false)
@@ -428,7 +428,7 @@ async fn gc_frees_unreferenced_blobs_while_the_registry_runs() {
     let stray = cairn_core::pack::PackHeader::encoded_len(1) + 15;
     assert_eq!(
         ran.json(),
-        serde_json::json!({"blobs": 1, "bytes": 6, "resumed": 0, "packs": 1, "pack_bytes": stray, "dry_run": false})
+        serde_json::json!({"blobs": 1, "bytes": 6, "resumed": 0, "packs": 1, "pack_bytes": stray, "repacked": 0, "reclaimable": 0, "dry_run": false})
     );
     let ran = cli
         .run(&["gc", "--data-dir", dir, "--grace", "soon"], false)

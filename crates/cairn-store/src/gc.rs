@@ -13,7 +13,7 @@
 //! (see [`crate::holding`] for why no interleaving can record a holding whose bytes a
 //! collection then deletes).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -42,6 +42,11 @@ pub struct GcReport {
     pub packs: usize,
     /// Their bytes.
     pub pack_bytes: u64,
+    /// Packs rewritten (or that would be): the recipes naming them read less than half their
+    /// bytes, so those chunks were copied into a new pack and the recipes moved onto it.
+    pub repacked: usize,
+    /// Bytes the next collection frees by deleting the rewritten packs (less the new ones).
+    pub reclaimable: u64,
     /// Nothing was deleted.
     pub dry_run: bool,
 }
@@ -89,12 +94,18 @@ pub async fn collect(
         }
         let (old, sizes) = old_packs(blobs, options).await?;
         let packs = meta.unnamed_packs(&old, &doomed).await?;
+        // the packs still named (the forgotten blobs' recipes aside, which a dry run keeps)
+        let gone: HashSet<&PackKey> = packs.iter().collect();
+        let named: Vec<PackKey> = old.iter().filter(|k| !gone.contains(k)).cloned().collect();
+        let rewritten = crate::repack::rewrite(meta, blobs, &named, &sizes, Some(&doomed)).await?;
         return Ok(GcReport {
             blobs: doomed.len(),
             bytes,
             resumed: 0,
             packs: packs.len(),
             pack_bytes: packs.iter().filter_map(|k| sizes.get(k)).sum(),
+            repacked: rewritten.packs,
+            reclaimable: rewritten.reclaimable,
             dry_run: true,
         });
     }
@@ -104,7 +115,8 @@ pub async fn collect(
         let doomed = meta.forget_unreferenced_blobs(&cutoff, false).await?;
         options.seam.at(Step::Forgotten).await;
         let (freed, bytes) = delete_doomed(meta, blobs, &doomed).await?;
-        let (packs, pack_bytes) = collect_packs(meta, blobs, options).await?;
+        let (packs, pack_bytes, kept, sizes) = collect_packs(meta, blobs, options).await?;
+        let rewritten = crate::repack::rewrite(meta, blobs, &kept, &sizes, None).await?;
         blobs
             .clean_staging(options.grace.max(STAGING_MIN_AGE))
             .await?;
@@ -114,6 +126,8 @@ pub async fn collect(
             resumed,
             packs,
             pack_bytes,
+            repacked: rewritten.packs,
+            reclaimable: rewritten.reclaimable,
             dry_run: false,
         })
     }
@@ -145,21 +159,27 @@ async fn delete_leftovers(meta: &dyn MetadataStore, blobs: &dyn BlobStore) -> Re
     Ok(count)
 }
 
+/// What collecting packs did: (count, bytes) deleted, the old packs kept, every pack's size.
+type Collected = (usize, u64, Vec<PackKey>, HashMap<PackKey, u64>);
+
 /// Delete the packs written more than `grace` ago that no recipe names: doom them (which
-/// checks that no recipe names them, atomically), delete, release; (count, bytes). A pack
-/// uploaded for an assembly still to come may go too (with a short grace): the assembly then
-/// answers its chunks missing and the client sends them again.
+/// checks that no recipe names them, atomically), delete, release; (count, bytes, and the old
+/// packs kept with every pack's size). A pack uploaded for an assembly still to come may go too
+/// (with a short grace): the assembly then answers its chunks missing and the client sends them
+/// again.
 async fn collect_packs(
     meta: &dyn MetadataStore,
     blobs: &dyn BlobStore,
     options: &GcOptions,
-) -> Result<(usize, u64)> {
+) -> Result<Collected> {
     let (old, sizes) = old_packs(blobs, options).await?;
     let doomed = meta.doom_packs(&old).await?;
     options.seam.at(Step::PacksDoomed).await;
     delete_packs(meta, blobs, &doomed).await?;
     let bytes = doomed.iter().filter_map(|k| sizes.get(k)).sum();
-    Ok((doomed.len(), bytes))
+    let gone: HashSet<&PackKey> = doomed.iter().collect();
+    let kept = old.iter().filter(|k| !gone.contains(k)).cloned().collect();
+    Ok((doomed.len(), bytes, kept, sizes))
 }
 
 /// The packs written before the grace cutoff, and every pack's size.

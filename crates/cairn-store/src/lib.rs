@@ -29,6 +29,7 @@ pub mod gc;
 pub mod holding;
 pub mod meta;
 pub mod recipe;
+mod repack;
 pub mod seam;
 
 pub use blob::{BlobStore, ByteStream, ObjectBlobStore, PutOutcome, Staged, StoredPack};

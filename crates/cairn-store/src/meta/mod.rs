@@ -200,6 +200,17 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
         candidates: &[PackKey],
         forgotten: &[Digest],
     ) -> Result<Vec<PackKey>>;
+    /// The recipes that name `pack`.
+    async fn recipes_naming(&self, pack: &PackKey) -> Result<Vec<Recipe>>;
+    /// Garbage collection, rewriting a pack: in one transaction, every recipe naming `from`
+    /// reads its chunks there from `to` instead, at the offsets `moved` gives (a recipe reading
+    /// a chunk `moved` lacks keeps `from`); how many recipes moved.
+    async fn repoint_recipes(
+        &self,
+        from: &PackKey,
+        to: &PackKey,
+        moved: &std::collections::HashMap<cairn_core::chunk::ChunkHash, u64>,
+    ) -> Result<usize>;
     /// The doomed packs not known to be deleted.
     async fn doomed_packs(&self) -> Result<Vec<PackKey>>;
     /// These doomed packs are deleted.

@@ -227,6 +227,7 @@ pub async fn run(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
 
     collection_keeps_what_recipes_name(&env, &p, (d0, &v0), (d1, &v1)).await;
     a_collection_between_mark_and_record_refuses_it(&env).await;
+    a_mostly_garbage_pack_is_rewritten(&env).await;
 }
 
 /// Nothing is referenced by a version here, so a collection with no grace forgets both blobs;
@@ -336,4 +337,97 @@ async fn a_collection_between_mark_and_record_refuses_it(env: &Env) {
     assert_eq!(record(after.epoch).await, Recorded::Refreshed);
     assert!(env.meta.doom_packs(keys).await.unwrap().is_empty());
     assert_eq!(env.meta.recipe(&d).await.unwrap(), Some(recipe));
+}
+
+/// A pack most of whose bytes no recipe reads is rewritten: the chunks still read move to a new
+/// pack with the recipes, the old pack stays for readers until the next collection deletes it,
+/// and the blob reads the same throughout.
+async fn a_mostly_garbage_pack_is_rewritten(env: &Env) {
+    let p = project("repack");
+    let (gone, kept) = (noise(3 << 20, 21), noise(300_000, 22));
+    let ((dg, cg), (dk, ck)) = (chunk_all(&gone), chunk_all(&kept));
+    let mut b = PackBuilder::new();
+    for (data, chunks) in [(&gone, &cg), (&kept, &ck)] {
+        for c in chunks.iter() {
+            b.push_hashed(c.hash, &data[c.offset as usize..][..c.len as usize]);
+        }
+    }
+    let (old, _) = env
+        .blobs
+        .put_pack(&owner(&p), body(&b.finish(), 1 << 16), 1 << 30)
+        .await
+        .unwrap();
+    let held = |o: cairn_core::wire::AssembleOutcome| assert!(o.held, "{o:?}");
+    held(
+        env.assemble(&p, vec![], vec![old.id], recipe(dg, &gone, &cg))
+            .await
+            .unwrap(),
+    );
+    // `gone` ages past the grace, `kept` is held just now
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    held(
+        env.assemble(&p, vec![], vec![old.id], recipe(dk, &kept, &ck))
+            .await
+            .unwrap(),
+    );
+    let collect = |dry_run| async move {
+        let options = GcOptions {
+            grace: Duration::from_secs(1),
+            dry_run,
+            ..GcOptions::default()
+        };
+        cairn_store::collect(env.meta.as_ref(), env.blobs.as_ref(), &options)
+            .await
+            .unwrap()
+    };
+    let dry = collect(true).await;
+    assert_eq!(dry.repacked, 1, "{dry:?}");
+    assert!(dry.reclaimable > 3 << 20, "{dry:?}");
+    assert!(
+        env.meta.recipe(&dg).await.unwrap().is_some(),
+        "a dry run changes nothing"
+    );
+
+    let report = collect(false).await;
+    assert_eq!(
+        (report.repacked, report.reclaimable),
+        (1, dry.reclaimable),
+        "{report:?}"
+    );
+    assert!(env.meta.recipe(&dg).await.unwrap().is_none());
+    let moved = env.meta.recipe(&dk).await.unwrap().unwrap();
+    assert_eq!(moved.packs.len(), 1);
+    let new = moved.packs[0].clone();
+    assert_ne!(new, old);
+    assert_eq!(env.read(&dk, None).await, kept);
+    assert_eq!(
+        env.read(&dk, Some(1000..250_000)).await,
+        &kept[1000..250_000]
+    );
+    let stored = |key: PackKey| async move {
+        env.blobs
+            .list_packs()
+            .await
+            .unwrap()
+            .iter()
+            .any(|s| s.key == key)
+    };
+    assert!(
+        stored(old.clone()).await,
+        "the old pack waits for the next collection"
+    );
+    assert!(env.meta.recipes_naming(&old).await.unwrap().is_empty());
+
+    // the next collection (`kept` held again just now) deletes the old pack, keeps the new one
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    held(
+        env.assemble(&p, vec![], vec![new.id], recipe(dk, &kept, &ck))
+            .await
+            .unwrap(),
+    );
+    let report = collect(false).await;
+    assert!(report.packs >= 1 && report.repacked == 0, "{report:?}");
+    assert!(!stored(old).await);
+    assert!(stored(new).await);
+    assert_eq!(env.read(&dk, None).await, kept);
 }

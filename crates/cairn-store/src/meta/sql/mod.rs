@@ -13,15 +13,18 @@ mod gc;
 mod lock;
 mod pages;
 mod recipes;
+mod repack;
 mod rows;
 mod runs;
 mod tokens;
 mod versions;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Once;
 
 use async_trait::async_trait;
+use cairn_core::chunk::ChunkHash;
 use cairn_core::wire::{
     ArtifactInfo, ArtifactList, CommitRequest, CommitResponse, Lineage, ListQuery, PendingVersion,
     Run, RunRequest, UpsertRequest, Version, VersionList, VersionUpdate,
@@ -293,6 +296,23 @@ impl MetadataStore for SqlStore {
     ) -> Result<Vec<PackKey>> {
         let mut conn = self.read.acquire().await?;
         recipes::unnamed(&mut conn, candidates, forgotten).await
+    }
+
+    async fn recipes_naming(&self, pack: &PackKey) -> Result<Vec<Recipe>> {
+        let mut conn = self.read.acquire().await?;
+        repack::naming(&mut conn, pack).await
+    }
+
+    async fn repoint_recipes(
+        &self,
+        from: &PackKey,
+        to: &PackKey,
+        moved: &HashMap<ChunkHash, u64>,
+    ) -> Result<usize> {
+        let mut tx = self.begin().await?;
+        let out = repack::repoint(&mut tx, from, to, moved).await?;
+        tx.commit().await?;
+        Ok(out)
     }
 
     async fn doomed_packs(&self) -> Result<Vec<PackKey>> {
