@@ -3,6 +3,8 @@
 use std::path::Path;
 
 use cairn_testkit::{ADMIN_TOKEN, TestServer};
+
+mod local;
 use serde_json::Value;
 
 struct Cli<'a> {

@@ -38,6 +38,13 @@ pub struct Artifact {
     pub description: Option<String>,
     /// Metadata of the version.
     pub metadata: Option<Map<String, Value>>,
+    /// Follow links to folders in [`add_dir`](Self::add_dir) (a folder reached twice is
+    /// skipped). Off by default: a link to a folder is skipped and named in
+    /// [`skipped`](Self::skipped).
+    pub follow_symlinks: bool,
+    /// What `add_dir` left out and why: links to folders not followed, FIFOs, sockets,
+    /// devices, broken links.
+    pub skipped: Vec<String>,
     pub(crate) progress: Arc<dyn Progress>,
 }
 
@@ -50,36 +57,6 @@ impl std::fmt::Debug for Artifact {
             .field("base", &self.base)
             .finish()
     }
-}
-
-/// Every regular file under `dir`, with its path relative to `dir`, in path order.
-pub(crate) fn walk(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
-    let mut out = Vec::new();
-    let mut stack = vec![(dir.to_path_buf(), String::new())];
-    while let Some((d, rel)) = stack.pop() {
-        for item in std::fs::read_dir(&d).map_err(|e| Error::io(&d, e))? {
-            let item = item.map_err(|e| Error::io(&d, e))?;
-            let name = item.file_name().into_string().map_err(|n| {
-                Error::Config(format!(
-                    "{}: file names must be UTF-8",
-                    Path::new(&n).display()
-                ))
-            })?;
-            let child = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
-            };
-            let kind = std::fs::metadata(item.path()).map_err(|e| Error::io(item.path(), e))?;
-            if kind.is_dir() {
-                stack.push((item.path(), child));
-            } else if kind.is_file() {
-                out.push((item.path(), child));
-            }
-        }
-    }
-    out.sort_by(|a, b| a.1.cmp(&b.1));
-    Ok(out)
 }
 
 fn join(prefix: Option<&str>, rel: &str) -> Result<EntryPath> {
@@ -104,6 +81,8 @@ impl Artifact {
             aliases: Vec::new(),
             description: None,
             metadata: None,
+            follow_symlinks: false,
+            skipped: Vec::new(),
             progress: Arc::new(Silent),
         })
     }
@@ -145,7 +124,10 @@ impl Artifact {
     }
 
     /// Add every file under `dir`, below `name` (default: the artifact's root), hashing them
-    /// in parallel. All or nothing: a clash adds none of them.
+    /// in parallel. All or nothing: a clash adds none of them. A link to a file adds its
+    /// content; links to folders are followed only with
+    /// [`follow_symlinks`](Self::follow_symlinks); FIFOs, sockets and devices are skipped. What
+    /// was left out is added to [`skipped`](Self::skipped).
     pub fn add_dir(&mut self, dir: impl AsRef<Path>, name: Option<&str>) -> Result<&mut Self> {
         let dir = dir.as_ref();
         if !dir.is_dir() {
@@ -154,13 +136,16 @@ impl Artifact {
                 std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
             ));
         }
-        let files = walk(dir)?;
-        let entries = files
+        let walked = crate::root::walk(dir, self.follow_symlinks)?;
+        let entries = walked
+            .files
             .iter()
             .map(|(_, rel)| join(name, rel))
             .collect::<Result<Vec<_>>>()?;
-        let paths: Vec<PathBuf> = files.into_iter().map(|(p, _)| p).collect();
-        self.add_hashed(entries, paths, false)
+        let paths: Vec<PathBuf> = walked.files.into_iter().map(|(p, _)| p).collect();
+        self.add_hashed(entries, paths, false)?;
+        self.skipped.extend(walked.skipped);
+        Ok(self)
     }
 
     fn add_files(&mut self, path: &Path, name: Option<&str>, overwrite: bool) -> Result<&mut Self> {

@@ -43,7 +43,6 @@ pub enum Error {
         /// What the bytes hash to.
         actual: Digest,
     },
-    /// A reference that cannot be resolved.
     /// A delta download received bytes that do not hash to the chunk they were asked for.
     #[error("{}: the registry sent bytes at offset {offset} that do not hash to chunk {chunk}", .path.display())]
     CorruptChunk {
@@ -54,12 +53,22 @@ pub enum Error {
         /// the chunk asked for
         chunk: cairn_core::chunk::ChunkHash,
     },
+    /// A reference that cannot be resolved.
     #[error("reference {uri}: {reason}")]
     Reference {
         /// The URI.
         uri: String,
         /// What went wrong.
         reason: String,
+    },
+    /// A download the local folder cannot take as it is (a symbolic link on the way, a file
+    /// where a folder is, a name too long…); nothing was written.
+    #[error("cannot download into {}: {}", .root.display(), crate::root::describe(.problems))]
+    Unwritable {
+        /// The download root.
+        root: PathBuf,
+        /// Each path that cannot be written, and why.
+        problems: Vec<String>,
     },
 }
 

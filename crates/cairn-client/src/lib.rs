@@ -42,6 +42,7 @@ mod journal;
 mod packer;
 mod progress;
 mod reference;
+mod root;
 mod stat_cache;
 mod upload;
 mod version;

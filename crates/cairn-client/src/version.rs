@@ -9,7 +9,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
-use crate::artifact::{Artifact, walk};
+use crate::artifact::Artifact;
 use crate::error::{Error, Result};
 use crate::hashing::hash_files;
 use crate::http::{Http, ProjectRef, encode_path};
@@ -135,10 +135,14 @@ impl ArtifactVersion {
     }
 
     /// Download every stored file under `root`, in parallel; each file's SHA-256 is checked
-    /// before it is moved into place, and files already right are skipped.
+    /// before it is moved into place, and files already right are skipped. Every path is
+    /// checked first: one that meets a symbolic link inside `root`, a file where the version
+    /// has a folder (or the reverse) or a name too long fails the download with
+    /// [`Error::Unwritable`] naming them all, before anything is written.
     pub async fn download(&self, root: impl AsRef<Path>) -> Result<DownloadReport> {
         let root = root.as_ref();
         let stored = self.stored();
+        crate::root::check_download(root, stored.iter().map(|(p, _, _)| p))?;
         let stored_count = stored.len();
         let mut report = DownloadReport {
             references: self
@@ -266,15 +270,17 @@ impl ArtifactVersion {
     }
 
     /// Re-hash a local copy under `root`: files missing, with other content, or not in the
-    /// version at all.
+    /// version at all. Symbolic links are never followed: a file behind one counts as missing.
     pub fn verify(&self, root: impl AsRef<Path>) -> Result<VerifyReport> {
         let root = root.as_ref();
         let mut report = VerifyReport::default();
         let stored = self.stored();
+        let linked = crate::root::behind_links(root, stored.iter().map(|(p, _, _)| p));
         let mut present = Vec::new();
         for (path, digest, _) in &stored {
             let file = root.join(path.as_str());
-            if file.is_file() {
+            let regular = std::fs::symlink_metadata(&file).is_ok_and(|m| m.is_file());
+            if regular && !linked.contains(path) {
                 present.push((path.clone(), *digest, file));
             } else {
                 report.missing.push(path.clone());
@@ -290,7 +296,8 @@ impl ArtifactVersion {
             }
         }
         if root.is_dir() {
-            report.extra = walk(root)?
+            report.extra = crate::root::walk(root, false)?
+                .files
                 .into_iter()
                 .map(|(_, rel)| rel)
                 .filter(|rel| self.manifest.get(rel).is_none())

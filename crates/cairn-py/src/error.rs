@@ -71,6 +71,8 @@ pub(crate) fn raise(e: Error) -> PyErr {
         Error::Core(_) | Error::Reference { .. } => PyValueError::new_err(message),
         Error::Config(_) => UsageError::new_err(message),
         Error::Corrupt { .. } | Error::CorruptChunk { .. } => CorruptError::new_err(message),
+        // the local folder cannot take the download as it is: an OSError, as for a file clash
+        Error::Unwritable { .. } => PyFileExistsError::new_err(message),
         Error::Io { source, .. } => {
             use std::io::ErrorKind::*;
             match source.kind() {

@@ -17,6 +17,11 @@ pub struct Meta {
     /// Description of the version.
     #[arg(long)]
     pub description: Option<String>,
+    /// Follow symbolic links to folders inside the folders added (a folder reached twice is
+    /// skipped); by default they are skipped, with a warning. Links to files always add the
+    /// file's content.
+    #[arg(long)]
+    pub follow_symlinks: bool,
 }
 
 fn apply_meta(a: &mut Artifact, meta: &Meta) -> anyhow::Result<()> {
@@ -29,8 +34,10 @@ fn apply_meta(a: &mut Artifact, meta: &Meta) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Add `PATH[:NAME]`s: directories with their contents, files by name.
-fn add_paths(a: &mut Artifact, args: &[String], replace: bool) -> anyhow::Result<()> {
+/// Add `PATH[:NAME]`s: directories with their contents, files by name; warn on stderr about
+/// what a directory left out.
+fn add_paths(a: &mut Artifact, args: &[String], replace: bool, meta: &Meta) -> anyhow::Result<()> {
+    a.follow_symlinks = meta.follow_symlinks;
     for arg in args {
         let (path, name) = path_and_name(arg);
         if path.is_dir() {
@@ -45,6 +52,9 @@ fn add_paths(a: &mut Artifact, args: &[String], replace: bool) -> anyhow::Result
         } else {
             a.add_file(&path, name.as_deref())?;
         }
+    }
+    for skipped in std::mem::take(&mut a.skipped) {
+        eprintln!("warning: skipped {skipped}");
     }
     Ok(())
 }
@@ -111,7 +121,7 @@ pub async fn put(
     meta: &Meta,
 ) -> anyhow::Result<()> {
     let (project, mut a) = new_artifact(api, name, type_, progress)?;
-    add_paths(&mut a, paths, false)?;
+    add_paths(&mut a, paths, false, meta)?;
     apply_meta(&mut a, meta)?;
     report(out, &api.commit(&project, &a, &[], None).await?)
 }
@@ -131,8 +141,8 @@ pub async fn draft(
     for r in removes {
         a.remove(r)?;
     }
-    add_paths(&mut a, replaces, true)?;
-    add_paths(&mut a, adds, false)?;
+    add_paths(&mut a, replaces, true, meta)?;
+    add_paths(&mut a, adds, false, meta)?;
     apply_meta(&mut a, meta)?;
     report(out, &api.commit(version.project(), &a, &[], None).await?)
 }
@@ -164,7 +174,7 @@ pub async fn distributed(
     args: &Distributed,
 ) -> anyhow::Result<()> {
     let (project, mut a) = new_artifact(api, &args.name, &args.type_, progress)?;
-    add_paths(&mut a, &args.paths, false)?;
+    add_paths(&mut a, &args.paths, false, &args.meta)?;
     apply_meta(&mut a, &args.meta)?;
     let id: DistributedId = args.distributed_id.parse()?;
     if finish {
