@@ -157,12 +157,31 @@ impl PyArtifact {
     }
 
     /// Add every file under `local_path`, below `name` (default: the root), hashing them on
-    /// every core. All or nothing.
-    #[pyo3(signature = (local_path, name=None))]
-    fn add_dir(&mut self, py: Python<'_>, local_path: PathBuf, name: Option<&str>) -> PyResult<()> {
+    /// every core. All or nothing. Links to files add their content; links to folders are
+    /// followed only with `follow_symlinks=True` (a cycle is skipped); FIFOs, sockets, devices
+    /// and broken links are skipped. Each skip is a `UserWarning` naming the path and why.
+    #[pyo3(signature = (local_path, name=None, follow_symlinks=false))]
+    fn add_dir(
+        &mut self,
+        py: Python<'_>,
+        local_path: PathBuf,
+        name: Option<&str>,
+        follow_symlinks: bool,
+    ) -> PyResult<()> {
         let artifact = self.draft("add a directory")?;
+        artifact.follow_symlinks = follow_symlinks;
         py.detach(|| artifact.add_dir(&local_path, name).map(drop))
-            .or_raise()
+            .or_raise()?;
+        for skipped in std::mem::take(&mut artifact.skipped) {
+            let category = py.get_type::<pyo3::exceptions::PyUserWarning>();
+            PyErr::warn(
+                py,
+                &category,
+                &std::ffi::CString::new(format!("skipped {skipped}"))?,
+                1,
+            )?;
+        }
+        Ok(())
     }
 
     /// Add a reference to `uri` (`file://`, `http(s)://`, `s3://`) without uploading it;

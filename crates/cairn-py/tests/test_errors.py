@@ -89,3 +89,32 @@ def test_use_artifact_checks_the_type(project):
     a.save()
     with pytest.raises(ValueError, match="has type 'dataset', not 'model'"):
         cairn.Api().artifact("typed:latest", type="model")
+
+
+def test_links_special_files_and_clashes_are_named(project):
+    """A folder's links to folders and its FIFOs are skipped with a warning each; a download
+    never writes through a link in its root, and says which path and why."""
+    import os
+
+    write("data/d/real.txt", "real")
+    write("outside.txt", "linked content")
+    os.symlink("..", "data/d/up")
+    os.symlink(os.path.abspath("outside.txt"), "data/l.txt")
+    os.mkfifo("data/pipe")
+    a = cairn.Artifact("links", "dataset")
+    with pytest.warns(UserWarning) as caught:
+        a.add_dir("data")
+    assert sorted(str(w.message) for w in caught) == [
+        "skipped d/up: a link to a folder, not followed",
+        "skipped pipe: not a regular file (a FIFO, socket or device)",
+    ]
+    assert a.file_count == 2
+    with cairn.init() as run:
+        run.log_artifact(a)
+    os.makedirs("root")
+    os.makedirs("elsewhere")
+    os.symlink(os.path.abspath("elsewhere"), "root/d")
+    with pytest.raises(FileExistsError, match="d is a symbolic link .* refusing to write through it"):
+        cairn.Api().artifact("links:latest").download("root")
+    assert os.listdir("elsewhere") == []
+    assert os.listdir("root") == ["d"]

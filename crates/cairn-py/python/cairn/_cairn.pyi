@@ -65,8 +65,12 @@ class Artifact:
     ) -> None: ...
     def add_file(self, local_path: _Path, name: Optional[str] = None, overwrite: bool = False) -> None:
         """Add a file at ``name`` (default: its file name), hashing it now."""
-    def add_dir(self, local_path: _Path, name: Optional[str] = None) -> None:
-        """Add every file under ``local_path`` below ``name``, hashed on every core. All or nothing."""
+    def add_dir(self, local_path: _Path, name: Optional[str] = None, follow_symlinks: bool = False) -> None:
+        """Add every file under ``local_path`` below ``name``, hashed on every core. All or nothing.
+
+        Links to files add their content; links to folders are followed only with
+        ``follow_symlinks=True`` (a cycle is skipped); FIFOs, sockets, devices and broken links
+        are skipped. Each skip is a ``UserWarning`` naming the path and why."""
     def add_reference(self, uri: str, name: Optional[str] = None, checksum: bool = True) -> None:
         """Add a ``file://``, ``http(s)://`` or ``s3://`` reference without uploading it."""
     def remove(self, item: str) -> List[str]:
