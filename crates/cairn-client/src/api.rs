@@ -34,6 +34,9 @@ pub struct CommitOutcome {
     /// What was uploaded.
     #[serde(flatten)]
     pub transfer: Transfer,
+    /// Paths the registry says will not download everywhere (the version is committed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl CommitOutcome {
@@ -44,6 +47,7 @@ impl CommitOutcome {
             digest: out.digest,
             aliases: out.aliases,
             transfer,
+            warnings: out.warnings,
         }
     }
 }

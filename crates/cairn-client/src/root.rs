@@ -76,11 +76,17 @@ pub(crate) fn check_download<'a>(
             problems: vec!["it is a file, not a folder".into()],
         });
     }
+    let paths: Vec<&EntryPath> = paths.into_iter().collect();
     let mut checked = HashSet::new();
-    let problems: Vec<String> = paths
-        .into_iter()
+    let mut problems: Vec<String> = paths
+        .iter()
         .filter_map(|p| problem(root, p, &mut checked))
         .collect();
+    problems.extend(platform_problems(
+        &paths,
+        case_insensitive(root),
+        cfg!(windows),
+    ));
     if problems.is_empty() {
         return Ok(());
     }
@@ -88,6 +94,47 @@ pub(crate) fn check_download<'a>(
         root: root.to_path_buf(),
         problems,
     })
+}
+
+/// What this file system cannot hold that others can: paths differing only in case where names
+/// are case-insensitive (macOS' and Windows' defaults), names Windows reserves or cannot end with.
+fn platform_problems(paths: &[&EntryPath], case_insensitive: bool, windows: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if case_insensitive {
+        out.extend(
+            cairn_core::portable::warnings(paths.iter().copied())
+                .into_iter()
+                .filter(|w| w.contains("differ only in case")),
+        );
+    }
+    if windows {
+        for path in paths {
+            if let Some(why) = path
+                .as_str()
+                .split('/')
+                .find_map(cairn_core::portable::name_problem)
+            {
+                out.push(format!("{path}: {why}"));
+            }
+        }
+    }
+    out
+}
+
+/// Whether names under `root` (or the nearest folder above it that exists) ignore case: a
+/// probe file written in mixed case is looked up in lower case.
+fn case_insensitive(root: &Path) -> bool {
+    let Some(dir) = root.ancestors().find(|d| d.is_dir()) else {
+        return false;
+    };
+    let name = format!(".cairn-Case-Probe-{:016x}", rand::random::<u64>());
+    let probe = dir.join(&name);
+    if std::fs::write(&probe, b"").is_err() {
+        return false;
+    }
+    let insensitive = dir.join(name.to_lowercase()).exists();
+    let _ = std::fs::remove_file(&probe);
+    insensitive
 }
 
 /// The paths among `paths` that meet a symbolic link under `root` (verification does not
@@ -183,4 +230,34 @@ pub(crate) fn walk(dir: &Path, follow: bool) -> Result<Walked> {
     out.files.sort_by(|a, b| a.1.cmp(&b.1));
     out.skipped.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(list: &[&str]) -> Vec<EntryPath> {
+        list.iter().map(|p| EntryPath::new(*p).unwrap()).collect()
+    }
+
+    #[test]
+    fn case_and_windows_problems_only_where_they_are_problems() {
+        let all = paths(&["a/File.txt", "a/file.txt", "CON.txt", "ok"]);
+        let refs: Vec<&EntryPath> = all.iter().collect();
+        assert!(platform_problems(&refs, false, false).is_empty());
+        let insensitive = platform_problems(&refs, true, false);
+        assert_eq!(insensitive.len(), 1, "{insensitive:?}");
+        assert!(insensitive[0].contains("a/File.txt and a/file.txt"));
+        let windows = platform_problems(&refs, false, true);
+        assert_eq!(windows, ["CON.txt: 'CON.txt' is reserved on Windows"]);
+    }
+
+    #[test]
+    fn this_file_system_is_probed_for_case() {
+        let dir = tempfile::tempdir().unwrap();
+        // Linux file systems in CI tell case apart; the probe leaves nothing behind
+        assert!(!case_insensitive(dir.path()));
+        assert!(!case_insensitive(&dir.path().join("not/yet")));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
 }

@@ -34,6 +34,7 @@ pub mod name;
 pub mod pack;
 pub mod patch;
 pub mod path;
+pub mod portable;
 #[cfg(feature = "openapi")]
 mod schema;
 pub mod segment;

@@ -67,8 +67,17 @@ impl PyArtifact {
         }
     }
 
-    /// Mark the draft logged into `project` (an upsert has no outcome yet).
+    /// Mark the draft logged into `project` (an upsert has no outcome yet); the registry's
+    /// warnings about paths that will not download everywhere become `UserWarning`s.
     pub(crate) fn logged(&mut self, project: ProjectRef, outcome: Option<CommitOutcome>) {
+        for w in outcome.iter().flat_map(|o| &o.warnings) {
+            Python::attach(|py| {
+                let category = py.get_type::<pyo3::exceptions::PyUserWarning>();
+                if let Ok(text) = std::ffi::CString::new(w.as_str()) {
+                    let _ = PyErr::warn(py, &category, &text, 1);
+                }
+            });
+        }
         if let State::Draft(artifact) = &self.state {
             self.state = State::Logged {
                 artifact: artifact.clone(),

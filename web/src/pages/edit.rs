@@ -79,6 +79,7 @@ impl Work {
                             "entity": entity, "project": project, "artifact": artifact,
                             "version": out.version, "index": out.index, "digest": out.digest,
                             "created": out.created, "aliases": out.aliases,
+                            "warnings": out.warnings,
                         }),
                     );
                     self.done.set(Some(out));
@@ -136,6 +137,12 @@ impl Work {
                         <span data-testid="version-label">{d.version.to_string()}</span>
                         {format!(" (aliases {})", d.aliases.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "))}
                     </p>
+                    // paths the registry says will not download everywhere
+                    <Show when={let empty = d.warnings.is_empty(); move || !empty}>
+                        <ul class="warnings" data-testid="commit-warnings">
+                            {d.warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect::<Vec<_>>()}
+                        </ul>
+                    </Show>
                 }
             })}
         }

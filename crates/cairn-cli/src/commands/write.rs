@@ -64,6 +64,9 @@ fn human_size(bytes: u64) -> String {
 }
 
 fn report(out: Output, o: &CommitOutcome) -> anyhow::Result<()> {
+    for w in &o.warnings {
+        eprintln!("warning: {w}");
+    }
     out.print(o, || {
         let what = if o.created {
             "created"

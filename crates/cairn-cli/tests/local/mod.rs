@@ -157,3 +157,38 @@ async fn put_skips_links_to_folders_and_special_files_and_says_so() {
         ran.stderr
     );
 }
+
+#[tokio::test]
+async fn put_shows_the_registrys_warnings_about_paths_that_will_not_travel() {
+    let server = TestServer::start().await;
+    let cli = Cli::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    write(&data, "Notes.txt", "1");
+    write(&data, "notes.txt", "2");
+    write(&data, "trail.", "3");
+    let ran = cli
+        .run(
+            &[
+                "--json",
+                "put",
+                s(&data),
+                "--name",
+                "w",
+                "--type",
+                "dataset",
+            ],
+            true,
+        )
+        .await;
+    assert!(ran.ok, "{}", ran.stderr);
+    let out: Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(out["version"], "v0", "committed all the same");
+    for w in [
+        "warning: Notes.txt and notes.txt differ only in case (one file on macOS and Windows)",
+        "warning: trail.: 'trail.' ends with a dot or a space, which Windows drops",
+    ] {
+        assert!(ran.stderr.contains(w), "{w}: {}", ran.stderr);
+    }
+    assert_eq!(out["warnings"].as_array().unwrap().len(), 2);
+}

@@ -274,6 +274,11 @@ pub struct CommitResponse {
     pub created: bool,
     /// Aliases now naming the version.
     pub aliases: Vec<Alias>,
+    /// Paths the commit added that will not download everywhere (names too long, reserved on
+    /// Windows, differing only in case…; see `cairn_core::portable`). The version is committed
+    /// all the same.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// `PATCH {P}/artifacts/{name}/versions/{ref}`.

@@ -44,7 +44,14 @@ pub(crate) async fn commit(
     ApiJson(req): ApiJson<CommitRequest>,
 ) -> ApiResult<(StatusCode, Json<CommitResponse>)> {
     let key = p.key();
-    let out = state.meta.commit(&key, &p.name, req).await?;
+    // the paths this commit adds (all of a manifest, the puts of a patch)
+    let warnings = match (&req.manifest, &req.patch) {
+        (Some(m), _) => cairn_core::portable::warnings(m.iter().map(|(p, _)| p)),
+        (None, Some(patch)) => cairn_core::portable::warnings(patch.put.keys()),
+        (None, None) => Vec::new(),
+    };
+    let mut out = state.meta.commit(&key, &p.name, req).await?;
+    out.warnings = warnings;
     Ok((created_status(&out), Json(out)))
 }
 

@@ -78,3 +78,42 @@ async fn patch_rules() {
         3
     );
 }
+
+#[tokio::test]
+async fn paths_that_will_not_download_everywhere_are_warned_about_not_refused() {
+    let s = TestServer::start().await;
+    upload(&s, &["1", "2"]).await;
+    let m = manifest(&[("Data/a.txt", "1"), ("data/A.txt", "2"), ("ok.txt", "1")]);
+    let v0 = expect(
+        commit(&s, "w", json!({"type": "dataset", "manifest": m})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        v0["warnings"],
+        json!([
+            "Data/a.txt and data/A.txt differ only in case (one file on macOS and Windows)",
+            "folders Data and data differ only in case (one folder on macOS and Windows)"
+        ])
+    );
+    // a patch: the paths it puts
+    let put = json!({"digest": Digest::of(b"1"), "size": 1});
+    let long = "n".repeat(256);
+    let body = json!({"base": "v0", "patch": {"put": {"aux.txt": put, long.clone(): put}}});
+    let v1 = expect(commit(&s, "w", body).await, StatusCode::CREATED).await;
+    assert_eq!(
+        v1["warnings"],
+        json!([
+            "aux.txt: 'aux.txt' is reserved on Windows",
+            format!("{long}: a name of 256 bytes (most file systems hold 255)")
+        ])
+    );
+    // none: no field at all
+    let m = manifest(&[("ok.txt", "1")]);
+    let clean = expect(
+        commit(&s, "clean", json!({"type": "dataset", "manifest": m})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert!(clean.get("warnings").is_none(), "{clean}");
+}

@@ -210,5 +210,6 @@ pub(super) async fn commit_version(
         digest,
         created,
         aliases: version.aliases,
+        warnings: Vec::new(),
     })
 }
