@@ -127,13 +127,17 @@ test('a file over the limit is refused up front; cancel stops hashing mid-file',
     assert.equal(await page.getByTestId('file-progress').locator('li').count(), 0);
 
     // fresh workers took the cancelled ones' place: the next file hashes and commits
-    await input.setInputFiles({ name: 'small.txt', mimeType: 'text/plain', buffer: Buffer.from('small') });
+    // (named as Windows names a device: warned about before and after the commit, not refused)
+    await input.setInputFiles({ name: 'aux.txt', mimeType: 'text/plain', buffer: Buffer.from('small') });
     await page.getByText('1 files').waitFor();
+    const warning = "aux.txt: 'aux.txt' is reserved on Windows";
+    await page.getByTestId('path-warnings').filter({ hasText: warning }).waitFor();
     await page.getByTestId('artifact-name').fill('after-cancel');
     await page.getByTestId('commit-button').click();
     await page.getByTestId('version-label').filter({ hasText: 'v0' }).waitFor();
+    await page.getByTestId('commit-warnings').filter({ hasText: warning }).waitFor();
     const v0 = await api(reg.base, '/artifacts/after-cancel/versions/v0/manifest');
-    assert.deepEqual(Object.keys(v0.contents), ['small.txt']);
+    assert.deepEqual(Object.keys(v0.contents), ['aux.txt']);
   } finally {
     await browser.close();
     await reg.stop();

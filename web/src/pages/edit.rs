@@ -148,6 +148,22 @@ impl Work {
         }
     }
 
+    /// Paths the draft adds that will not download everywhere (the registry warns about the
+    /// same at commit; the version is committed all the same).
+    fn view_portability(self) -> impl IntoView {
+        let warnings = Memo::new(move |_| {
+            let patch = self.state.with(|s| s.draft.patch());
+            cairn_core::portable::warnings(patch.put.keys())
+        });
+        view! {
+            <Show when=move || !warnings.with(Vec::is_empty)>
+                <ul class="warnings" data-testid="path-warnings">
+                    {move || warnings.get().into_iter().map(|w| view! { <li>{w}</li> }).collect::<Vec<_>>()}
+                </ul>
+            </Show>
+        }
+    }
+
     /// The draft's entries with their change against the base, and remove buttons.
     fn view_entries(self) -> impl IntoView {
         let rows = Memo::new(move |_| {
@@ -260,6 +276,7 @@ pub fn Create() -> impl IntoView {
         </div>
         <DropZone on_files=on_files/>
         <p class="summary">{move || format!("{} files · {} bytes to upload at most", work.state.get().draft.manifest().len(), work.bytes_to_upload())}</p>
+        {work.view_portability()}
         <button data-testid="commit-button" disabled=move || work.busy.get() || name.get().trim().is_empty() on:click=commit>"Commit"</button>
         {work.view_status()}
         {move || work.done.get().map(|d| view! {
@@ -346,6 +363,7 @@ pub fn DraftPage() -> impl IntoView {
         </div>
         <DropZone on_files=on_files/>
         <p class="summary" data-testid="diff-summary">{move || format!("{} · {} bytes to upload", summary(&work.state.get().draft), work.bytes_to_upload())}</p>
+        {work.view_portability()}
         <button data-testid="commit-button" disabled=move || work.busy.get() || base.get().is_none() on:click=commit>"Commit"</button>
         {work.view_status()}
         {work.view_entries()}
