@@ -94,9 +94,6 @@ impl FromRequestParts<AppState> for Caller {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
         let limit = state.config.auth_failures_per_minute;
-        if let Some(retry_after) = client.and_then(|ip| state.throttle.blocked(ip, limit)) {
-            return Err(ApiError::TooManyAttempts { retry_after });
-        }
         let secret = value
             .to_str()
             .ok()
@@ -113,8 +110,13 @@ impl FromRequestParts<AppState> for Caller {
             Some(r) if r.expired(now_secs()) => {
                 Err(ApiError::Unauthorized("this token has expired"))
             }
+            // a valid token always passes, throttled address or not: behind a proxy every user
+            // shares one address, and a 256-bit secret is not guessed by trying
             Some(r) => Ok(Self(r)),
             None => {
+                if let Some(retry_after) = client.and_then(|ip| state.throttle.blocked(ip, limit)) {
+                    return Err(ApiError::TooManyAttempts { retry_after });
+                }
                 if let Some(ip) = client {
                     state.throttle.failed(ip);
                 }

@@ -1,6 +1,7 @@
 //! Failed-authentication throttling: a client address that sent too many unknown or malformed
-//! tokens within a minute is refused (429, `Retry-After`) for any token until the minute is
-//! over — valid ones included, so guessing learns nothing while throttled.
+//! tokens within a minute has its further unknown tokens refused with 429 (`Retry-After`) until
+//! the minute is over. A valid token always passes: behind a proxy or a load balancer every
+//! user shares one address, and one client with a revoked token must not lock out the rest.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
