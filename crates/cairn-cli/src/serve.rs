@@ -113,6 +113,10 @@ pub struct ServeArgs {
     /// their parts are deleted at start and every 10 minutes.
     #[arg(long, default_value = "24h", value_parser = crate::gc::parse_duration)]
     upload_ttl: Duration,
+    /// On SIGTERM or SIGINT: stop accepting, answer `/api/v1/ready` with 503, and give the
+    /// requests in flight this long to finish (`30s`, `2m`) before exiting.
+    #[arg(long, default_value = "30s", value_parser = crate::gc::parse_duration)]
+    shutdown_grace: Duration,
 }
 
 /// Delete what a killed `cairn gc` doomed but did not delete (uploads of those bytes wait for
@@ -189,10 +193,31 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
             ..Config::default()
         }),
         throttle: Default::default(),
+        draining: Default::default(),
     };
-    cairn_server::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    cairn_server::serve(listener, state, stop_signal(), args.shutdown_grace).await?;
     Ok(())
+}
+
+/// SIGTERM (Kubernetes, systemd, `docker stop`) or SIGINT (Ctrl-C).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

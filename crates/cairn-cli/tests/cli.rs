@@ -5,6 +5,7 @@ use std::path::Path;
 use cairn_testkit::{ADMIN_TOKEN, TestServer};
 
 mod local;
+mod shutdown;
 use serde_json::Value;
 
 struct Cli<'a> {

@@ -11,9 +11,10 @@
 //!     .map(|p| EntryPath::new(*p).unwrap())
 //!     .collect();
 //! let warnings = portable::warnings(&paths);
-//! assert_eq!(warnings.len(), 2);
+//! assert_eq!(warnings.len(), 3);
 //! assert!(warnings[0].contains("reserved on Windows"));
-//! assert!(warnings[1].contains("differ only in case"));
+//! assert_eq!(warnings[1], "Data/a and data/A differ only in case (one file on macOS and Windows)");
+//! assert_eq!(warnings[2], "folders Data and data differ only in case (one folder on macOS and Windows)");
 //! ```
 
 use std::collections::BTreeMap;

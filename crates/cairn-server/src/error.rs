@@ -22,6 +22,9 @@ pub enum ApiError {
     /// A token without the right.
     #[error("{0}")]
     Forbidden(String),
+    /// Not ready to serve (shutting down, or a store does not answer).
+    #[error("not ready: {0}")]
+    NotReady(String),
     /// A route or file that does not exist.
     #[error("{0}")]
     NotFound(String),
@@ -98,6 +101,7 @@ impl ApiError {
         let status = match self {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,

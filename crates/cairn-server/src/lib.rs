@@ -15,6 +15,7 @@
 //!     blobs: Arc::new(cairn_store::ObjectBlobStore::local(&dir.path().join("blobs"))?),
 //!     config: Arc::new(cairn_server::Config::default()),
 //!     throttle: Default::default(),
+//!     draining: Default::default(),
 //! };
 //! let app: axum::Router = cairn_server::router(state);
 //! assert!(cairn_server::openapi().paths.paths.contains_key("/api/v1/health"));
@@ -36,14 +37,18 @@ use cairn_store::{BlobStore, MetadataStore};
 
 pub use error::ApiError;
 
-/// Serve [`router`]`(state)` on `listener` until `shutdown` resolves. Every connection gets
-/// `TCP_NODELAY`: a response's headers and its body go out in separate writes, and with
-/// Nagle's algorithm the body of a small file waited for the client's delayed ACK (40 ms per
-/// download on loopback). Handlers see the client's address (failed-auth throttling).
+/// Serve [`router`]`(state)` on `listener` until `shutdown` resolves, then drain: stop
+/// accepting connections, answer `/api/v1/ready` with 503, and let requests in flight finish
+/// for up to `grace` before returning (those still running then are cut, as a crash would,
+/// which the stores are safe against). Every connection gets `TCP_NODELAY`: a response's
+/// headers and its body go out in separate writes, and with Nagle's algorithm the body of a
+/// small file waited for the client's delayed ACK (40 ms per download on loopback). Handlers
+/// see the client's address (failed-auth throttling).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    grace: std::time::Duration,
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
@@ -51,10 +56,29 @@ pub async fn serve(
             tracing::debug!("TCP_NODELAY: {e}");
         }
     });
+    let draining = state.draining.clone();
+    let (began, drain) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        draining.store(true, std::sync::atomic::Ordering::SeqCst);
+        tracing::info!(grace = ?grace, "shutting down: finishing the requests in flight");
+        let _ = began.send(());
+    };
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+    let deadline = async move {
+        match drain.await {
+            Ok(()) => tokio::time::sleep(grace).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        done = server => done,
+        () = deadline => {
+            tracing::warn!("shutdown grace over: cutting the requests still in flight");
+            Ok(())
+        }
+    }
 }
 pub use routes::{openapi, router};
 pub use throttle::Throttle;
@@ -140,4 +164,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Failed-authentication counts per client address.
     pub throttle: Arc<Throttle>,
+    /// Set once shutdown began: `/api/v1/ready` answers 503 from then on.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }

@@ -101,6 +101,7 @@ impl TestServer {
             blobs: Arc::new(blobs),
             config: Arc::new(config),
             throttle: Default::default(),
+            draining: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -108,9 +109,14 @@ impl TestServer {
         let addr = listener.local_addr().expect("addr");
         let served = state.clone();
         let server = tokio::spawn(async move {
-            cairn_server::serve(listener, served, std::future::pending())
-                .await
-                .expect("serve");
+            cairn_server::serve(
+                listener,
+                served,
+                std::future::pending(),
+                std::time::Duration::ZERO,
+            )
+            .await
+            .expect("serve");
         });
         Self {
             url: format!("http://{addr}"),

@@ -32,6 +32,28 @@ pub(crate) async fn health(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
+/// Readiness (needs no token): 200 while the metadata store and the blob store answer and the process is not
+/// shutting down; 503 (naming which) otherwise. `/api/v1/health` is the cheap liveness check.
+#[utoipa::path(get, path = "/api/v1/ready", security(()), responses((status = 200, body = Health), (status = 503, body = Problem)))]
+pub(crate) async fn ready(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(ApiError::NotReady("shutting down".into()));
+    }
+    // a lookup of a digest no one stores, in each store
+    let probe = cairn_core::Digest::of(b"cairn readiness probe");
+    if let Err(e) = state.meta.recipe(&probe).await {
+        return Err(ApiError::NotReady(format!(
+            "the metadata store does not answer: {e}"
+        )));
+    }
+    if let Err(e) = state.blobs.size(&probe).await {
+        return Err(ApiError::NotReady(format!(
+            "the blob store does not answer: {e}"
+        )));
+    }
+    Ok(health(State(state)).await)
+}
+
 /// Who the token belongs to and what it reaches.
 #[utoipa::path(get, path = "/api/v1/whoami", responses((status = 200, body = Whoami), (status = 401, body = Problem)))]
 pub(crate) async fn whoami(Caller(token): Caller) -> Json<Whoami> {

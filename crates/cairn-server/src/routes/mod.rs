@@ -53,6 +53,7 @@ impl utoipa::Modify for BearerAuth {
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(identity::health))
+        .routes(routes!(identity::ready))
         .routes(routes!(identity::openapi_json))
         .routes(routes!(identity::whoami))
         .routes(routes!(identity::create_token))

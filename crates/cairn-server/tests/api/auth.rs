@@ -321,3 +321,18 @@ async fn scoped_tokens_reach_one_project_and_expire() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn ready_answers_503_once_draining() {
+    let s = TestServer::start().await;
+    let ready = || s.client.get(format!("{}/api/v1/ready", s.url)).send();
+    assert_eq!(ready().await.unwrap().status(), StatusCode::OK);
+    s.state
+        .draining
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let problem = expect(ready().await.unwrap(), StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(problem["detail"], "not ready: shutting down");
+    // liveness stays cheap and up
+    let health = s.client.get(format!("{}/api/v1/health", s.url)).send();
+    assert_eq!(health.await.unwrap().status(), StatusCode::OK);
+}

@@ -4,6 +4,7 @@ use reqwest::StatusCode;
 /// Every route of shared/spec/api.md, and Cairn's additions.
 const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/health"),
+    ("get", "/api/v1/ready"),
     ("get", "/api/v1/whoami"),
     ("get", "/api/v1/openapi.json"),
     ("post", "/api/v1/tokens"),

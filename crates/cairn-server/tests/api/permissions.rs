@@ -60,7 +60,9 @@ async fn every_route_denies_whom_it_should() {
                 }
                 req.send()
             };
-            let public = path == "/api/v1/health" || path == "/api/v1/openapi.json";
+            let public = path == "/api/v1/health"
+                || path == "/api/v1/ready"
+                || path == "/api/v1/openapi.json";
             let writes = !matches!(method, Method::GET | Method::HEAD);
             let in_project = path.starts_with("/api/v1/projects/");
             let status = |r: reqwest::Response| r.status();

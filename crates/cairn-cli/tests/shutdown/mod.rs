@@ -1,0 +1,145 @@
+//! Rolling restarts (issue 22): on SIGTERM `cairn serve` stops accepting, reports not ready,
+//! lets the requests in flight finish within `--shutdown-grace`, then exits; past the grace it
+//! exits anyway.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use cairn_core::Digest;
+use futures::SinkExt;
+use tokio::process::{Child, Command};
+
+const TOKEN: &str = "cairn_shutdown_admin";
+
+struct Serve {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn serve(grace: &str) -> Serve {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_cairn"))
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--shutdown-grace",
+            grace,
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("CAIRN_ADMIN_TOKEN", TOKEN)
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    for _ in 0..200 {
+        if reqwest::get(format!("{url}/api/v1/health")).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Serve {
+        child,
+        url,
+        _dir: dir,
+    }
+}
+
+fn sigterm(child: &Child) {
+    let pid = child.id().expect("running").to_string();
+    let ok = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// A PUT of `data` whose body is held back after its first half until `rest` is sent.
+async fn slow_put(
+    url: &str,
+    data: Vec<u8>,
+) -> (
+    futures::channel::mpsc::Sender<std::io::Result<Vec<u8>>>,
+    tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
+    Vec<u8>,
+) {
+    let digest = Digest::of(&data);
+    let (mut tx, rx) = futures::channel::mpsc::channel(4);
+    let half = data.len() / 2;
+    tx.send(Ok(data[..half].to_vec())).await.unwrap();
+    let put = reqwest::Client::new()
+        .put(format!("{url}/api/v1/projects/ent/proj/blobs/{digest}"))
+        .bearer_auth(TOKEN)
+        .header(reqwest::header::CONTENT_LENGTH, data.len())
+        .body(reqwest::Body::wrap_stream(rx))
+        .send();
+    let task = tokio::spawn(put);
+    (tx, task, data[half..].to_vec())
+}
+
+#[tokio::test]
+async fn sigterm_drains_the_requests_in_flight_then_exits() {
+    let mut s = serve("20s").await;
+    let ready = reqwest::get(format!("{}/api/v1/ready", s.url))
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let (mut tx, put, rest) = slow_put(&s.url, vec![7u8; 1 << 20]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    sigterm(&s.child);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // not accepting any more; the process waits for the upload
+    assert!(
+        reqwest::get(format!("{}/api/v1/health", s.url))
+            .await
+            .is_err()
+    );
+    assert!(
+        s.child.try_wait().unwrap().is_none(),
+        "exited with an upload in flight"
+    );
+    tx.send(Ok(rest)).await.unwrap();
+    drop(tx);
+    let res = put.await.unwrap().unwrap();
+    assert_eq!(res.status(), 201, "the upload in flight finishes");
+    let status = tokio::time::timeout(Duration::from_secs(10), s.child.wait())
+        .await
+        .expect("exits once drained")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn past_the_grace_the_process_exits_anyway() {
+    let mut s = serve("1s").await;
+    let (tx, put, _) = slow_put(&s.url, vec![9u8; 1 << 20]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let asked = Instant::now();
+    sigterm(&s.child);
+    let status = tokio::time::timeout(Duration::from_secs(10), s.child.wait())
+        .await
+        .expect("exits after the grace")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        asked.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        asked.elapsed()
+    );
+    drop(tx);
+    // the cut upload fails; nothing of it is held (a fresh process would answer it missing)
+    assert!(
+        put.await
+            .unwrap()
+            .map(|r| r.status() != 201)
+            .unwrap_or(true)
+    );
+}
