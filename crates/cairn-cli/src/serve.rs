@@ -113,6 +113,11 @@ pub struct ServeArgs {
     /// their parts are deleted at start and every 10 minutes.
     #[arg(long, default_value = "24h", value_parser = crate::gc::parse_duration)]
     upload_ttl: Duration,
+    /// A load balancer or proxy (address or range, `10.0.0.0/8`; repeatable) whose
+    /// `X-Forwarded-For` / `Forwarded` headers name the client (the right-most hop that is not
+    /// itself trusted); from anyone else they are ignored.
+    #[arg(long = "trusted-proxy", value_parser = parse_cidr)]
+    trusted_proxies: Vec<cairn_server::proxy::Cidr>,
     /// On SIGTERM or SIGINT: stop accepting, answer `/api/v1/ready` with 503, and give the
     /// requests in flight this long to finish (`30s`, `2m`) before exiting.
     #[arg(long, default_value = "30s", value_parser = crate::gc::parse_duration)]
@@ -187,6 +192,7 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
             cors_origins: args.cors_origins.clone(),
             frame_ancestors: args.frame_ancestors.clone(),
             auth_failures_per_minute: args.auth_failures_per_minute,
+            trusted_proxies: args.trusted_proxies.clone(),
             max_upload_size: args.max_upload_size,
             upload_part_size: cairn_core::wire::DEFAULT_PART_SIZE,
             upload_ttl: args.upload_ttl,
@@ -220,4 +226,8 @@ async fn stop_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+fn parse_cidr(s: &str) -> Result<cairn_server::proxy::Cidr, String> {
+    s.parse()
 }

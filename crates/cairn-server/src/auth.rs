@@ -92,7 +92,7 @@ impl FromRequestParts<AppState> for Caller {
         let client = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
+            .map(|c| crate::proxy::client(c.0.ip(), &parts.headers, &state.config.trusted_proxies));
         let limit = state.config.auth_failures_per_minute;
         let secret = value
             .to_str()

@@ -25,6 +25,7 @@
 pub mod auth;
 pub mod error;
 mod extract;
+pub mod proxy;
 mod range;
 mod routes;
 mod throttle;
@@ -104,6 +105,9 @@ pub struct Config {
     /// with 429 (0: no limit). Needs the server started with connect info
     /// (`into_make_service_with_connect_info::<SocketAddr>()`).
     pub auth_failures_per_minute: u32,
+    /// Proxies (load balancers) whose `X-Forwarded-For` / `Forwarded` headers name the client
+    /// ([`proxy::client`]); empty: the connection's address is the client.
+    pub trusted_proxies: Vec<proxy::Cidr>,
     /// Largest blob an upload session may carry.
     pub max_upload_size: u64,
     /// The part size of upload sessions (bigger when a blob would need over 10,000 parts).
@@ -125,6 +129,7 @@ impl Default for Config {
             cors_origins: Vec::new(),
             frame_ancestors: Vec::new(),
             auth_failures_per_minute: 30,
+            trusted_proxies: Vec::new(),
             max_upload_size: DEFAULT_MAX_UPLOAD_SIZE,
             upload_part_size: cairn_core::wire::DEFAULT_PART_SIZE,
             upload_ttl: std::time::Duration::from_secs(24 * 3600),

@@ -336,3 +336,46 @@ async fn ready_answers_503_once_draining() {
     let health = s.client.get(format!("{}/api/v1/health", s.url)).send();
     assert_eq!(health.await.unwrap().status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_is_throttled_alone() {
+    let guess = |s: &TestServer, from: &str| {
+        s.client
+            .get(format!("{}/api/v1/whoami", s.url))
+            .bearer_auth("cairn_guess")
+            .header("x-forwarded-for", format!("{from}, 127.0.0.1"))
+            .send()
+    };
+    for (trusted, other_client) in [
+        (true, StatusCode::UNAUTHORIZED),
+        (false, StatusCode::TOO_MANY_REQUESTS),
+    ] {
+        let s = TestServer::with_config(cairn_server::Config {
+            auth_failures_per_minute: 3,
+            // the tests connect from loopback: the "load balancer" here
+            trusted_proxies: if trusted {
+                vec!["127.0.0.0/8".parse().unwrap()]
+            } else {
+                vec![]
+            },
+            ..Default::default()
+        })
+        .await;
+        for _ in 0..3 {
+            assert_eq!(
+                guess(&s, "203.0.113.1").await.unwrap().status(),
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        assert_eq!(
+            guess(&s, "203.0.113.1").await.unwrap().status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        // another client behind the same proxy: on its own only when the proxy is trusted
+        assert_eq!(
+            guess(&s, "203.0.113.2").await.unwrap().status(),
+            other_client,
+            "trusted: {trusted}"
+        );
+    }
+}
