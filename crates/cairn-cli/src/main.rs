@@ -156,13 +156,19 @@ fn config(cli: &Cli) -> anyhow::Result<Config> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match &cli.command {
+        // one JSON object a line, the request's span (with its request id) on each
+        Command::Serve(args) if args.log_format == serve::LogFormat::Json => {
+            logs.json().with_current_span(true).init()
+        }
+        _ => logs.init(),
+    }
     let out = Output { json: cli.json };
     let progress: Arc<dyn Progress> = Arc::new(cairn_client::Bars::new(cli.json));
     let api =

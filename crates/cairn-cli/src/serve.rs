@@ -118,6 +118,11 @@ pub struct ServeArgs {
     /// itself trusted); from anyone else they are ignored.
     #[arg(long = "trusted-proxy", value_parser = parse_cidr)]
     trusted_proxies: Vec<cairn_server::proxy::Cidr>,
+    /// Log lines as human-readable `text`, or `json` (one object a line, with the request's
+    /// method, URI and request id: `X-Request-Id` if the client sent one, else a fresh UUID,
+    /// returned in the response).
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
     /// On SIGTERM or SIGINT: stop accepting, answer `/api/v1/ready` with 503, and give the
     /// requests in flight this long to finish (`30s`, `2m`) before exiting.
     #[arg(long, default_value = "30s", value_parser = crate::gc::parse_duration)]
@@ -230,4 +235,13 @@ async fn stop_signal() {
 
 fn parse_cidr(s: &str) -> Result<cairn_server::proxy::Cidr, String> {
     s.parse()
+}
+
+/// How `cairn serve` writes its log.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// For people.
+    Text,
+    /// For log pipelines.
+    Json,
 }

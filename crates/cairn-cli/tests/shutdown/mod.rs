@@ -1,6 +1,6 @@
-//! Rolling restarts (issue 22): on SIGTERM `cairn serve` stops accepting, reports not ready,
-//! lets the requests in flight finish within `--shutdown-grace`, then exits; past the grace it
-//! exits anyway.
+//! Operating `cairn serve` (issue 22): on SIGTERM it stops accepting, reports not ready, lets
+//! the requests in flight finish within `--shutdown-grace`, then exits (past the grace it exits
+//! anyway); `--log-format json` writes one object a line with the request id.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -18,6 +18,10 @@ struct Serve {
 }
 
 async fn serve(grace: &str) -> Serve {
+    serve_with(grace, &[], Stdio::inherit()).await
+}
+
+async fn serve_with(grace: &str, extra: &[&str], stderr: Stdio) -> Serve {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -32,10 +36,13 @@ async fn serve(grace: &str) -> Serve {
             "--shutdown-grace",
             grace,
         ])
+        .args(extra)
         .arg("--data-dir")
         .arg(dir.path())
         .env("CAIRN_ADMIN_TOKEN", TOKEN)
+        .env("RUST_LOG", "info")
         .stdout(Stdio::null())
+        .stderr(stderr)
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -142,4 +149,32 @@ async fn past_the_grace_the_process_exits_anyway() {
             .map(|r| r.status() != 201)
             .unwrap_or(true)
     );
+}
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id_on_every_line() {
+    let mut s = serve_with("1s", &["--log-format", "json"], Stdio::piped()).await;
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v1/whoami", s.url))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    sigterm(&s.child);
+    let out = s.child.wait_with_output().await.unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let ours: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["span"]["request_id"] == "trace-me-42")
+        .collect();
+    assert!(!ours.is_empty(), "{lines:?}");
+    assert!(
+        ours.iter().any(|l| l["fields"]["status"] == 401),
+        "{ours:?}"
+    );
+    assert_eq!(ours[0]["span"]["uri"], "/api/v1/whoami");
 }

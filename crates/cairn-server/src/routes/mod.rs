@@ -16,7 +16,8 @@ mod versions;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::any;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -104,8 +105,25 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .with_state(state);
+    // every log line of a request carries its id: the client's `X-Request-Id` if it sent one,
+    // else a fresh UUID; the response returns it
     let trace = TraceLayer::new_for_http()
-        .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+        .make_span_with(|req: &axum::http::Request<axum::body::Body>| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                uri = %req.uri(),
+                request_id = %id,
+            )
+        })
         .on_response(DefaultOnResponse::new().level(Level::INFO));
-    web::service(app, &config).layer(trace)
+    web::service(app, &config)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(trace)
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

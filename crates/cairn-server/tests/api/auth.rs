@@ -379,3 +379,28 @@ async fn behind_a_trusted_proxy_each_client_is_throttled_alone() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_response_carries_its_request_id() {
+    let s = TestServer::start().await;
+    let get = |id: Option<&str>| {
+        let mut r = s.client.get(format!("{}/api/v1/health", s.url));
+        if let Some(id) = id {
+            r = r.header("x-request-id", id);
+        }
+        r.send()
+    };
+    let res = get(Some("lb-7f3a")).await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "lb-7f3a");
+    let res = get(None).await.unwrap();
+    let fresh = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(fresh.len(), 36, "a UUID: {fresh}");
+    // errors too
+    let res = s
+        .client
+        .get(format!("{}/api/v1/nope", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers().contains_key("x-request-id"));
+}
