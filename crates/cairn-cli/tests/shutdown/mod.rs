@@ -153,7 +153,7 @@ async fn past_the_grace_the_process_exits_anyway() {
 
 #[tokio::test]
 async fn json_logs_carry_the_request_id_on_every_line() {
-    let mut s = serve_with("1s", &["--log-format", "json"], Stdio::piped()).await;
+    let s = serve_with("1s", &["--log-format", "json"], Stdio::piped()).await;
     let res = reqwest::Client::new()
         .get(format!("{}/api/v1/whoami", s.url))
         .header("x-request-id", "trace-me-42")
