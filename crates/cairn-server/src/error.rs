@@ -114,9 +114,11 @@ impl ApiError {
                 return p;
             }
             Self::Store(e) => match e {
-                S::Invalid(_) | S::Unprocessable(_) | S::DigestMismatch { .. } => {
+                S::DigestMismatch { .. } => {
+                    crate::monitoring::blob_rejected();
                     StatusCode::UNPROCESSABLE_ENTITY
                 }
+                S::Invalid(_) | S::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 S::NotFound(_) => StatusCode::NOT_FOUND,
                 S::TypeClash { .. }
                 | S::LatestMoved { .. }

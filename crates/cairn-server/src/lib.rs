@@ -25,6 +25,7 @@
 pub mod auth;
 pub mod error;
 mod extract;
+mod monitoring;
 pub mod proxy;
 mod range;
 mod routes;
@@ -147,7 +148,7 @@ pub(crate) async fn holding(
     staged: cairn_store::Staged,
 ) -> Result<bool, cairn_store::Error> {
     let config = &state.config;
-    cairn_store::hold(
+    let new = cairn_store::hold(
         state.meta.as_ref(),
         state.blobs.as_ref(),
         project,
@@ -155,7 +156,10 @@ pub(crate) async fn holding(
         config.collect_wait,
         &config.seam,
     )
-    .await
+    .await?;
+    // staged bytes were verified against their digest on the way in
+    monitoring::blob_verified(1);
+    Ok(new)
 }
 
 /// What every handler shares.

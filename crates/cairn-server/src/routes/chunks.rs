@@ -160,5 +160,6 @@ pub(crate) async fn assemble(
         &config.seam,
     )
     .await?;
+    crate::monitoring::blob_verified(out.iter().filter(|o| o.held).count() as u64);
     Ok(Json(out))
 }

@@ -39,6 +39,7 @@ pub(crate) async fn finish(
 ) -> ApiResult<(StatusCode, Json<CommitResponse>)> {
     let key = p.key();
     let out = state.meta.finish(&key, &p.name, &p.id, req).await?;
+    crate::monitoring::commit(out.created);
     Ok((created_status(&out), Json(out)))
 }
 

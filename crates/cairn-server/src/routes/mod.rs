@@ -98,11 +98,14 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let api: Router<AppState> = api().split_for_parts().0;
+    crate::monitoring::install();
     let app = api
+        .route_layer(axum::middleware::from_fn(crate::monitoring::track))
         .route(
             "/api/{*rest}",
             any(|| async { ApiError::NotFound("no such API route".into()) }),
         )
+        .route("/metrics", axum::routing::get(crate::monitoring::render))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
         .with_state(state);
     // every log line of a request carries its id: the client's `X-Request-Id` if it sent one,

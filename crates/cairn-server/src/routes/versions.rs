@@ -51,6 +51,7 @@ pub(crate) async fn commit(
         (None, None) => Vec::new(),
     };
     let mut out = state.meta.commit(&key, &p.name, req).await?;
+    crate::monitoring::commit(out.created);
     out.warnings = warnings;
     Ok((created_status(&out), Json(out)))
 }

@@ -190,3 +190,40 @@ async fn serves_the_web_app_with_spa_fallback() {
         .unwrap();
     assert!(page.contains("trunk build"), "{page}");
 }
+
+#[tokio::test]
+async fn metrics_are_scraped_in_the_prometheus_format() {
+    let s = cairn_testkit::TestServer::start().await;
+    s.commit_files("ent/proj", "data", &[("a.txt", "alpha")])
+        .await;
+    s.commit_files("ent/proj", "data", &[("a.txt", "alpha")])
+        .await;
+    let res = s
+        .client
+        .get(format!("{}/metrics", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = res.text().await.unwrap();
+    for line in [
+        r#"cairn_http_requests_total{route="/api/v1/projects/{entity}/{project}/artifacts/{name}/versions",method="POST",status="201"} 1"#,
+        r#"cairn_http_requests_total{route="/api/v1/projects/{entity}/{project}/artifacts/{name}/versions",method="POST",status="200"} 1"#,
+        r#"cairn_commits_total{created="true"} 1"#,
+        r#"cairn_commits_total{created="false"} 1"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line}\n{text}");
+    }
+    assert!(text.contains("cairn_blobs_verified_total "), "{text}");
+    assert!(
+        text.contains("cairn_http_request_duration_seconds_bucket{"),
+        "{text}"
+    );
+    assert!(text.contains("cairn_http_received_bytes_total{"), "{text}");
+}

@@ -1,0 +1,108 @@
+//! Prometheus metrics, rendered at `GET /metrics` (the names are listed in the README):
+//! requests by route, method and status with their latency, request and response bytes (by
+//! `Content-Length`), blobs verified and rejected, commits and dedup hits.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::header::CONTENT_LENGTH;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Latency buckets, in seconds.
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0,
+];
+
+/// The process's recorder (one per process: every registry served in it shares it).
+fn handle() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
+                .ok()?
+                .install_recorder()
+                .ok()
+        })
+        .as_ref()
+}
+
+/// Install the recorder (if no other is installed).
+pub(crate) fn install() {
+    let _ = handle();
+}
+
+/// `GET /metrics`: the Prometheus text format.
+pub(crate) async fn render() -> Response {
+    match handle() {
+        Some(h) => {
+            h.run_upkeep();
+            (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                )],
+                h.render(),
+            )
+                .into_response()
+        }
+        None => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "another metrics recorder is installed in this process",
+        )
+            .into_response(),
+    }
+}
+
+fn content_length(headers: &axum::http::HeaderMap) -> u64 {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Middleware: count and time every API request by its route pattern (never the raw path, so
+/// the label set stays small).
+pub(crate) async fn track(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let received = content_length(req.headers());
+    let start = Instant::now();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    let labels = [("route", route), ("method", method)];
+    metrics::histogram!("cairn_http_request_duration_seconds", &labels)
+        .record(start.elapsed().as_secs_f64());
+    let [route, method] = labels;
+    metrics::counter!(
+        "cairn_http_requests_total",
+        &[route.clone(), method, ("status", status)]
+    )
+    .increment(1);
+    metrics::counter!("cairn_http_received_bytes_total", &[route.clone()]).increment(received);
+    metrics::counter!("cairn_http_sent_bytes_total", &[route])
+        .increment(content_length(res.headers()));
+    res
+}
+
+/// A blob (or an assembled one) verified against its digest and kept.
+pub(crate) fn blob_verified(count: u64) {
+    metrics::counter!("cairn_blobs_verified_total").increment(count);
+}
+
+/// Bytes that did not hash to the digest they were sent for.
+pub(crate) fn blob_rejected() {
+    metrics::counter!("cairn_blobs_rejected_total").increment(1);
+}
+
+/// A commit (or a distributed finish); `created` false is a dedup hit.
+pub(crate) fn commit(created: bool) {
+    metrics::counter!("cairn_commits_total", "created" => created.to_string()).increment(1);
+}
