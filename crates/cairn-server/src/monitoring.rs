@@ -86,7 +86,11 @@ pub(crate) async fn track(req: Request, next: Next) -> Response {
         &[route.clone(), method, ("status", status)]
     )
     .increment(1);
-    metrics::counter!("cairn_http_received_bytes_total", &[route.clone()]).increment(received);
+    metrics::counter!(
+        "cairn_http_received_bytes_total",
+        std::slice::from_ref(&route)
+    )
+    .increment(received);
     metrics::counter!("cairn_http_sent_bytes_total", &[route])
         .increment(content_length(res.headers()));
     res
