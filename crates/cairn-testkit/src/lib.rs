@@ -152,6 +152,15 @@ impl TestServer {
             .bearer_auth(ADMIN_TOKEN)
     }
 
+    /// `GET path` with no token (and `headers`), as a load balancer's probe or a scraper sends it.
+    pub async fn get_public(&self, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut req = self.client.get(format!("{}{path}", self.url));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.unwrap()
+    }
+
     /// `GET path` with the admin token, as JSON, expecting `status`.
     pub async fn get_json(&self, path: &str, status: StatusCode) -> Value {
         expect(self.req(Method::GET, path).send().await.unwrap(), status).await

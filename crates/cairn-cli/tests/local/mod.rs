@@ -7,7 +7,7 @@ use std::os::unix::fs::symlink;
 use cairn_testkit::TestServer;
 use serde_json::Value;
 
-use super::{Cli, s, write};
+use super::{Cli, Ran, s, write};
 
 /// The paths of `name`'s v0, from the registry.
 async fn files(server: &TestServer, name: &str) -> Vec<String> {
@@ -21,6 +21,22 @@ async fn files(server: &TestServer, name: &str) -> Vec<String> {
         .await
         .unwrap();
     m["contents"].as_object().unwrap().keys().cloned().collect()
+}
+
+/// `cairn --json put DIR --name NAME --type dataset EXTRA…`, which must succeed.
+async fn put_dir(cli: &Cli<'_>, dir: &std::path::Path, name: &str, extra: &[&str]) -> Ran {
+    let mut all = vec!["--json", "put", s(dir), "--name", name, "--type", "dataset"];
+    all.extend_from_slice(extra);
+    let ran = cli.run(&all, true).await;
+    assert!(ran.ok, "{}", ran.stderr);
+    ran
+}
+
+/// Every one of `lines` is in `text`.
+fn says(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.contains(line), "{line}: {text}");
+    }
 }
 
 async fn put(cli: &Cli<'_>, args: &[&str]) -> Value {
@@ -56,14 +72,15 @@ async fn get_refuses_links_clashes_and_long_names_before_writing_anything() {
         .run(&["get", "v:latest", "--root", s(&root)], true)
         .await;
     assert!(!ran.ok, "the download must be refused");
-    for why in [
-        "evil is a symbolic link",
-        "refusing to write through it",
-        "a is a file where the version has a folder",
-        "a name of 300 bytes",
-    ] {
-        assert!(ran.stderr.contains(why), "{why}: {}", ran.stderr);
-    }
+    says(
+        &ran.stderr,
+        &[
+            "evil is a symbolic link",
+            "refusing to write through it",
+            "a is a file where the version has a folder",
+            "a name of 300 bytes",
+        ],
+    );
     assert_eq!(
         std::fs::read_dir(&outside).unwrap().count(),
         0,
@@ -104,57 +121,27 @@ async fn put_skips_links_to_folders_and_special_files_and_says_so() {
         .unwrap();
     assert!(fifo.success());
 
-    let ran = cli
-        .run(
-            &[
-                "--json",
-                "put",
-                s(&data),
-                "--name",
-                "links",
-                "--type",
-                "dataset",
-            ],
-            true,
-        )
-        .await;
-    assert!(ran.ok, "{}", ran.stderr);
+    let ran = put_dir(&cli, &data, "links", &[]).await;
     assert_eq!(files(&server, "links").await, ["d/real.txt", "l.txt"]);
-    for why in [
-        "skipped big: a link to a folder, not followed",
-        "skipped d/up: a link to a folder, not followed",
-        "skipped broken: a broken symbolic link",
-        "skipped pipe: not a regular file",
-    ] {
-        assert!(ran.stderr.contains(why), "{why}: {}", ran.stderr);
-    }
+    says(
+        &ran.stderr,
+        &[
+            "skipped big: a link to a folder, not followed",
+            "skipped d/up: a link to a folder, not followed",
+            "skipped broken: a broken symbolic link",
+            "skipped pipe: not a regular file",
+        ],
+    );
 
     // asked to follow: the folder elsewhere comes in, the cycle back to the root does not
-    let ran = cli
-        .run(
-            &[
-                "--json",
-                "put",
-                s(&data),
-                "--name",
-                "followed",
-                "--type",
-                "dataset",
-                "--follow-symlinks",
-            ],
-            true,
-        )
-        .await;
-    assert!(ran.ok, "{}", ran.stderr);
+    let ran = put_dir(&cli, &data, "followed", &["--follow-symlinks"]).await;
     assert_eq!(
         files(&server, "followed").await,
         ["big/x.txt", "d/real.txt", "l.txt"]
     );
-    assert!(
-        ran.stderr
-            .contains("skipped d/up: a link to a folder already taken (a cycle)"),
-        "{}",
-        ran.stderr
+    says(
+        &ran.stderr,
+        &["skipped d/up: a link to a folder already taken (a cycle)"],
     );
 }
 
@@ -167,28 +154,15 @@ async fn put_shows_the_registrys_warnings_about_paths_that_will_not_travel() {
     write(&data, "Notes.txt", "1");
     write(&data, "notes.txt", "2");
     write(&data, "trail.", "3");
-    let ran = cli
-        .run(
-            &[
-                "--json",
-                "put",
-                s(&data),
-                "--name",
-                "w",
-                "--type",
-                "dataset",
-            ],
-            true,
-        )
-        .await;
-    assert!(ran.ok, "{}", ran.stderr);
+    let ran = put_dir(&cli, &data, "w", &[]).await;
     let out: Value = serde_json::from_str(&ran.stdout).unwrap();
     assert_eq!(out["version"], "v0", "committed all the same");
-    for w in [
-        "warning: Notes.txt and notes.txt differ only in case (one file on macOS and Windows)",
-        "warning: trail.: 'trail.' ends with a dot or a space, which Windows drops",
-    ] {
-        assert!(ran.stderr.contains(w), "{w}: {}", ran.stderr);
-    }
+    says(
+        &ran.stderr,
+        &[
+            "warning: Notes.txt and notes.txt differ only in case (one file on macOS and Windows)",
+            "warning: trail.: 'trail.' ends with a dot or a space, which Windows drops",
+        ],
+    );
     assert_eq!(out["warnings"].as_array().unwrap().len(), 2);
 }

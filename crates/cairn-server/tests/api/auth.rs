@@ -325,16 +325,17 @@ async fn scoped_tokens_reach_one_project_and_expire() {
 #[tokio::test]
 async fn ready_answers_503_once_draining() {
     let s = TestServer::start().await;
-    let ready = || s.client.get(format!("{}/api/v1/ready", s.url)).send();
-    assert_eq!(ready().await.unwrap().status(), StatusCode::OK);
+    let ready = s.get_public("/api/v1/ready", &[]).await;
+    assert_eq!(ready.status(), StatusCode::OK);
     s.state
         .draining
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    let problem = expect(ready().await.unwrap(), StatusCode::SERVICE_UNAVAILABLE).await;
+    let ready = s.get_public("/api/v1/ready", &[]).await;
+    let problem = expect(ready, StatusCode::SERVICE_UNAVAILABLE).await;
     assert_eq!(problem["detail"], "not ready: shutting down");
     // liveness stays cheap and up
-    let health = s.client.get(format!("{}/api/v1/health", s.url)).send();
-    assert_eq!(health.await.unwrap().status(), StatusCode::OK);
+    let health = s.get_public("/api/v1/health", &[]).await;
+    assert_eq!(health.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -383,24 +384,14 @@ async fn behind_a_trusted_proxy_each_client_is_throttled_alone() {
 #[tokio::test]
 async fn every_response_carries_its_request_id() {
     let s = TestServer::start().await;
-    let get = |id: Option<&str>| {
-        let mut r = s.client.get(format!("{}/api/v1/health", s.url));
-        if let Some(id) = id {
-            r = r.header("x-request-id", id);
-        }
-        r.send()
-    };
-    let res = get(Some("lb-7f3a")).await.unwrap();
+    let res = s
+        .get_public("/api/v1/health", &[("x-request-id", "lb-7f3a")])
+        .await;
     assert_eq!(res.headers()["x-request-id"], "lb-7f3a");
-    let res = get(None).await.unwrap();
+    let res = s.get_public("/api/v1/health", &[]).await;
     let fresh = res.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(fresh.len(), 36, "a UUID: {fresh}");
     // errors too
-    let res = s
-        .client
-        .get(format!("{}/api/v1/nope", s.url))
-        .send()
-        .await
-        .unwrap();
+    let res = s.get_public("/api/v1/nope", &[]).await;
     assert!(res.headers().contains_key("x-request-id"));
 }

@@ -198,12 +198,7 @@ async fn metrics_are_scraped_in_the_prometheus_format() {
         .await;
     s.commit_files("ent/proj", "data", &[("a.txt", "alpha")])
         .await;
-    let res = s
-        .client
-        .get(format!("{}/metrics", s.url))
-        .send()
-        .await
-        .unwrap();
+    let res = s.get_public("/metrics", &[]).await;
     assert_eq!(res.status(), 200);
     assert!(
         res.headers()["content-type"]
