@@ -123,6 +123,9 @@ pub struct ServeArgs {
     /// returned in the response).
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Drop a request whose body sends nothing for this long (`60s`); nothing of it is kept.
+    #[arg(long, default_value = "60s", value_parser = crate::gc::parse_duration)]
+    body_timeout: Duration,
     /// On SIGTERM or SIGINT: stop accepting, answer `/api/v1/ready` with 503, and give the
     /// requests in flight this long to finish (`30s`, `2m`) before exiting.
     #[arg(long, default_value = "30s", value_parser = crate::gc::parse_duration)]
@@ -201,6 +204,7 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
             max_upload_size: args.max_upload_size,
             upload_part_size: cairn_core::wire::DEFAULT_PART_SIZE,
             upload_ttl: args.upload_ttl,
+            body_timeout: args.body_timeout,
             ..Config::default()
         }),
         throttle: Default::default(),

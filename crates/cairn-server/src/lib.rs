@@ -115,6 +115,9 @@ pub struct Config {
     pub upload_part_size: u64,
     /// How long an upload session may stay unfinished before it and its parts are deleted.
     pub upload_ttl: std::time::Duration,
+    /// How long a request body may send nothing before the request is dropped (a stalled or
+    /// trickling client cannot hold a connection and a staging file open for ever).
+    pub body_timeout: std::time::Duration,
     /// How long an upload of bytes garbage collection is deleting waits for the deletion
     /// before it answers 503.
     pub collect_wait: std::time::Duration,
@@ -134,6 +137,7 @@ impl Default for Config {
             max_upload_size: DEFAULT_MAX_UPLOAD_SIZE,
             upload_part_size: cairn_core::wire::DEFAULT_PART_SIZE,
             upload_ttl: std::time::Duration::from_secs(24 * 3600),
+            body_timeout: std::time::Duration::from_secs(60),
             collect_wait: cairn_store::holding::DEFAULT_WAIT,
             seam: cairn_store::Seam::default(),
         }

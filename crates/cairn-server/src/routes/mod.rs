@@ -107,6 +107,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/metrics", axum::routing::get(crate::monitoring::render))
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            config.body_timeout,
+        ))
         .with_state(state);
     // every log line of a request carries its id: the client's `X-Request-Id` if it sent one,
     // else a fresh UUID; the response returns it

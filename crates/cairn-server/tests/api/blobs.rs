@@ -181,3 +181,40 @@ async fn chunked_upload_over_the_limit_is_cut_off() {
         .unwrap();
     expect(res, StatusCode::CREATED).await;
 }
+
+#[tokio::test]
+async fn a_body_that_stalls_is_dropped_and_nothing_is_kept() {
+    let s = TestServer::with_config(Config {
+        body_timeout: Duration::from_millis(500),
+        ..Config::default()
+    })
+    .await;
+    let data = vec![5u8; 100_000];
+    let d = Digest::of(&data);
+    let (mut tx, rx) = futures::channel::mpsc::channel::<std::io::Result<Vec<u8>>>(1);
+    futures::SinkExt::send(&mut tx, Ok(data[..1000].to_vec()))
+        .await
+        .unwrap();
+    let put = s
+        .req(Method::PUT, &p(&format!("/blobs/{d}")))
+        .header(reqwest::header::CONTENT_LENGTH, data.len())
+        .body(reqwest::Body::wrap_stream(rx))
+        .send();
+    // the client keeps the connection open and sends nothing more
+    let answer = tokio::time::timeout(Duration::from_secs(10), put)
+        .await
+        .expect("the registry gives up on the stalled body");
+    match answer {
+        Ok(res) => assert!(res.status().is_client_error(), "{}", res.status()),
+        Err(e) => assert!(e.is_request() || e.is_body(), "{e}"),
+    }
+    drop(tx);
+    assert_eq!(s.state.blobs.size(&d).await.unwrap(), None);
+    let res = s
+        .req(Method::POST, &p("/blobs/missing"))
+        .json(&json!({"digests": [d]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect(res, StatusCode::OK).await["missing"], json!([d]));
+}
