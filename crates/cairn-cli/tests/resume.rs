@@ -87,9 +87,12 @@ async fn a_killed_put_resumes_and_an_edit_sends_only_the_change() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // kill it once two packs (of 32 MiB) are stored, before the last
+    // kill it once two packs (of 32 MiB) are stored and the client has noted one in its journal
+    // (a receipt the client never read cannot be resumed from), before the last
+    let journal = dir.path().join("uploads/ent/proj.packs");
     loop {
-        if packed(&server) >= 64 << 20 {
+        let noted = std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count());
+        if packed(&server) >= 64 << 20 && noted >= 1 {
             break;
         }
         if let Some(status) = first.try_wait().unwrap() {
