@@ -102,13 +102,19 @@ async fn sigterm_drains_the_requests_in_flight_then_exits() {
     let (mut tx, put, rest) = slow_put(&s.url, vec![7u8; 1 << 20]).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     sigterm(&s.child);
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    // not accepting any more; the process waits for the upload
-    assert!(
-        reqwest::get(format!("{}/api/v1/health", s.url))
+    // soon not accepting any more; the process waits for the upload
+    let mut refused = false;
+    for _ in 0..100 {
+        if reqwest::get(format!("{}/api/v1/health", s.url))
             .await
             .is_err()
-    );
+        {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(refused, "still accepting connections after SIGTERM");
     assert!(
         s.child.try_wait().unwrap().is_none(),
         "exited with an upload in flight"
