@@ -7,29 +7,30 @@ use std::collections::HashSet;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use cairn_core::EntryPath;
+use cairn_core::{EntryPath, portable};
 
 use crate::error::{Error, Result};
 
-/// The longest file or folder name most file systems hold, in bytes.
-const MAX_NAME: usize = 255;
 /// Problems listed in one error before "and N more".
 const SHOWN: usize = 10;
 
+/// Why a path cannot be written: a symbolic link on its way, or anything else.
+enum Problem {
+    Link(String),
+    Other(String),
+}
+
 /// Why `path` cannot be written under `root` as it is, if it cannot.
-fn problem(root: &Path, path: &EntryPath, checked: &mut HashSet<String>) -> Option<String> {
+fn problem(root: &Path, path: &EntryPath, checked: &mut HashSet<String>) -> Option<Problem> {
     let parts: Vec<&str> = path.as_str().split('/').collect();
-    if let Some(long) = parts.iter().find(|p| p.len() > MAX_NAME) {
-        return Some(format!(
-            "{path}: a name of {} bytes (most file systems hold {MAX_NAME})",
-            long.len()
-        ));
+    if let Some(why) = parts.iter().find_map(|p| portable::long_name(p)) {
+        return Some(Problem::Other(format!("{path}: {why}")));
     }
     if parts
         .iter()
         .any(|p| *p == ".." || *p == "." || p.is_empty())
     {
-        return Some(format!("{path}: not a plain relative path"));
+        return Some(Problem::Other(format!("{path}: not a plain relative path")));
     }
     let mut at = root.to_path_buf();
     for (i, part) in parts.iter().enumerate() {
@@ -42,19 +43,23 @@ fn problem(root: &Path, path: &EntryPath, checked: &mut HashSet<String>) -> Opti
         }
         match std::fs::symlink_metadata(&at) {
             Err(e) if e.kind() == ErrorKind::NotFound => return None,
-            Err(e) => return Some(format!("{rel}: {e}")),
+            Err(e) => return Some(Problem::Other(format!("{rel}: {e}"))),
             Ok(m) if m.file_type().is_symlink() => {
                 let to = std::fs::read_link(&at)
                     .map_or_else(|_| "?".into(), |t| t.display().to_string());
-                return Some(format!(
+                return Some(Problem::Link(format!(
                     "{rel} is a symbolic link (to {to}): refusing to write through it"
-                ));
+                )));
             }
             Ok(m) if !last && !m.is_dir() => {
-                return Some(format!("{rel} is a file where the version has a folder"));
+                return Some(Problem::Other(format!(
+                    "{rel} is a file where the version has a folder"
+                )));
             }
             Ok(m) if last && m.is_dir() => {
-                return Some(format!("{rel} is a folder where the version has a file"));
+                return Some(Problem::Other(format!(
+                    "{rel} is a folder where the version has a file"
+                )));
             }
             Ok(_) => {}
         }
@@ -80,7 +85,9 @@ pub(crate) fn check_download<'a>(
     let mut checked = HashSet::new();
     let mut problems: Vec<String> = paths
         .iter()
-        .filter_map(|p| problem(root, p, &mut checked))
+        .filter_map(|p| match problem(root, p, &mut checked)? {
+            Problem::Link(why) | Problem::Other(why) => Some(why),
+        })
         .collect();
     problems.extend(platform_problems(
         &paths,
@@ -101,19 +108,12 @@ pub(crate) fn check_download<'a>(
 fn platform_problems(paths: &[&EntryPath], case_insensitive: bool, windows: bool) -> Vec<String> {
     let mut out = Vec::new();
     if case_insensitive {
-        out.extend(
-            cairn_core::portable::warnings(paths.iter().copied())
-                .into_iter()
-                .filter(|w| w.contains("differ only in case")),
-        );
+        out.extend(portable::case_collisions(paths.iter().copied()));
     }
     if windows {
+        // (names too long are a problem everywhere: `problem` names them)
         for path in paths {
-            if let Some(why) = path
-                .as_str()
-                .split('/')
-                .find_map(cairn_core::portable::name_problem)
-            {
+            if let Some(why) = path.as_str().split('/').find_map(portable::windows_problem) {
                 out.push(format!("{path}: {why}"));
             }
         }
@@ -146,7 +146,7 @@ pub(crate) fn behind_links<'a>(
     let mut checked = HashSet::new();
     paths
         .into_iter()
-        .filter(|p| problem(root, p, &mut checked).is_some_and(|why| why.contains("symbolic link")))
+        .filter(|p| matches!(problem(root, p, &mut checked), Some(Problem::Link(_))))
         .cloned()
         .collect()
 }

@@ -32,14 +32,19 @@ const RESERVED: [&str; 22] = [
     "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
 ];
 
-/// Why one name (a path component) will not download everywhere, if it will not.
-pub fn name_problem(name: &str) -> Option<String> {
-    if name.len() > MAX_NAME_BYTES {
-        return Some(format!(
+/// Why one name is longer than most file systems hold, if it is.
+pub fn long_name(name: &str) -> Option<String> {
+    (name.len() > MAX_NAME_BYTES).then(|| {
+        format!(
             "a name of {} bytes (most file systems hold {MAX_NAME_BYTES})",
             name.len()
-        ));
-    }
+        )
+    })
+}
+
+/// Why Windows cannot hold one name, if it cannot: a reserved device name (with or without an
+/// extension), a character it forbids, a trailing dot or space (which it drops).
+pub fn windows_problem(name: &str) -> Option<String> {
     let stem = name.split('.').next().unwrap_or(name).trim_end();
     if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(stem)) {
         return Some(format!("'{name}' is reserved on Windows"));
@@ -58,49 +63,62 @@ pub fn name_problem(name: &str) -> Option<String> {
     None
 }
 
-/// The warnings for `paths` (each path's first problem name, then the groups of paths that
-/// differ only in case), at most [`MAX_WARNINGS`] and a last "and N more".
-pub fn warnings<'a>(paths: impl IntoIterator<Item = &'a EntryPath>) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut folded: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    for path in paths {
-        if let Some(why) = path.as_str().split('/').find_map(name_problem) {
-            out.push(format!("{path}: {why}"));
-        }
-        folded
-            .entry(path.as_str().to_lowercase())
-            .or_default()
-            .push(path.as_str());
-    }
+/// Why one name (a path component) will not download everywhere, if it will not.
+pub fn name_problem(name: &str) -> Option<String> {
+    long_name(name).or_else(|| windows_problem(name))
+}
+
+/// The groups of `paths`, and of their folders, that differ only in case (one file or folder
+/// where names ignore case, as on macOS' and Windows' defaults).
+pub fn case_collisions<'a>(paths: impl IntoIterator<Item = &'a EntryPath>) -> Vec<String> {
+    let mut files: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     // folders too: `Data/a` and `data/b` are one folder there
-    let mut dirs: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for same in folded.values() {
-        for p in same {
-            let mut at = String::new();
-            for part in p.split('/').collect::<Vec<_>>().iter().rev().skip(1).rev() {
-                if !at.is_empty() {
-                    at.push('/');
-                }
-                at.push_str(part);
-                let spellings = dirs.entry(at.to_lowercase()).or_default();
-                if !spellings.contains(&at) {
-                    spellings.push(at.clone());
+    let mut dirs: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for path in paths {
+        let p = path.as_str();
+        files.entry(p.to_lowercase()).or_default().push(p);
+        if let Some((parent, _)) = p.rsplit_once('/') {
+            for (end, _) in parent.match_indices('/').chain([(parent.len(), "")]) {
+                let dir = &parent[..end];
+                let spellings = dirs.entry(dir.to_lowercase()).or_default();
+                if !spellings.contains(&dir) {
+                    spellings.push(dir);
                 }
             }
         }
     }
-    for same in folded.values().filter(|s| s.len() > 1) {
-        out.push(format!(
-            "{} differ only in case (one file on macOS and Windows)",
-            same.join(" and ")
-        ));
-    }
-    for same in dirs.values().filter(|s| s.len() > 1) {
-        out.push(format!(
+    let mut out: Vec<String> = files
+        .values()
+        .filter(|s| s.len() > 1)
+        .map(|same| {
+            format!(
+                "{} differ only in case (one file on macOS and Windows)",
+                same.join(" and ")
+            )
+        })
+        .collect();
+    out.extend(dirs.into_values().filter(|s| s.len() > 1).map(|mut same| {
+        same.sort_unstable();
+        format!(
             "folders {} differ only in case (one folder on macOS and Windows)",
             same.join(" and ")
-        ));
-    }
+        )
+    }));
+    out
+}
+
+/// The warnings for `paths` (each path's first problem name, then the groups of paths that
+/// differ only in case), at most [`MAX_WARNINGS`] and a last "and N more".
+pub fn warnings<'a>(paths: impl IntoIterator<Item = &'a EntryPath>) -> Vec<String> {
+    let paths: Vec<&EntryPath> = paths.into_iter().collect();
+    let mut out: Vec<String> = paths
+        .iter()
+        .filter_map(|path| {
+            let why = path.as_str().split('/').find_map(name_problem)?;
+            Some(format!("{path}: {why}"))
+        })
+        .collect();
+    out.extend(case_collisions(paths.iter().copied()));
     if out.len() > MAX_WARNINGS {
         let more = out.len() - MAX_WARNINGS;
         out.truncate(MAX_WARNINGS);
