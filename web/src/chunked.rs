@@ -106,12 +106,13 @@ async fn negotiate(
     resume: &[PackId],
 ) -> Result<Vec<(Vec<RecipePart>, Vec<usize>)>, String> {
     let mut out = Vec::with_capacity(jobs.len());
-    let mut ask: Vec<(usize, usize)> = Vec::new();
+    // (job, chunk position, the job's bases)
+    let mut ask: Vec<(usize, usize, &[Digest])> = Vec::new();
     for (j, job) in jobs.iter().enumerate() {
         let hashes: Vec<_> = job.chunks.iter().map(|c| c.hash).collect();
         let segs = segments(job.chunks.iter().map(|c| (c.hash, c.len)));
         let mut known = vec![false; segs.len()];
-        let bases = &job.bases[..job.bases.len().min(MAX_BASES)];
+        let bases = capped(&job.bases);
         if !bases.is_empty() {
             let request = KnownRequest {
                 chunker: 1,
@@ -120,50 +121,42 @@ async fn negotiate(
                 ..KnownRequest::default()
             };
             let answer: KnownChunks = api::json("POST", url, &request).await?;
-            known = vec![true; segs.len()];
-            for i in answer.missing_segments {
-                known[i as usize] = false;
-            }
+            known = answer.segments_known(segs.len());
         }
         let (parts, asked) = plan_parts(&hashes, &segs, &known);
         if bases.is_empty() && resume.is_empty() {
             out.push((parts, asked));
             continue;
         }
-        ask.extend(asked.into_iter().map(|i| (j, i)));
+        ask.extend(asked.into_iter().map(|i| (j, i, bases)));
         out.push((parts, Vec::new()));
     }
     // ask about the rest many jobs at a time, naming each request's bases
-    for batch in ask.chunks(MAX_KNOWN_CHECK) {
-        let mut group = batch;
-        while !group.is_empty() {
-            let mut bases = BTreeSet::new();
-            let mut n = 0;
-            for (j, _) in group {
-                let more: Vec<_> = jobs[*j].bases.iter().take(MAX_BASES).collect();
-                if bases.len() + more.len() > MAX_BASES && n > 0 {
-                    break;
-                }
-                bases.extend(more);
-                n += 1;
-            }
-            let (now, rest) = group.split_at(n);
-            let request = KnownRequest {
-                chunker: 1,
-                bases: bases.into_iter().copied().collect(),
-                packs: resume.iter().rev().take(MAX_PACKS).copied().collect(),
-                chunks: now.iter().map(|(j, i)| jobs[*j].chunks[*i].hash).collect(),
-                ..KnownRequest::default()
-            };
-            let answer: KnownChunks = api::json("POST", url, &request).await?;
-            for k in answer.missing_chunks {
-                let (j, i) = now[k as usize];
-                out[j].1.push(i);
-            }
-            group = rest;
+    while !ask.is_empty() {
+        let now = next_group(&mut ask, MAX_KNOWN_CHECK, |(_, _, bases)| bases);
+        let bases: BTreeSet<Digest> = now.iter().flat_map(|(_, _, b)| b.iter()).copied().collect();
+        let request = KnownRequest {
+            chunker: 1,
+            bases: bases.into_iter().collect(),
+            packs: resume.iter().rev().take(MAX_PACKS).copied().collect(),
+            chunks: now
+                .iter()
+                .map(|(j, i, _)| jobs[*j].chunks[*i].hash)
+                .collect(),
+            ..KnownRequest::default()
+        };
+        let answer: KnownChunks = api::json("POST", url, &request).await?;
+        for k in answer.missing_chunks {
+            let (j, i, _) = now[k as usize];
+            out[j].1.push(i);
         }
     }
     Ok(out)
+}
+
+/// The first bases one request may name.
+fn capped(bases: &[Digest]) -> &[Digest] {
+    &bases[..bases.len().min(MAX_BASES)]
 }
 
 /// The assembly request for `group`, naming the packs its chunks went into and, as room allows,

@@ -188,10 +188,7 @@ async fn negotiate(
             ..KnownRequest::default()
         };
         let answer: KnownChunks = http.json(Method::POST, &path, Some(&request)).await?;
-        seg_known = vec![true; segs.len()];
-        for i in answer.missing_segments {
-            seg_known[i as usize] = false;
-        }
+        seg_known = answer.segments_known(segs.len());
     }
     let hashes: Vec<_> = chunks.iter().map(|c| c.hash).collect();
     let (parts, asked) = plan_parts(&hashes, &segs, &seg_known);

@@ -51,6 +51,19 @@ pub struct KnownChunks {
     pub missing_chunks: Vec<u32>,
 }
 
+impl KnownChunks {
+    /// For each of the `count` segments asked about, whether the registry knows it.
+    pub fn segments_known(&self, count: usize) -> Vec<bool> {
+        let mut known = vec![true; count];
+        for i in &self.missing_segments {
+            if let Some(k) = known.get_mut(*i as usize) {
+                *k = false;
+            }
+        }
+        known
+    }
+}
+
 /// `POST {P}/packs` answers: the pack is stored, every chunk verified.
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -218,6 +231,15 @@ mod tests {
         assert!(matches!(parts[0], RecipePart::Segment(h) if h == segs[0].hash));
         assert_eq!(parts[1], RecipePart::Chunk(hashes[segs[1].first]));
         assert_eq!(asked[0], segs[1].first);
+    }
+
+    #[test]
+    fn segments_known_are_all_but_the_missing_ones() {
+        let answer = KnownChunks {
+            missing_segments: vec![1, 3],
+            missing_chunks: vec![],
+        };
+        assert_eq!(answer.segments_known(4), [true, false, true, false]);
     }
 
     #[test]
