@@ -473,7 +473,28 @@ pub async fn commit(
     });
     let cancelled: Rc<dyn Fn() -> bool> = Rc::new(move || cancel.get_untracked());
     if !jobs.is_empty() {
-        chunked::upload(&target.entity, &target.project, jobs, report, cancelled).await?;
+        let files: Vec<web_sys::File> = jobs
+            .iter()
+            .filter_map(|j| match &j.source {
+                Source::File(f) => Some(f.clone()),
+                Source::Bytes(_) => None,
+            })
+            .collect();
+        if let Err(e) =
+            chunked::upload(&target.entity, &target.project, jobs, report, cancelled).await
+        {
+            if !e.contains("(422)") {
+                return Err(e);
+            }
+            // bytes that are not what their hashes say: a file changed since it was hashed (or
+            // since its digest and chunks were remembered), so what was remembered goes
+            for f in &files {
+                fingerprints::forget(f).await;
+            }
+            return Err(format!(
+                "{e}; a file changed since it was hashed: drop it again"
+            ));
+        }
     }
     let mut request = CommitRequest {
         type_: Some(
