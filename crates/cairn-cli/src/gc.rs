@@ -20,6 +20,12 @@ pub struct GcArgs {
     /// Report what would be freed, delete nothing.
     #[arg(long)]
     dry_run: bool,
+    /// After a collection, write its report here in the Prometheus text format (replaced
+    /// atomically; for node_exporter's textfile collector): `cairn_gc_last_success_timestamp_seconds`,
+    /// `cairn_gc_freed_bytes`, … A failed collection leaves the file as it was, so alert when
+    /// the timestamp grows old.
+    #[arg(long, value_name = "PATH")]
+    metrics_file: Option<std::path::PathBuf>,
 }
 
 /// `90s`, `30m`, `24h`, `7d` or plain seconds.
@@ -40,12 +46,50 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(n * secs))
 }
 
+/// The report of one collection that took `took`, as Prometheus text.
+fn metrics_text(report: &cairn_store::GcReport, took: Duration) -> String {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    metrics::with_local_recorder(&recorder, || {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let dry_run = report.dry_run.to_string();
+        let gauge = |name: &'static str, value: f64| {
+            metrics::gauge!(name, "dry_run" => dry_run.clone()).set(value);
+        };
+        gauge("cairn_gc_last_success_timestamp_seconds", now.as_secs_f64());
+        gauge("cairn_gc_duration_seconds", took.as_secs_f64());
+        gauge("cairn_gc_freed_blobs", report.blobs as f64);
+        gauge(
+            "cairn_gc_freed_bytes",
+            (report.bytes + report.pack_bytes) as f64,
+        );
+        gauge("cairn_gc_freed_packs", report.packs as f64);
+        gauge("cairn_gc_repacked_packs", report.repacked as f64);
+        gauge("cairn_gc_reclaimable_bytes", report.reclaimable as f64);
+        gauge("cairn_gc_resumed_blobs", report.resumed as f64);
+    });
+    recorder.handle().render()
+}
+
+/// Replace `path` with `text` at once (a scraper never reads half a file).
+fn write_atomically(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", path.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
 pub async fn run(args: &GcArgs, out: Output) -> anyhow::Result<()> {
     let meta = args.storage.metadata().await?;
     let blobs = args.storage.blobs()?;
+    let started = std::time::Instant::now();
     let report = cairn_store::collect_garbage(&meta, &blobs, args.grace, args.dry_run)
         .await
         .context("collecting garbage")?;
+    if let Some(path) = &args.metrics_file {
+        write_atomically(path, &metrics_text(&report, started.elapsed()))?;
+    }
     out.print(&report, || {
         let resumed = if report.resumed > 0 {
             format!(

@@ -126,8 +126,14 @@ pub struct ServeArgs {
     /// Drop a request whose body sends nothing for this long (`60s`); nothing of it is kept.
     #[arg(long, default_value = "60s", value_parser = crate::gc::parse_duration)]
     body_timeout: Duration,
-    /// On SIGTERM or SIGINT: stop accepting, answer `/api/v1/ready` with 503, and give the
-    /// requests in flight this long to finish (`30s`, `2m`) before exiting.
+    /// On SIGTERM or SIGINT, first keep serving this long (`5s`) while `/api/v1/ready` answers
+    /// 503 and every response closes its connection: load balancers take the replica out and
+    /// keep-alive clients reconnect to another one before this one stops accepting. Set it a
+    /// little above the load balancer's health-check interval times its failure threshold.
+    #[arg(long, default_value = "0s", value_parser = crate::gc::parse_duration)]
+    shutdown_delay: Duration,
+    /// Then stop accepting and give the requests in flight this long to finish (`30s`, `2m`)
+    /// before exiting.
     #[arg(long, default_value = "30s", value_parser = crate::gc::parse_duration)]
     shutdown_grace: Duration,
 }
@@ -210,7 +216,11 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         throttle: Default::default(),
         draining: Default::default(),
     };
-    cairn_server::serve(listener, state, stop_signal(), args.shutdown_grace).await?;
+    let drain = cairn_server::Drain {
+        delay: args.shutdown_delay,
+        grace: args.shutdown_grace,
+    };
+    cairn_server::serve(listener, state, stop_signal(), drain).await?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use cairn_testkit::{ADMIN_TOKEN, TestServer};
 
+mod deploy;
 mod local;
 mod shutdown;
 use serde_json::Value;
@@ -425,14 +426,50 @@ async fn gc_frees_unreferenced_blobs_while_the_registry_runs() {
         ran.json(),
         serde_json::json!({"blobs": 0, "bytes": 0, "resumed": 0, "packs": 0, "pack_bytes": 0, "repacked": 0, "reclaimable": 0, "dry_run": false})
     );
+    let prom = s.data_dir().join("gc.prom");
     let ran = cli
-        .run(&["--json", "gc", "--data-dir", dir, "--grace", "0s"], false)
+        .run(
+            &[
+                "--json",
+                "gc",
+                "--data-dir",
+                dir,
+                "--grace",
+                "0s",
+                "--metrics-file",
+                prom.to_str().unwrap(),
+            ],
+            false,
+        )
         .await;
     let stray = cairn_core::pack::PackHeader::encoded_len(1) + 15;
     assert_eq!(
         ran.json(),
         serde_json::json!({"blobs": 1, "bytes": 6, "resumed": 0, "packs": 1, "pack_bytes": stray, "repacked": 0, "reclaimable": 0, "dry_run": false})
     );
+    // the report for node_exporter's textfile collector: what was freed, and when
+    let text = std::fs::read_to_string(&prom).unwrap();
+    for line in [
+        r#"cairn_gc_freed_blobs{dry_run="false"} 1"#.to_owned(),
+        format!(r#"cairn_gc_freed_bytes{{dry_run="false"}} {}"#, 6 + stray),
+        r#"cairn_gc_freed_packs{dry_run="false"} 1"#.to_owned(),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line}\n{text}");
+    }
+    let stamp: f64 = text
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(r#"cairn_gc_last_success_timestamp_seconds{dry_run="false"} "#)
+        })
+        .unwrap_or_else(|| panic!("no timestamp in\n{text}"))
+        .parse()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!((now - stamp).abs() < 600.0, "{stamp} vs {now}");
+    assert!(!s.data_dir().join("gc.prom.tmp").exists());
     let ran = cli
         .run(&["gc", "--data-dir", dir, "--grace", "soon"], false)
         .await;

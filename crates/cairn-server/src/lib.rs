@@ -39,18 +39,30 @@ use cairn_store::{BlobStore, MetadataStore};
 
 pub use error::ApiError;
 
-/// Serve [`router`]`(state)` on `listener` until `shutdown` resolves, then drain: stop
-/// accepting connections, answer `/api/v1/ready` with 503, and let requests in flight finish
-/// for up to `grace` before returning (those still running then are cut, as a crash would,
-/// which the stores are safe against). Every connection gets `TCP_NODELAY`: a response's
-/// headers and its body go out in separate writes, and with Nagle's algorithm the body of a
-/// small file waited for the client's delayed ACK (40 ms per download on loopback). Handlers
-/// see the client's address (failed-auth throttling).
+/// How [`serve`] stops once its shutdown signal came.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Drain {
+    /// Go on accepting and serving this long while `/api/v1/ready` answers 503 and every
+    /// response closes its connection, so load balancers take the replica out of rotation and
+    /// keep-alive clients reconnect elsewhere before it stops accepting.
+    pub delay: std::time::Duration,
+    /// Then give the requests in flight this long to finish.
+    pub grace: std::time::Duration,
+}
+
+/// Serve [`router`]`(state)` on `listener` until `shutdown` resolves, then drain: answer
+/// `/api/v1/ready` with 503 and close each connection after its response for `drain.delay`,
+/// then stop accepting connections and let requests in flight finish for up to `drain.grace`
+/// before returning (those still running then are cut, as a crash would, which the stores are
+/// safe against). Every connection gets `TCP_NODELAY`: a response's headers and its body go
+/// out in separate writes, and with Nagle's algorithm the body of a small file waited for the
+/// client's delayed ACK (40 ms per download on loopback). Handlers see the client's address
+/// (failed-auth throttling).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    grace: std::time::Duration,
+    drain: Drain,
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
@@ -59,18 +71,20 @@ pub async fn serve(
         }
     });
     let draining = state.draining.clone();
-    let (began, drain) = tokio::sync::oneshot::channel::<()>();
+    let (began, grace_began) = tokio::sync::oneshot::channel::<()>();
     let shutdown = async move {
         shutdown.await;
         draining.store(true, std::sync::atomic::Ordering::SeqCst);
-        tracing::info!(grace = ?grace, "shutting down: finishing the requests in flight");
+        tracing::info!(delay = ?drain.delay, "shutting down: not ready, closing connections");
+        tokio::time::sleep(drain.delay).await;
+        tracing::info!(grace = ?drain.grace, "stopped accepting: finishing the requests in flight");
         let _ = began.send(());
     };
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
     let deadline = async move {
-        match drain.await {
-            Ok(()) => tokio::time::sleep(grace).await,
+        match grace_began.await {
+            Ok(()) => tokio::time::sleep(drain.grace).await,
             Err(_) => std::future::pending().await,
         }
     };
@@ -163,6 +177,9 @@ pub(crate) async fn holding(
     .await?;
     // staged bytes were verified against their digest on the way in
     monitoring::blob_verified(1);
+    if !new {
+        monitoring::blob_deduplicated();
+    }
     Ok(new)
 }
 

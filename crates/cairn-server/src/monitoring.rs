@@ -1,6 +1,8 @@
 //! Prometheus metrics, rendered at `GET /metrics` (the names are listed in the README):
 //! requests by route, method and status with their latency, request and response bytes (by
-//! `Content-Length`), blobs verified and rejected, commits and dedup hits.
+//! `Content-Length`), blobs verified, rejected and deduplicated, upload sessions, commits and
+//! dedup hits, and the database's connection pools. `cairn gc` writes its own (see
+//! `cairn gc --metrics-file`): it is a separate process.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -36,9 +38,20 @@ pub(crate) fn install() {
 }
 
 /// `GET /metrics`: the Prometheus text format.
-pub(crate) async fn render() -> Response {
+pub(crate) async fn render(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+) -> Response {
     match handle() {
         Some(h) => {
+            for pool in state.meta.pools() {
+                let busy = pool.size.saturating_sub(pool.idle);
+                metrics::gauge!("cairn_db_connections", "pool" => pool.name, "state" => "busy")
+                    .set(busy as f64);
+                metrics::gauge!("cairn_db_connections", "pool" => pool.name, "state" => "idle")
+                    .set(pool.idle as f64);
+                metrics::gauge!("cairn_db_connections_max", "pool" => pool.name)
+                    .set(pool.max as f64);
+            }
             h.run_upkeep();
             (
                 [(
@@ -99,6 +112,17 @@ pub(crate) async fn track(req: Request, next: Next) -> Response {
 /// A blob (or an assembled one) verified against its digest and kept.
 pub(crate) fn blob_verified(count: u64) {
     metrics::counter!("cairn_blobs_verified_total").increment(count);
+}
+
+/// A blob uploaded that the project already held (nothing new stored).
+pub(crate) fn blob_deduplicated() {
+    metrics::counter!("cairn_blobs_deduplicated_total").increment(1);
+}
+
+/// An upload session `opened`, `completed` or `aborted`: the sessions open across replicas are
+/// `sum(opened) - sum(completed) - sum(aborted)` (less those that expired).
+pub(crate) fn upload_session(event: &'static str) {
+    metrics::counter!("cairn_upload_sessions_total", "event" => event).increment(1);
 }
 
 /// Bytes that did not hash to the digest they were sent for.

@@ -37,6 +37,7 @@ pub use error::{Error, Result};
 pub use gc::{GcOptions, GcReport, collect, collect_garbage, finish_interrupted};
 pub use holding::hold;
 pub use meta::{
-    GcLock, GcMark, GcMarks, MetadataStore, ProjectKey, Recorded, Role, SqlStore, TokenRecord,
+    GcLock, GcMark, GcMarks, MetadataStore, PoolUse, ProjectKey, Recorded, Role, SqlStore,
+    TokenRecord,
 };
 pub use seam::{Seam, Step};

@@ -113,7 +113,7 @@ impl TestServer {
                 listener,
                 served,
                 std::future::pending(),
-                std::time::Duration::ZERO,
+                cairn_server::Drain::default(),
             )
             .await
             .expect("serve");

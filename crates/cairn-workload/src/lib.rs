@@ -12,5 +12,5 @@ pub mod registry;
 pub mod worker;
 
 pub use latency::Latencies;
-pub use registry::{Error, Registry};
+pub use registry::{Error, InFlight, Registry};
 pub use worker::{Ack, Mix, Op, Worker};

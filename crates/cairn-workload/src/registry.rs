@@ -7,6 +7,9 @@ use cairn_core::wire::{
 use cairn_core::{ArtifactName, Digest, Manifest};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 
 /// What went wrong talking to the registry.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +48,51 @@ impl Error {
     }
 }
 
+/// The calls waiting on an answer from the registry right now, by name (`POST versions`):
+/// the crash harness aims some kills at a call of one kind.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    calls: Mutex<BTreeMap<&'static str, usize>>,
+    started: Notify,
+}
+
+impl InFlight {
+    fn start(&self, call: &'static str) -> Waiting<'_> {
+        *self.calls.lock().unwrap().entry(call).or_default() += 1;
+        self.started.notify_waiters();
+        Waiting {
+            in_flight: self,
+            call,
+        }
+    }
+
+    /// Returns once a `call` is waiting on an answer (at once when one already is).
+    pub async fn wait_for(&self, call: &str) {
+        loop {
+            let started = self.started.notified();
+            if self.calls.lock().unwrap().get(call).is_some_and(|n| *n > 0) {
+                return;
+            }
+            started.await;
+        }
+    }
+}
+
+/// One call waiting on its answer; dropped when it has one (or gives up).
+struct Waiting<'a> {
+    in_flight: &'a InFlight,
+    call: &'static str,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut calls = self.in_flight.calls.lock().unwrap();
+        if let Some(n) = calls.get_mut(self.call) {
+            *n -= 1;
+        }
+    }
+}
+
 /// Result of a registry call.
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -55,6 +103,7 @@ pub struct Registry {
     token: String,
     project: String,
     http: reqwest::Client,
+    in_flight: Arc<InFlight>,
 }
 
 impl Registry {
@@ -69,7 +118,14 @@ impl Registry {
             token: token.to_owned(),
             project: project.to_owned(),
             http,
+            in_flight: Arc::default(),
         }
+    }
+
+    /// Share `in_flight` with other registries, so one watcher sees all their calls.
+    pub fn with_in_flight(mut self, in_flight: Arc<InFlight>) -> Self {
+        self.in_flight = in_flight;
+        self
     }
 
     /// `entity/project`.
@@ -86,7 +142,8 @@ impl Registry {
             .bearer_auth(&self.token)
     }
 
-    async fn send(call: &'static str, req: RequestBuilder) -> Result<reqwest::Response> {
+    async fn send(&self, call: &'static str, req: RequestBuilder) -> Result<reqwest::Response> {
+        let _waiting = self.in_flight.start(call);
         let res = req
             .send()
             .await
@@ -99,8 +156,12 @@ impl Registry {
         Err(Error::Status { call, status, body })
     }
 
-    async fn json<T: DeserializeOwned>(call: &'static str, req: RequestBuilder) -> Result<T> {
-        Self::send(call, req)
+    async fn json<T: DeserializeOwned>(
+        &self,
+        call: &'static str,
+        req: RequestBuilder,
+    ) -> Result<T> {
+        self.send(call, req)
             .await?
             .json()
             .await
@@ -108,8 +169,8 @@ impl Registry {
     }
 
     /// A whole success body.
-    async fn bytes(call: &'static str, req: RequestBuilder) -> Result<bytes::Bytes> {
-        Self::send(call, req)
+    async fn bytes(&self, call: &'static str, req: RequestBuilder) -> Result<bytes::Bytes> {
+        self.send(call, req)
             .await?
             .bytes()
             .await
@@ -124,7 +185,7 @@ impl Registry {
             let put = self
                 .req(Method::PUT, &format!("/blobs/{digest}"))
                 .body(bytes.clone());
-            match Self::send("PUT blob", put).await {
+            match self.send("PUT blob", put).await {
                 Ok(_) => return Ok(digest),
                 Err(Error::Status { status, .. })
                     if status == StatusCode::SERVICE_UNAVAILABLE && tries < 100 =>
@@ -151,11 +212,12 @@ impl Registry {
         let mut tries = 0;
         loop {
             tries += 1;
-            let receipt: PackReceipt = Self::json(
-                "POST packs",
-                self.req(Method::POST, "/packs").body(body.clone()),
-            )
-            .await?;
+            let receipt: PackReceipt = self
+                .json(
+                    "POST packs",
+                    self.req(Method::POST, "/packs").body(body.clone()),
+                )
+                .await?;
             let request = AssembleRequest {
                 chunker: 1,
                 bases: vec![],
@@ -166,11 +228,12 @@ impl Registry {
                     parts: parts.clone(),
                 }],
             };
-            let assembled = Self::json::<Vec<AssembleOutcome>>(
-                "POST blobs/assemble",
-                self.req(Method::POST, "/blobs/assemble").json(&request),
-            )
-            .await;
+            let assembled = self
+                .json::<Vec<AssembleOutcome>>(
+                    "POST blobs/assemble",
+                    self.req(Method::POST, "/blobs/assemble").json(&request),
+                )
+                .await;
             match assembled {
                 Ok(out) if out.first().is_some_and(|o| o.held) => return Ok(digest),
                 // the pack was collected before the assembly: send it again
@@ -211,11 +274,12 @@ impl Registry {
             digests,
             missing: vec![],
         };
-        let answer: MissingBlobs = Self::json(
-            "POST blobs/missing",
-            self.req(Method::POST, "/blobs/missing").json(&asked),
-        )
-        .await?;
+        let answer: MissingBlobs = self
+            .json(
+                "POST blobs/missing",
+                self.req(Method::POST, "/blobs/missing").json(&asked),
+            )
+            .await?;
         Ok(answer.missing)
     }
 
@@ -226,13 +290,15 @@ impl Registry {
         body: &CommitRequest,
     ) -> Result<CommitResponse> {
         let path = format!("/artifacts/{name}/versions");
-        Self::json("POST versions", self.req(Method::POST, &path).json(body)).await
+        self.json("POST versions", self.req(Method::POST, &path).json(body))
+            .await
     }
 
     /// Add entries to the distributed version `id`.
     pub async fn upsert(&self, name: &ArtifactName, id: &str, body: &UpsertRequest) -> Result<()> {
         let path = format!("/artifacts/{name}/distributed/{id}/upsert");
-        Self::send("POST upsert", self.req(Method::POST, &path).json(body)).await?;
+        self.send("POST upsert", self.req(Method::POST, &path).json(body))
+            .await?;
         Ok(())
     }
 
@@ -240,7 +306,8 @@ impl Registry {
     pub async fn finish(&self, name: &ArtifactName, id: &str) -> Result<CommitResponse> {
         let path = format!("/artifacts/{name}/distributed/{id}/finish");
         let body = UpsertRequest::default();
-        Self::json("POST finish", self.req(Method::POST, &path).json(&body)).await
+        self.json("POST finish", self.req(Method::POST, &path).json(&body))
+            .await
     }
 
     /// Point `alias` at `vN`.
@@ -249,14 +316,15 @@ impl Registry {
         let body = AliasTarget {
             version: cairn_core::VersionIndex(index),
         };
-        Self::send("PUT alias", self.req(Method::PUT, &path).json(&body)).await?;
+        self.send("PUT alias", self.req(Method::PUT, &path).json(&body))
+            .await?;
         Ok(())
     }
 
     /// One version (`reference` is `vN` or an alias).
     pub async fn version(&self, name: &ArtifactName, reference: &str) -> Result<Version> {
         let path = format!("/artifacts/{name}/versions/{reference}");
-        Self::json("GET version", self.req(Method::GET, &path)).await
+        self.json("GET version", self.req(Method::GET, &path)).await
     }
 
     /// Every committed version, oldest first (all pages).
@@ -268,8 +336,9 @@ impl Registry {
             if let Some(a) = &after {
                 path.push_str(&format!("&after={a}"));
             }
-            let page: VersionList =
-                Self::json("GET versions", self.req(Method::GET, &path)).await?;
+            let page: VersionList = self
+                .json("GET versions", self.req(Method::GET, &path))
+                .await?;
             all.extend(page.versions);
             match page.next {
                 Some(next) => after = Some(next),
@@ -281,7 +350,9 @@ impl Registry {
     /// The manifest of `vN`.
     pub async fn manifest(&self, name: &ArtifactName, index: u64) -> Result<Manifest> {
         let path = format!("/artifacts/{name}/versions/v{index}/manifest");
-        let bytes = Self::bytes("GET manifest", self.req(Method::GET, &path)).await?;
+        let bytes = self
+            .bytes("GET manifest", self.req(Method::GET, &path))
+            .await?;
         Manifest::from_json(&bytes)
             .map_err(|e| Error::Corrupt(format!("{name}:v{index} manifest: {e}")))
     }
@@ -295,7 +366,7 @@ impl Registry {
         digest: &Digest,
     ) -> Result<u64> {
         let url = format!("/artifacts/{name}/versions/v{index}/files/{path}");
-        let bytes = Self::bytes("GET file", self.req(Method::GET, &url)).await?;
+        let bytes = self.bytes("GET file", self.req(Method::GET, &url)).await?;
         let got = Digest::of(&bytes);
         if &got != digest {
             return Err(Error::Corrupt(format!(

@@ -3,11 +3,15 @@
 //! (itself killed now and then); restart it and check that nothing
 //! acknowledged was lost and nothing half-done is visible (see `checker`).
 //!
+//! Beside it, `rolling`: replicas restarted one by one behind a load balancer lose no request.
+//!
 //! `CAIRN_CRASH_KILLS` sets the kills per run (default 100); the long version is
 //! `CAIRN_CRASH_KILLS=1000 cargo nextest run -p cairn-cli --test crash --run-ignored all`.
 
+mod balancer;
 mod checker;
 mod process;
+mod rolling;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use cairn_core::ArtifactName;
-use cairn_workload::{Ack, Mix, Op, Registry, Worker};
+use cairn_workload::{Ack, InFlight, Mix, Op, Registry, Worker};
 use rand::{Rng, SeedableRng};
 
 use checker::{Checker, Ledger};
@@ -75,7 +79,9 @@ async fn live(mut worker: Worker, stop: Arc<AtomicBool>) -> Life {
 /// `serve_flags`), checking every invariant after each restart, while `cairn gc --grace 0s`
 /// runs on the same stores back to back (and is killed now and then). `staging` is the local
 /// staging directory, if any. `window` bounds how long the registry lives before each kill
-/// (milliseconds).
+/// (milliseconds). Every third kill is aimed instead: it lands as soon as one of `must_cut`
+/// (in turn) is waiting on its answer, so each of them is cut off now and then whatever the
+/// mix of traffic.
 async fn crash_loop(
     storage: Vec<String>,
     serve_flags: &[&str],
@@ -98,9 +104,11 @@ async fn crash_loop(
     let seed = rand::random();
     eprintln!("crash harness: {kills} kills, seed {seed}");
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let in_flight = Arc::new(InFlight::default());
+    let registry = || Registry::new(&url, TOKEN, PROJECT).with_in_flight(in_flight.clone());
     let mut workers: Vec<Worker> = (0..WORKERS)
         .map(|id| {
-            let reg = Registry::new(&url, TOKEN, PROJECT);
+            let reg = registry();
             Worker::new(id, reg, artifacts.clone(), mix.clone(), seed)
         })
         .collect();
@@ -128,7 +136,7 @@ async fn crash_loop(
         let lives: Vec<_> = workers
             .drain(..)
             .map(|mut w| {
-                w.retarget(Registry::new(&url, TOKEN, PROJECT));
+                w.retarget(registry());
                 tokio::spawn(live(w, stop.clone()))
             })
             .collect();
@@ -137,7 +145,16 @@ async fn crash_loop(
             stop.clone(),
             seed ^ kill as u64,
         ));
-        tokio::time::sleep(Duration::from_millis(rng.random_range(window.clone()))).await;
+        let life = Duration::from_millis(rng.random_range(window.clone()));
+        if kill % 3 == 1 && !must_cut.is_empty() {
+            let call = must_cut[kill / 3 % must_cut.len()];
+            let aimed = in_flight.wait_for(call);
+            // the window's end bounds the wait: a mix that rarely makes this call moves on
+            let _ = tokio::time::timeout(Duration::from_millis(window.end), aimed).await;
+            tokio::time::sleep(Duration::from_micros(rng.random_range(0..2000))).await;
+        } else {
+            tokio::time::sleep(life).await;
+        }
         serve.kill().await;
         stop.store(true, Ordering::SeqCst);
         for life in lives {

@@ -62,6 +62,25 @@ impl Serve {
         }
     }
 
+    /// SIGTERM, and wait for the process to drain and exit; panics unless it exits cleanly
+    /// within `limit`.
+    pub async fn terminate(&mut self, limit: Duration) {
+        let pid = self.child.id().expect("running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        assert!(sent.success());
+        let status = tokio::time::timeout(limit, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("cairn serve did not exit within {limit:?} of SIGTERM"))
+            .expect("reap");
+        assert!(
+            status.success(),
+            "cairn serve exited with {status} on SIGTERM"
+        );
+    }
+
     /// SIGKILL, and wait for the process to be gone.
     pub async fn kill(&mut self) {
         self.child.start_kill().expect("SIGKILL");

@@ -131,6 +131,45 @@ async fn sigterm_drains_the_requests_in_flight_then_exits() {
 }
 
 #[tokio::test]
+async fn during_the_shutdown_delay_it_serves_but_is_not_ready_and_closes_connections() {
+    let mut s = serve_with("5s", &["--shutdown-delay", "2s"], Stdio::inherit()).await;
+    let http = reqwest::Client::new();
+    let before = http
+        .get(format!("{}/api/v1/health", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(before.headers().get("connection").is_none());
+    let asked = Instant::now();
+    sigterm(&s.child);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ready = http
+        .get(format!("{}/api/v1/ready", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503, "a draining replica is not ready");
+    // still serving, but every connection ends with its response
+    let health = http
+        .get(format!("{}/api/v1/health", s.url))
+        .send()
+        .await
+        .expect("still accepting during the delay");
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.headers()["connection"], "close");
+    let status = tokio::time::timeout(Duration::from_secs(10), s.child.wait())
+        .await
+        .expect("exits after the delay")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        asked.elapsed() >= Duration::from_millis(1900),
+        "{:?}",
+        asked.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn past_the_grace_the_process_exits_anyway() {
     let mut s = serve("1s").await;
     let (tx, put, _) = slow_put(&s.url, vec![9u8; 1 << 20]).await;

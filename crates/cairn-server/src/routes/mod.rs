@@ -97,6 +97,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The registry's whole HTTP app: the API, its OpenAPI document and the web app.
 pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
+    let draining = state.draining.clone();
     let api: Router<AppState> = api().split_for_parts().0;
     crate::monitoring::install();
     let app = api
@@ -129,6 +130,22 @@ pub fn router(state: AppState) -> Router {
         })
         .on_response(DefaultOnResponse::new().level(Level::INFO));
     web::service(app, &config)
+        // while draining, every connection ends with its response: keep-alive clients
+        // reconnect, and the load balancer sends them to a replica that stays
+        .layer(axum::middleware::map_response(
+            move |mut res: axum::response::Response| {
+                let draining = draining.load(std::sync::atomic::Ordering::SeqCst);
+                async move {
+                    if draining {
+                        res.headers_mut().insert(
+                            axum::http::header::CONNECTION,
+                            axum::http::HeaderValue::from_static("close"),
+                        );
+                    }
+                    res
+                }
+            },
+        ))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(trace)
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -55,6 +55,7 @@ pub(crate) async fn open(
             state.config.upload_ttl,
         )
         .await?;
+    crate::monitoring::upload_session("opened");
     Ok(Json(session))
 }
 
@@ -106,6 +107,7 @@ pub(crate) async fn complete(
 ) -> ApiResult<(StatusCode, Json<UploadSession>)> {
     let (session, staged) = state.blobs.complete_upload(&owner(&p.key()), &p.id).await?;
     let new = crate::holding(&state, &p.key(), staged).await?;
+    crate::monitoring::upload_session("completed");
     let status = if new {
         StatusCode::CREATED
     } else {
@@ -123,5 +125,6 @@ pub(crate) async fn abort(
     ApiPath(p): ApiPath<UploadParams>,
 ) -> ApiResult<StatusCode> {
     state.blobs.abort_upload(&owner(&p.key()), &p.id).await?;
+    crate::monitoring::upload_session("aborted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -198,6 +198,8 @@ async fn metrics_are_scraped_in_the_prometheus_format() {
         .await;
     s.commit_files("ent/proj", "data", &[("a.txt", "alpha")])
         .await;
+    // the same bytes uploaded again: a dedup hit
+    s.put_blob("ent/proj", b"alpha").await;
     let res = s.get_public("/metrics", &[]).await;
     assert_eq!(res.status(), 200);
     assert!(
@@ -216,6 +218,17 @@ async fn metrics_are_scraped_in_the_prometheus_format() {
         assert!(text.lines().any(|l| l == line), "{line}\n{text}");
     }
     assert!(text.contains("cairn_blobs_verified_total "), "{text}");
+    assert!(text.contains("cairn_blobs_deduplicated_total "), "{text}");
+    // SQLite: a write pool of one connection and a read pool
+    assert!(
+        text.lines()
+            .any(|l| l == r#"cairn_db_connections_max{pool="write"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"cairn_db_connections{pool="read",state="idle"} "#),
+        "{text}"
+    );
     assert!(
         text.contains("cairn_http_request_duration_seconds_bucket{"),
         "{text}"

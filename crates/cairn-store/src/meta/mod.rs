@@ -133,9 +133,26 @@ pub enum Recorded {
     Collected,
 }
 
+/// One connection pool of a metadata store, as `/metrics` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUse {
+    /// `read` or `write` (one pool serves both on PostgreSQL: `shared`).
+    pub name: &'static str,
+    /// Connections open.
+    pub size: u32,
+    /// Of them, idle.
+    pub idle: u32,
+    /// The most it opens.
+    pub max: u32,
+}
+
 /// Metadata storage.
 #[async_trait]
 pub trait MetadataStore: Send + Sync + Debug + 'static {
+    /// Its connection pools right now (none for a store without any).
+    fn pools(&self) -> Vec<PoolUse> {
+        Vec::new()
+    }
     /// Store a token under the SHA-256 of its secret.
     async fn create_token(&self, secret_hash: &Digest, token: &TokenRecord) -> Result<()>;
     /// The token whose secret hashes to `secret_hash`.

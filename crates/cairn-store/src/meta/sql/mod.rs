@@ -38,7 +38,7 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 
 pub use lock::GcLock;
 
-use super::{GcMark, GcMarks, MetadataStore, ProjectKey, Recorded, TokenRecord};
+use super::{GcMark, GcMarks, MetadataStore, PoolUse, ProjectKey, Recorded, TokenRecord};
 use crate::error::{Error, Result};
 use crate::recipe::{PackKey, Recipe};
 
@@ -198,8 +198,24 @@ pub(crate) async fn lock(
     Ok(())
 }
 
+fn pool_use(name: &'static str, pool: &AnyPool) -> PoolUse {
+    PoolUse {
+        name,
+        size: pool.size(),
+        idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+        max: pool.options().get_max_connections(),
+    }
+}
+
 #[async_trait]
 impl MetadataStore for SqlStore {
+    fn pools(&self) -> Vec<PoolUse> {
+        match self.dialect {
+            Dialect::Sqlite => vec![pool_use("read", &self.read), pool_use("write", &self.write)],
+            Dialect::Postgres => vec![pool_use("shared", &self.write)],
+        }
+    }
+
     async fn create_token(&self, secret_hash: &Digest, token: &TokenRecord) -> Result<()> {
         tokens::create(&self.write, secret_hash, token).await
     }
