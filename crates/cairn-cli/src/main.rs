@@ -1,5 +1,5 @@
 //! `cairn`: run the registry, manage its tokens, and use it: put, draft, upsert, finish, get,
-//! verify, ls, alias, diff, login.
+//! verify, ls, alias, diff, quota, login.
 
 mod commands;
 mod gc;
@@ -101,6 +101,31 @@ enum Command {
     Alias(AliasCommand),
     /// What changes from one version to another.
     Diff { from: String, to: String },
+    /// A project's storage quota and what it holds (setting it takes an admin token).
+    #[command(subcommand)]
+    Quota(QuotaCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum QuotaCommand {
+    /// What the project holds, and its quota.
+    Show {
+        /// entity/project (default: CAIRN_ENTITY/CAIRN_PROJECT)
+        #[arg(default_value = "")]
+        project: String,
+    },
+    /// Refuse uploads that would take the project over SIZE (`500GiB`, `2TB`, bytes).
+    Set {
+        /// entity/project
+        project: String,
+        #[arg(value_parser = commands::quota::parse_size)]
+        size: u64,
+    },
+    /// Lift the project's quota.
+    Clear {
+        /// entity/project
+        project: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -253,6 +278,15 @@ async fn main() -> anyhow::Result<()> {
         Command::Get { path, root } => fetch::get(&api()?, out, path, root.clone()).await,
         Command::Verify { path, dir } => fetch::verify(&api()?, out, path, dir.clone()).await,
         Command::Ls { path } => browse::ls(&api()?, out, path.as_deref()).await,
+        Command::Quota(QuotaCommand::Show { project }) => {
+            commands::quota::run(&api()?, out, project, None).await
+        }
+        Command::Quota(QuotaCommand::Set { project, size }) => {
+            commands::quota::run(&api()?, out, project, Some(Some(*size))).await
+        }
+        Command::Quota(QuotaCommand::Clear { project }) => {
+            commands::quota::run(&api()?, out, project, Some(None)).await
+        }
         Command::Alias(AliasCommand::Set { path, alias }) => {
             browse::alias_set(&api()?, out, path, alias).await
         }

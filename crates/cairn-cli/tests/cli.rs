@@ -6,6 +6,7 @@ use cairn_testkit::{ADMIN_TOKEN, TestServer};
 
 mod deploy;
 mod local;
+mod quota;
 mod shutdown;
 use serde_json::Value;
 

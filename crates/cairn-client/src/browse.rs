@@ -9,6 +9,23 @@ use crate::error::Result;
 use crate::http::{ProjectRef, encode_path};
 
 impl Api {
+    /// The bytes and blobs a project holds, and its quota.
+    pub async fn usage(&self, project: &ProjectRef) -> Result<cairn_core::wire::Usage> {
+        self.http.json_get(&project.api("/usage")).await
+    }
+
+    /// Set (`Some(bytes)`) or lift (`None`) a project's storage quota (an admin token).
+    pub async fn set_quota(
+        &self,
+        project: &ProjectRef,
+        bytes: Option<u64>,
+    ) -> Result<cairn_core::wire::Usage> {
+        let body = cairn_core::wire::QuotaRequest { bytes };
+        self.http
+            .json(Method::PUT, &project.api("/quota"), Some(&body))
+            .await
+    }
+
     /// Every collection of a project (all pages).
     pub async fn list_artifacts(&self, project: &ProjectRef) -> Result<Vec<ArtifactSummary>> {
         let mut out = Vec::new();

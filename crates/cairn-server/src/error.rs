@@ -48,6 +48,22 @@ pub enum ApiError {
         /// its URI
         reference: String,
     },
+    /// An upload that would take a project over its storage quota.
+    #[error(
+        "project {project} holds {used} bytes and its quota is {quota} bytes: these {incoming} \
+         bytes would exceed it, so nothing was stored. Delete versions and run `cairn gc`, or \
+         ask an admin to raise it: `cairn quota set {project} SIZE`"
+    )]
+    OverQuota {
+        /// `entity/project`
+        project: String,
+        /// its quota in bytes
+        quota: u64,
+        /// the bytes it holds
+        used: u64,
+        /// the bytes refused
+        incoming: u64,
+    },
     /// A storage error (most client errors are found there).
     #[error(transparent)]
     Store(#[from] cairn_store::Error),
@@ -107,6 +123,7 @@ impl ApiError {
             Self::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
+            Self::OverQuota { .. } => StatusCode::INSUFFICIENT_STORAGE,
             Self::Reference { path, reference } => {
                 let mut p = problem(StatusCode::CONFLICT, detail);
                 p.path = Some(path.clone());

@@ -16,6 +16,7 @@
 //!     config: Arc::new(cairn_server::Config::default()),
 //!     throttle: Default::default(),
 //!     draining: Default::default(),
+//!     quotas: Default::default(),
 //! };
 //! let app: axum::Router = cairn_server::router(state);
 //! assert!(cairn_server::openapi().paths.paths.contains_key("/api/v1/health"));
@@ -27,6 +28,7 @@ pub mod error;
 mod extract;
 mod monitoring;
 pub mod proxy;
+pub mod quota;
 mod range;
 mod routes;
 mod throttle;
@@ -196,4 +198,6 @@ pub struct AppState {
     pub throttle: Arc<Throttle>,
     /// Set once shutdown began: `/api/v1/ready` answers 503 from then on.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// What this replica last read of projects' quotas and usage.
+    pub quotas: Arc<quota::Quotas>,
 }

@@ -102,6 +102,7 @@ impl TestServer {
             config: Arc::new(config),
             throttle: Default::default(),
             draining: Default::default(),
+            quotas: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

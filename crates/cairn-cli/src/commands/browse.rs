@@ -18,6 +18,13 @@ pub async fn ls(api: &Api, out: Output, path: Option<&str>) -> anyhow::Result<()
                 _ => api.default_project()?,
             };
             let list = api.list_artifacts(&project).await?;
+            // what the project holds against its quota, below the list (not in --json: the
+            // list's shape stays; `cairn quota show` has it)
+            let usage = if out.json {
+                None
+            } else {
+                api.usage(&project).await.ok()
+            };
             out.print(&list, || {
                 list.iter()
                     .map(|a| {
@@ -29,6 +36,7 @@ pub async fn ls(api: &Api, out: Output, path: Option<&str>) -> anyhow::Result<()
                             a.latest.map_or("-".into(), |v| v.to_string())
                         )
                     })
+                    .chain(usage.map(|u| super::quota::describe(&project, &u)))
                     .collect::<Vec<_>>()
                     .join("\n")
             })

@@ -3,6 +3,7 @@
 
 pub mod browse;
 pub mod fetch;
+pub mod quota;
 pub mod write;
 
 use std::path::{Path, PathBuf};

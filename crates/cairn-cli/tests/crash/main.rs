@@ -79,9 +79,9 @@ async fn live(mut worker: Worker, stop: Arc<AtomicBool>) -> Life {
 /// `serve_flags`), checking every invariant after each restart, while `cairn gc --grace 0s`
 /// runs on the same stores back to back (and is killed now and then). `staging` is the local
 /// staging directory, if any. `window` bounds how long the registry lives before each kill
-/// (milliseconds). Every third kill is aimed instead: it lands as soon as one of `must_cut`
-/// (in turn) is waiting on its answer, so each of them is cut off now and then whatever the
-/// mix of traffic.
+/// (milliseconds). Every third kill is aimed instead: after half such a life it lands as soon
+/// as one of `must_cut` (in turn) is waiting on its answer, so each of them is cut off now and
+/// then whatever the mix of traffic.
 async fn crash_loop(
     storage: Vec<String>,
     serve_flags: &[&str],
@@ -148,6 +148,8 @@ async fn crash_loop(
         let life = Duration::from_millis(rng.random_range(window.clone()));
         if kill % 3 == 1 && !must_cut.is_empty() {
             let call = must_cut[kill / 3 % must_cut.len()];
+            // live a while first, so commits keep getting through
+            tokio::time::sleep(life / 2).await;
             let aimed = in_flight.wait_for(call);
             // the window's end bounds the wait: a mix that rarely makes this call moves on
             let _ = tokio::time::timeout(Duration::from_millis(window.end), aimed).await;

@@ -16,6 +16,7 @@ use crate::patch::Patch;
 
 mod chunks;
 mod lineage;
+mod quota;
 mod upload;
 
 pub use chunks::{
@@ -23,6 +24,7 @@ pub use chunks::{
     MAX_BASES, MAX_KNOWN_CHECK, MAX_PACKS, PackReceipt, RecipePart, next_group, plan_parts,
 };
 pub use lineage::{Lineage, Run, RunRequest, UseRequest, VersionKey};
+pub use quota::{QuotaRequest, Usage};
 pub use upload::{
     DEFAULT_PART_SIZE, RESUMABLE_THRESHOLD, UploadPart, UploadRequest, UploadSession,
 };

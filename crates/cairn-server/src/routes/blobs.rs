@@ -44,7 +44,7 @@ pub(crate) async fn missing(
     responses((status = 201, description = "stored"), (status = 200, description = "already present"),
         (status = 413, body = Problem), (status = 422, body = Problem),
         (status = 503, body = Problem, description = "garbage collection is deleting these bytes right now; retry after Retry-After seconds"),
-        (status = 507, body = Problem, description = "the registry is out of space; nothing was stored")))]
+        (status = 507, body = Problem, description = "the registry is out of space, or the project would exceed its quota; nothing was stored")))]
 pub(crate) async fn put(
     State(state): State<AppState>,
     _: Allowed<WRITE>,
@@ -55,13 +55,32 @@ pub(crate) async fn put(
     let key = p.key();
     let limit = state.config.max_blob_size;
     let stream = body_within(&headers, body, limit)?;
+    let declared = declared_length(&headers);
+    if let Some(len) = declared {
+        crate::quota::admit_blobs(&state, &key, &[(p.digest, len)]).await?;
+    }
     let staged = state.blobs.stage(&p.digest, stream, limit).await?;
+    if declared.is_none() {
+        // a chunked body: its length is known once it is staged
+        if let Err(e) = crate::quota::admit_blobs(&state, &key, &[(p.digest, staged.size)]).await {
+            state.blobs.discard(staged).await?;
+            return Err(e);
+        }
+    }
     let new = crate::holding(&state, &key, staged).await?;
     Ok(if new {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     })
+}
+
+/// The request body's `Content-Length`, if it declares one.
+pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
 }
 
 /// A request body as a byte stream, refused (413) before a byte is read when its declared
@@ -71,11 +90,7 @@ pub(crate) fn body_within(
     body: Body,
     limit: u64,
 ) -> Result<cairn_store::ByteStream, ApiError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
+    if declared_length(headers).is_some_and(|n| n > limit) {
         return Err(Error::TooLarge { limit }.into());
     }
     Ok(body

@@ -118,6 +118,10 @@ pub(crate) async fn put_pack(
     let limit = pack_limit();
     let stream = super::blobs::body_within(&headers, body, limit)?;
     let key = p.key();
+    // a pack's chunks become held bytes once assembled; refused early if they cannot fit
+    if let Some(len) = super::blobs::declared_length(&headers) {
+        crate::quota::room_for_pack(&state, &key, len).await?;
+    }
     let owner = format!("{}/{}", key.entity, key.project);
     let (pack, header) = state.blobs.put_pack(&owner, stream, limit).await?;
     Ok((
@@ -151,6 +155,8 @@ pub(crate) async fn assemble(
     if req.blobs.iter().any(|b| b.size > limit) {
         return Err(cairn_store::Error::TooLarge { limit }.into());
     }
+    let blobs: Vec<_> = req.blobs.iter().map(|b| (b.digest, b.size)).collect();
+    crate::quota::admit_blobs(&state, &p.key(), &blobs).await?;
     let out = cairn_store::assembly::assemble(
         state.meta.as_ref(),
         &state.blobs,

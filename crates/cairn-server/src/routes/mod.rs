@@ -9,6 +9,7 @@ mod distributed;
 mod files;
 mod identity;
 mod params;
+mod quotas;
 mod runs;
 mod uploads;
 mod versions;
@@ -82,6 +83,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(uploads::get, uploads::abort))
         .routes(routes!(uploads::part))
         .routes(routes!(uploads::complete))
+        .routes(routes!(quotas::usage))
+        .routes(routes!(quotas::set))
 }
 
 /// The OpenAPI document of every route (wildcards written `{path}`).

@@ -45,6 +45,7 @@ pub(crate) async fn open(
     if req.size > limit {
         return Err(Error::TooLarge { limit }.into());
     }
+    crate::quota::admit_blobs(&state, &p.key(), &[(req.digest, req.size)]).await?;
     let session = state
         .blobs
         .open_upload(

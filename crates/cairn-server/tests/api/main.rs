@@ -18,6 +18,7 @@ mod hostile;
 mod openapi;
 mod patches;
 mod permissions;
+mod quotas;
 mod replicas;
 mod runs;
 mod uploads;

@@ -153,6 +153,12 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
     fn pools(&self) -> Vec<PoolUse> {
         Vec::new()
     }
+    /// The bytes and blobs `project` holds (each blob once), and its quota.
+    async fn usage(&self, project: &ProjectKey) -> Result<cairn_core::wire::Usage>;
+    /// The quota of `project`, if it has one.
+    async fn quota(&self, project: &ProjectKey) -> Result<Option<u64>>;
+    /// Set (`Some`) or lift (`None`) the quota of `project`.
+    async fn set_quota(&self, project: &ProjectKey, bytes: Option<u64>) -> Result<()>;
     /// Store a token under the SHA-256 of its secret.
     async fn create_token(&self, secret_hash: &Digest, token: &TokenRecord) -> Result<()>;
     /// The token whose secret hashes to `secret_hash`.

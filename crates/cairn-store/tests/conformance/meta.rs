@@ -53,6 +53,7 @@ fn commit_of(m: Manifest) -> CommitRequest {
 pub async fn run(store: Arc<dyn MetadataStore>) {
     tokens(&*store).await;
     blobs(&*store).await;
+    quotas(&*store).await;
     commits_dedup_and_latest(&*store).await;
     commit_failures_change_nothing(&*store).await;
     patches(&*store).await;
@@ -123,6 +124,26 @@ async fn blobs(store: &dyn MetadataStore) {
     assert_eq!(store.blob_size(&p, &asked[1]).await.unwrap(), Some(1));
     let many: Vec<Digest> = (0..2500u32).map(|i| Digest::of(&i.to_le_bytes())).collect();
     assert_eq!(store.missing_blobs(&p, &many).await.unwrap().len(), 2500);
+}
+
+async fn quotas(store: &dyn MetadataStore) {
+    let p = project("quotas");
+    let empty = store.usage(&p).await.unwrap();
+    assert_eq!(empty, cairn_core::wire::Usage::default());
+    hold(store, &p, &["one", "three", "one"]).await;
+    // each blob once, however often recorded; other projects' holdings are not counted
+    hold(store, &project("quotas-other"), &["elsewhere"]).await;
+    let held = store.usage(&p).await.unwrap();
+    assert_eq!((held.bytes, held.blobs, held.quota), (8, 2, None));
+    assert_eq!(store.quota(&p).await.unwrap(), None);
+    store.set_quota(&p, Some(5 << 40)).await.unwrap();
+    store.set_quota(&p, Some(100)).await.unwrap();
+    assert_eq!(store.quota(&p).await.unwrap(), Some(100));
+    assert_eq!(store.usage(&p).await.unwrap().quota, Some(100));
+    assert_eq!(store.quota(&project("quotas-other")).await.unwrap(), None);
+    store.set_quota(&p, None).await.unwrap();
+    assert_eq!(store.quota(&p).await.unwrap(), None);
+    assert!(store.set_quota(&p, Some(u64::MAX)).await.is_err());
 }
 
 async fn commits_dedup_and_latest(store: &dyn MetadataStore) {

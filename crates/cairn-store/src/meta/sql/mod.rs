@@ -12,6 +12,7 @@ mod distributed;
 mod gc;
 mod lock;
 mod pages;
+mod quotas;
 mod recipes;
 mod repack;
 mod rows;
@@ -214,6 +215,18 @@ impl MetadataStore for SqlStore {
             Dialect::Sqlite => vec![pool_use("read", &self.read), pool_use("write", &self.write)],
             Dialect::Postgres => vec![pool_use("shared", &self.write)],
         }
+    }
+
+    async fn usage(&self, project: &ProjectKey) -> Result<cairn_core::wire::Usage> {
+        quotas::usage(&self.read, project).await
+    }
+
+    async fn quota(&self, project: &ProjectKey) -> Result<Option<u64>> {
+        quotas::quota(&self.read, project).await
+    }
+
+    async fn set_quota(&self, project: &ProjectKey, bytes: Option<u64>) -> Result<()> {
+        quotas::set(&self.write, project, bytes).await
     }
 
     async fn create_token(&self, secret_hash: &Digest, token: &TokenRecord) -> Result<()> {

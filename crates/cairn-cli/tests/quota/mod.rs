@@ -1,0 +1,76 @@
+//! `cairn quota` (issue 24): an admin sets a project's quota; `cairn put` over it fails naming
+//! the quota and leaves nothing committed; `cairn ls` and `cairn quota show` say what the
+//! project holds against it.
+
+use cairn_testkit::TestServer;
+
+use super::{Cli, s, write};
+
+#[tokio::test]
+async fn a_put_over_the_quota_fails_naming_it() {
+    let server = TestServer::start().await;
+    let cli = Cli::new(&server);
+    let usage = cli.json(&["quota", "set", "ent/proj", "10KiB"]).await;
+    assert_eq!(usage["quota"], 10240);
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "small.txt", &"s".repeat(4000));
+    cli.json(&["put", s(dir.path()), "--name", "fits", "--type", "dataset"])
+        .await;
+    let big = tempfile::tempdir().unwrap();
+    write(big.path(), "big.bin", &"b".repeat(20_000));
+    let ran = cli
+        .run(
+            &[
+                "put",
+                s(big.path()),
+                "--name",
+                "too-big",
+                "--type",
+                "dataset",
+            ],
+            true,
+        )
+        .await;
+    assert!(!ran.ok, "{}", ran.stdout);
+    assert!(
+        ran.stderr.contains("quota is 10240 bytes") && ran.stderr.contains("cairn quota set"),
+        "{}",
+        ran.stderr
+    );
+    let shown = cli.run(&["quota", "show", "ent/proj"], true).await;
+    assert!(shown.ok, "{}", shown.stderr);
+    assert!(
+        shown
+            .stdout
+            .contains("ent/proj holds 3.91 KiB in 1 blobs of its 10.00 KiB quota (39%)"),
+        "{}",
+        shown.stdout
+    );
+    let listed = cli.run(&["ls", "ent/proj"], true).await;
+    assert!(listed.stdout.contains("fits"), "{}", listed.stdout);
+    assert!(!listed.stdout.contains("too-big"), "{}", listed.stdout);
+    assert!(
+        listed.stdout.contains("of its 10.00 KiB quota"),
+        "{}",
+        listed.stdout
+    );
+    // lifted, the same put goes through
+    let usage = cli.json(&["quota", "clear", "ent/proj"]).await;
+    assert!(usage.get("quota").is_none(), "{usage}");
+    cli.json(&[
+        "put",
+        s(big.path()),
+        "--name",
+        "too-big",
+        "--type",
+        "dataset",
+    ])
+    .await;
+    // a size that does not parse is named
+    let bad = cli.run(&["quota", "set", "ent/proj", "lots"], true).await;
+    assert!(
+        !bad.ok && bad.stderr.contains("'lots' is not a size"),
+        "{}",
+        bad.stderr
+    );
+}
