@@ -65,6 +65,7 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
     // browse: artifacts, versions, files
     await page.goto(`${reg.base}/ent/proj`);
     await page.getByText('photos').first().waitFor();
+    await page.getByTestId('project-usage').filter({ hasText: 'Holds 19 B in 4 blobs; no quota.' }).waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'artifacts.png') });
     await page.goto(`${reg.base}/ent/proj/photos`);
     await page.getByText('v0').first().waitFor();

@@ -1,6 +1,6 @@
 //! Browsing: projects → artifacts → versions → a version's files.
 
-use cairn_core::wire::{ArtifactList, Version, VersionList};
+use cairn_core::wire::{ArtifactList, Usage, Version, VersionList};
 use cairn_core::{Entry, EntryPath, Manifest};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -40,8 +40,18 @@ pub fn Artifacts() -> impl IntoView {
         let url = api::project_api(&p.at("entity"), &p.at("project"), "/artifacts?limit=10000");
         async move { api::get::<ArtifactList>(&url).await }
     });
+    let usage = LocalResource::new(move || {
+        let url = api::project_api(&p.at("entity"), &p.at("project"), "/usage");
+        async move { api::get::<Usage>(&url).await }
+    });
     view! {
         <h1>{move || format!("{}/{}", p.at("entity"), p.at("project"))}</h1>
+        {move || usage.get().and_then(Result::ok).map(|u| view! {
+            <p class="usage" data-testid="project-usage">
+                {holds(&u)}
+                {u.quota.map(|q| view! { " " <meter min="0" max=q.to_string() high=(q / 10 * 9).to_string() value=u.bytes.to_string()></meter> })}
+            </p>
+        })}
         <Show when=|| !crate::embed::read_only()>
             <p><A href=move || link(format!("/{}/{}/new", p.at("entity"), p.at("project")))>"+ New version from files"</A></p>
         </Show>
@@ -63,6 +73,15 @@ pub fn Artifacts() -> impl IntoView {
                 </table>
             }.into_any(),
         }}
+    }
+}
+
+/// What a project holds against its quota, in words.
+fn holds(u: &Usage) -> String {
+    let held = format!("Holds {} in {} blobs", size(u.bytes), u.blobs);
+    match u.quota {
+        Some(q) => format!("{held} of its {} quota.", size(q)),
+        None => format!("{held}; no quota."),
     }
 }
 
