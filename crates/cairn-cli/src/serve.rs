@@ -126,6 +126,25 @@ pub struct ServeArgs {
     /// Drop a request whose body sends nothing for this long (`60s`); nothing of it is kept.
     #[arg(long, default_value = "60s", value_parser = crate::gc::parse_duration)]
     body_timeout: Duration,
+    /// Largest JSON body (a commit's manifest, an upsert): `1GiB`, `200MB`, bytes; 413 over it.
+    #[arg(long, default_value = "1GiB", value_parser = crate::commands::quota::parse_size)]
+    max_json_body: u64,
+    /// Most entries one commit or upsert may carry (413 over it; many more go in as upserts
+    /// of one distributed version).
+    #[arg(long, default_value_t = 10_000_000)]
+    max_manifest_entries: u64,
+    /// Bytes of large JSON bodies (1 MiB and up) read and parsed at once: a commit's body takes
+    /// its size of it while it is parsed (a few times that in memory), others wait up to 30 s,
+    /// then get 503 with Retry-After.
+    #[arg(long, default_value = "4GiB", value_parser = crate::commands::quota::parse_size)]
+    json_memory: u64,
+    /// Requests a second one token may make (bursts of twice that; 0: no limit); past it,
+    /// 429 with Retry-After, and the clients wait and retry.
+    #[arg(long, default_value_t = 1000)]
+    token_rate: u32,
+    /// Uploads (blob PUTs, packs, session parts) one token may run at once (0: no limit).
+    #[arg(long, default_value_t = 64)]
+    token_uploads: u32,
     /// On SIGTERM or SIGINT, first keep serving this long (`5s`) while `/api/v1/ready` answers
     /// 503 and every response closes its connection: load balancers take the replica out and
     /// keep-alive clients reconnect to another one before this one stops accepting. Set it a
@@ -211,6 +230,11 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
             upload_part_size: cairn_core::wire::DEFAULT_PART_SIZE,
             upload_ttl: args.upload_ttl,
             body_timeout: args.body_timeout,
+            max_json_body: args.max_json_body,
+            max_manifest_entries: args.max_manifest_entries,
+            json_memory: args.json_memory,
+            token_rate: args.token_rate,
+            token_uploads: args.token_uploads,
             ..Config::default()
         }),
         throttle: Default::default(),

@@ -81,6 +81,19 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(base + jitter)).await;
 }
 
+/// Wait as the registry asked (`Retry-After` in seconds, at most a minute), else back off.
+async fn wait_as_asked(res: &Response, attempt: u32) {
+    let asked = res
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match asked {
+        Some(secs) => tokio::time::sleep(Duration::from_secs(secs.min(60))).await,
+        None => backoff(attempt).await,
+    }
+}
+
 impl Http {
     /// Connect with `config`.
     pub fn new(config: &Config) -> Result<Self> {
@@ -100,7 +113,8 @@ impl Http {
             .bearer_auth(&self.token)
     }
 
-    /// Send what `make` builds, retrying connection failures and 429/502/503/504 with backoff;
+    /// Send what `make` builds, retrying connection failures and 429/502/503/504 (after
+    /// `Retry-After` when the registry says, else with backoff);
     /// any other non-success answer becomes [`Error::Api`].
     pub(crate) async fn send(
         &self,
@@ -114,7 +128,9 @@ impl Http {
             let result = make(self.request(method.clone(), path))?.send().await;
             match result {
                 Ok(res) if res.status().is_success() => return Ok(res),
-                Ok(res) if transient(res.status()) && attempt < ATTEMPTS => backoff(attempt).await,
+                Ok(res) if transient(res.status()) && attempt < ATTEMPTS => {
+                    wait_as_asked(&res, attempt).await
+                }
                 Ok(res) => return Err(problem(res).await),
                 Err(e)
                     if (e.is_connect() || e.is_timeout() || e.is_request())

@@ -48,6 +48,25 @@ pub enum ApiError {
         /// its URI
         reference: String,
     },
+    /// A request body over a configured limit, with what the limit is.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The registry is busy with work of this kind; retry after `retry_after` seconds.
+    #[error("{detail}")]
+    Busy {
+        /// what is busy, and why
+        detail: String,
+        /// seconds
+        retry_after: u64,
+    },
+    /// A token over its request rate or its uploads in flight.
+    #[error("{detail}")]
+    TooManyRequests {
+        /// which limit
+        detail: String,
+        /// seconds
+        retry_after: u64,
+    },
     /// An upload that would take a project over its storage quota.
     #[error(
         "project {project} holds {used} bytes and its quota is {quota} bytes: these {incoming} \
@@ -124,6 +143,9 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::OverQuota { .. } => StatusCode::INSUFFICIENT_STORAGE,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Reference { path, reference } => {
                 let mut p = problem(StatusCode::CONFLICT, detail);
                 p.path = Some(path.clone());
@@ -190,7 +212,9 @@ impl IntoResponse for ApiError {
             Self::Unauthorized(_) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Self::TooManyAttempts { retry_after } => {
+            Self::TooManyAttempts { retry_after }
+            | Self::Busy { retry_after, .. }
+            | Self::TooManyRequests { retry_after, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
             }
             Self::Store(cairn_store::Error::Collecting(_)) => {

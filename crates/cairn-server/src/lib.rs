@@ -24,8 +24,10 @@
 //! ```
 
 pub mod auth;
+pub mod budget;
 pub mod error;
 mod extract;
+pub mod fairness;
 mod monitoring;
 pub mod proxy;
 pub mod quota;
@@ -137,6 +139,20 @@ pub struct Config {
     /// How long an upload of bytes garbage collection is deleting waits for the deletion
     /// before it answers 503.
     pub collect_wait: std::time::Duration,
+    /// Largest JSON body (a commit's manifest, an upsert) in bytes: 413 over it.
+    pub max_json_body: u64,
+    /// Most entries one commit or upsert may carry (a manifest's, or a patch's puts): 413
+    /// over it.
+    pub max_manifest_entries: u64,
+    /// Bytes of large JSON bodies read and parsed at once, across requests ([`budget`]).
+    pub json_memory: u64,
+    /// How long a large JSON body waits for its share of `json_memory` before 503.
+    pub json_wait: std::time::Duration,
+    /// Requests a second one token may make (bursts of twice that; 0: no limit): 429 with
+    /// `Retry-After` past it ([`fairness`]).
+    pub token_rate: u32,
+    /// Uploads one token may run at once (0: no limit): 429 past it.
+    pub token_uploads: u32,
     /// Tests only: where uploads are held still (see [`cairn_store::Seam`]).
     pub seam: cairn_store::Seam,
 }
@@ -155,6 +171,12 @@ impl Default for Config {
             upload_ttl: std::time::Duration::from_secs(24 * 3600),
             body_timeout: std::time::Duration::from_secs(60),
             collect_wait: cairn_store::holding::DEFAULT_WAIT,
+            max_json_body: 1 << 30,
+            max_manifest_entries: 10_000_000,
+            json_memory: 4 << 30,
+            json_wait: std::time::Duration::from_secs(30),
+            token_rate: 1000,
+            token_uploads: 64,
             seam: cairn_store::Seam::default(),
         }
     }

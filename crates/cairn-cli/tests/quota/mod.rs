@@ -1,6 +1,6 @@
 //! `cairn quota` (issue 24): an admin sets a project's quota; `cairn put` over it fails naming
 //! the quota and leaves nothing committed; `cairn ls` and `cairn quota show` say what the
-//! project holds against it.
+//! project holds against it. And a client over its token's request rate waits and retries.
 
 use cairn_testkit::TestServer;
 
@@ -72,5 +72,36 @@ async fn a_put_over_the_quota_fails_naming_it() {
         !bad.ok && bad.stderr.contains("'lots' is not a size"),
         "{}",
         bad.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_put_over_the_token_rate_waits_and_retries_by_itself() {
+    let server = TestServer::with_config(cairn_server::Config {
+        token_rate: 2,
+        ..cairn_server::Config::default()
+    })
+    .await;
+    let cli = Cli::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..20 {
+        write(dir.path(), &format!("f{i}.txt"), &format!("file {i}"));
+    }
+    let v = cli
+        .json(&["put", s(dir.path()), "--name", "paced", "--type", "dataset"])
+        .await;
+    assert_eq!(v["version"], "v0", "{v}");
+    // it was refused on the way, and waited as told
+    let metrics = server
+        .get_public("/metrics", &[])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("cairn_http_requests_total{") && l.contains(r#"status="429""#)),
+        "{metrics}"
     );
 }

@@ -23,6 +23,7 @@ pub(crate) async fn upsert(
     ApiJson(req): ApiJson<UpsertRequest>,
 ) -> ApiResult<Json<PendingVersion>> {
     let key = p.key();
+    crate::budget::entries_within(&state.config, req.manifest.as_ref().map_or(0, |m| m.len()))?;
     Ok(Json(state.meta.upsert(&key, &p.name, &p.id, req).await?))
 }
 
@@ -38,6 +39,7 @@ pub(crate) async fn finish(
     ApiJson(req): ApiJson<UpsertRequest>,
 ) -> ApiResult<(StatusCode, Json<CommitResponse>)> {
     let key = p.key();
+    crate::budget::entries_within(&state.config, req.manifest.as_ref().map_or(0, |m| m.len()))?;
     let out = state.meta.finish(&key, &p.name, &p.id, req).await?;
     crate::monitoring::commit(out.created);
     Ok((created_status(&out), Json(out)))

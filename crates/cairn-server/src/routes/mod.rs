@@ -27,9 +27,6 @@ use utoipa_axum::routes;
 use crate::error::ApiError;
 use crate::{AppState, web};
 
-/// Largest JSON body (a commit of a very large manifest).
-const JSON_LIMIT: usize = 1 << 30;
-
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Cairn registry", description = "Artifact registry for datasets and models (shared/spec/api.md)."),
@@ -102,15 +99,24 @@ pub fn router(state: AppState) -> Router {
     let config = state.config.clone();
     let draining = state.draining.clone();
     let api: Router<AppState> = api().split_for_parts().0;
+    let budget = crate::budget::JsonBudget::new(config.clone());
+    let fair = crate::fairness::Fairness::new(&config);
+    let json_limit = usize::try_from(config.max_json_body).unwrap_or(usize::MAX);
     crate::monitoring::install();
     let app = api
+        .route_layer(axum::middleware::from_fn(move |req, next| {
+            crate::budget::admit(budget.clone(), req, next)
+        }))
+        .route_layer(axum::middleware::from_fn(move |req, next| {
+            crate::fairness::limit(fair.clone(), req, next)
+        }))
         .route_layer(axum::middleware::from_fn(crate::monitoring::track))
         .route(
             "/api/{*rest}",
             any(|| async { ApiError::NotFound("no such API route".into()) }),
         )
         .route("/metrics", axum::routing::get(crate::monitoring::render))
-        .layer(DefaultBodyLimit::max(JSON_LIMIT))
+        .layer(DefaultBodyLimit::max(json_limit))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             config.body_timeout,
         ))

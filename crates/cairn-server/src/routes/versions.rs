@@ -36,7 +36,8 @@ pub(crate) async fn list(
 #[utoipa::path(post, path = "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions",
     params(ArtifactParams), request_body = CommitRequest,
     responses((status = 201, body = CommitResponse), (status = 200, description = "identical content exists (created: false)", body = CommitResponse),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem),
+        (status = 503, body = Problem, description = "too many large bodies are being read at once; retry after Retry-After seconds")))]
 pub(crate) async fn commit(
     State(state): State<AppState>,
     _: Allowed<WRITE>,
@@ -44,6 +45,12 @@ pub(crate) async fn commit(
     ApiJson(req): ApiJson<CommitRequest>,
 ) -> ApiResult<(StatusCode, Json<CommitResponse>)> {
     let key = p.key();
+    let entries = match (&req.manifest, &req.patch) {
+        (Some(m), _) => m.len(),
+        (None, Some(patch)) => patch.put.len() + patch.remove.len(),
+        (None, None) => 0,
+    };
+    crate::budget::entries_within(&state.config, entries)?;
     // the paths this commit adds (all of a manifest, the puts of a patch)
     let warnings = match (&req.manifest, &req.patch) {
         (Some(m), _) => cairn_core::portable::warnings(m.iter().map(|(p, _)| p)),
