@@ -37,13 +37,16 @@ const UPLOADS: &[(Method, &str)] = &[
 /// Prune idle buckets once this many are kept.
 const PRUNE_AT: usize = 10_000;
 
+/// Uploads in flight per token.
+type Uploads = Arc<Mutex<HashMap<Digest, u32>>>;
+
 /// Each token's request budget and uploads in flight.
 #[derive(Debug, Clone)]
 pub struct Fairness {
     rate: f64,
     uploads: u32,
     buckets: Arc<Mutex<HashMap<Digest, Bucket>>>,
-    uploading: Arc<Mutex<HashMap<Digest, u32>>>,
+    uploading: Uploads,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -110,7 +113,7 @@ impl Fairness {
 }
 
 /// An upload in flight; counted until dropped.
-struct Uploading(Option<(Arc<Mutex<HashMap<Digest, u32>>>, Digest)>);
+struct Uploading(Option<(Uploads, Digest)>);
 
 impl Drop for Uploading {
     fn drop(&mut self) {
