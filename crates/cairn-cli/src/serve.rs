@@ -123,6 +123,9 @@ pub struct ServeArgs {
     /// returned in the response).
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Close a connection whose request headers do not all arrive within this long (`30s`).
+    #[arg(long, default_value = "30s", value_parser = crate::gc::parse_duration)]
+    header_timeout: Duration,
     /// Drop a request whose body sends nothing for this long (`60s`); nothing of it is kept.
     #[arg(long, default_value = "60s", value_parser = crate::gc::parse_duration)]
     body_timeout: Duration,
@@ -235,6 +238,7 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
             json_memory: args.json_memory,
             token_rate: args.token_rate,
             token_uploads: args.token_uploads,
+            header_timeout: args.header_timeout,
             ..Config::default()
         }),
         throttle: Default::default(),

@@ -33,6 +33,7 @@ pub mod proxy;
 pub mod quota;
 mod range;
 mod routes;
+mod serve;
 mod throttle;
 mod web;
 
@@ -43,64 +44,8 @@ use cairn_store::{BlobStore, MetadataStore};
 
 pub use error::ApiError;
 
-/// How [`serve`] stops once its shutdown signal came.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Drain {
-    /// Go on accepting and serving this long while `/api/v1/ready` answers 503 and every
-    /// response closes its connection, so load balancers take the replica out of rotation and
-    /// keep-alive clients reconnect elsewhere before it stops accepting.
-    pub delay: std::time::Duration,
-    /// Then give the requests in flight this long to finish.
-    pub grace: std::time::Duration,
-}
-
-/// Serve [`router`]`(state)` on `listener` until `shutdown` resolves, then drain: answer
-/// `/api/v1/ready` with 503 and close each connection after its response for `drain.delay`,
-/// then stop accepting connections and let requests in flight finish for up to `drain.grace`
-/// before returning (those still running then are cut, as a crash would, which the stores are
-/// safe against). Every connection gets `TCP_NODELAY`: a response's headers and its body go
-/// out in separate writes, and with Nagle's algorithm the body of a small file waited for the
-/// client's delayed ACK (40 ms per download on loopback). Handlers see the client's address
-/// (failed-auth throttling).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    drain: Drain,
-) -> std::io::Result<()> {
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY: {e}");
-        }
-    });
-    let draining = state.draining.clone();
-    let (began, grace_began) = tokio::sync::oneshot::channel::<()>();
-    let shutdown = async move {
-        shutdown.await;
-        draining.store(true, std::sync::atomic::Ordering::SeqCst);
-        tracing::info!(delay = ?drain.delay, "shutting down: not ready, closing connections");
-        tokio::time::sleep(drain.delay).await;
-        tracing::info!(grace = ?drain.grace, "stopped accepting: finishing the requests in flight");
-        let _ = began.send(());
-    };
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(shutdown);
-    let deadline = async move {
-        match grace_began.await {
-            Ok(()) => tokio::time::sleep(drain.grace).await,
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        done = server => done,
-        () = deadline => {
-            tracing::warn!("shutdown grace over: cutting the requests still in flight");
-            Ok(())
-        }
-    }
-}
 pub use routes::{openapi, router};
+pub use serve::{Drain, serve};
 pub use throttle::Throttle;
 
 /// The default single-request blob size limit: 5 GiB.
@@ -153,6 +98,9 @@ pub struct Config {
     pub token_rate: u32,
     /// Uploads one token may run at once (0: no limit): 429 past it.
     pub token_uploads: u32,
+    /// How long a client may take to send a request's headers (on a new connection, or the
+    /// next request of a kept-alive one) before its connection is closed.
+    pub header_timeout: std::time::Duration,
     /// Tests only: where uploads are held still (see [`cairn_store::Seam`]).
     pub seam: cairn_store::Seam,
 }
@@ -177,6 +125,7 @@ impl Default for Config {
             json_wait: std::time::Duration::from_secs(30),
             token_rate: 1000,
             token_uploads: 64,
+            header_timeout: std::time::Duration::from_secs(30),
             seam: cairn_store::Seam::default(),
         }
     }

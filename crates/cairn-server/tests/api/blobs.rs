@@ -218,3 +218,31 @@ async fn a_body_that_stalls_is_dropped_and_nothing_is_kept() {
         .unwrap();
     assert_eq!(expect(res, StatusCode::OK).await["missing"], json!([d]));
 }
+
+#[tokio::test]
+async fn a_connection_that_trickles_its_headers_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::with_config(Config {
+        header_timeout: Duration::from_millis(500),
+        ..Config::default()
+    })
+    .await;
+    let mut tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    // half a request line, then nothing: the registry hangs up instead of waiting for ever
+    tcp.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut buf))
+        .await
+        .expect("the registry closes the connection");
+    assert!(read.is_ok() || buf.is_empty(), "{read:?}");
+    // a client that sends its headers in time is served as ever
+    let res = s
+        .client
+        .get(format!("{}/api/v1/health", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}

@@ -93,6 +93,8 @@ const ROUTES: &[(&str, &str)] = &[
     ),
     ("post", "/api/v1/projects/{entity}/{project}/packs"),
     ("post", "/api/v1/projects/{entity}/{project}/blobs/assemble"),
+    ("get", "/api/v1/projects/{entity}/{project}/usage"),
+    ("put", "/api/v1/projects/{entity}/{project}/quota"),
 ];
 
 #[tokio::test]
