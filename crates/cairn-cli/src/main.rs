@@ -28,6 +28,9 @@ struct Cli {
     /// Token (else CAIRN_TOKEN, else the login file).
     #[arg(long, global = true)]
     token: Option<String>,
+    /// On failure, print every cause and, with RUST_BACKTRACE=1, where it happened.
+    #[arg(long, short, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -178,9 +181,25 @@ fn config(cli: &Cli) -> anyhow::Result<Config> {
     Ok(config)
 }
 
+/// One clean `error: …` line (the causes joined), whatever RUST_BACKTRACE says; the whole
+/// report with `--verbose`.
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    match run(&cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) if cli.verbose => {
+            eprintln!("error: {e:?}");
+            std::process::ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: &Cli) -> anyhow::Result<()> {
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -197,7 +216,7 @@ async fn main() -> anyhow::Result<()> {
     let out = Output { json: cli.json };
     let progress: Arc<dyn Progress> = Arc::new(cairn_client::Bars::new(cli.json));
     let api =
-        || -> anyhow::Result<Api> { Ok(Api::new(&config(&cli)?)?.with_progress(progress.clone())) };
+        || -> anyhow::Result<Api> { Ok(Api::new(&config(cli)?)?.with_progress(progress.clone())) };
     match &cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Gc(args) => gc::run(args, out).await,

@@ -22,9 +22,11 @@ pub enum Error {
         /// The problem document.
         problem: Box<Problem>,
     },
-    /// The registry could not be reached or the transfer broke.
-    #[error("HTTP: {0}")]
-    Http(#[from] reqwest::Error),
+    /// The registry could not be reached or the transfer broke (shown with every cause:
+    /// `error sending request for url (…): client error (Connect): tcp connect error:
+    /// Connection refused`; not a `source`, so reports do not repeat them).
+    #[error("{}", causes(.0))]
+    Http(reqwest::Error),
     /// A local file or directory.
     #[error("{}: {source}", .path.display())]
     Io {
@@ -91,3 +93,24 @@ impl Error {
 
 /// The SDK's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<reqwest::Error> for Error {
+    fn from(e: reqwest::Error) -> Self {
+        Self::Http(e)
+    }
+}
+
+/// An error and its causes, joined with `: `.
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
+}

@@ -105,3 +105,34 @@ async fn a_put_over_the_token_rate_waits_and_retries_by_itself() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn errors_are_one_clean_line_even_with_rust_backtrace_set() {
+    let server = TestServer::start().await;
+    let cairn = |verbose: bool| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cairn"));
+        cmd.args(["quota", "show", "ent/proj", "--host", &server.url])
+            .args(["--token", "cairn_not_a_token"])
+            .env("RUST_BACKTRACE", "1")
+            .env_remove("CAIRN_TOKEN")
+            .env_remove("CAIRN_HOST");
+        if verbose {
+            cmd.arg("--verbose");
+        }
+        cmd.output()
+    };
+    let out = cairn(false).await.unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains("401"),
+        "{stderr}"
+    );
+    // --verbose shows the whole report, with where it happened
+    let out = cairn(true).await.unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.lines().count() > 1, "{stderr}");
+}
