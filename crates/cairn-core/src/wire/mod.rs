@@ -142,6 +142,35 @@ pub struct ArtifactSummary {
     pub latest: Option<VersionIndex>,
 }
 
+/// One project in `GET /api/v1/projects`.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProjectSummary {
+    /// Its entity.
+    pub entity: crate::name::Entity,
+    /// The project.
+    pub project: crate::name::Project,
+    /// Its collections.
+    pub artifacts: u64,
+    /// Their versions.
+    pub versions: u64,
+    /// When its newest version was committed (RFC 3339), if it has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+}
+
+/// `GET /api/v1/projects`: the projects the token reaches that hold artifacts, by entity and
+/// name (at most [`MAX_PROJECTS`]).
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProjectList {
+    /// The projects.
+    pub projects: Vec<ProjectSummary>,
+}
+
+/// Most projects `GET /api/v1/projects` lists.
+pub const MAX_PROJECTS: usize = 10_000;
+
 /// `GET {P}/artifacts`.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -54,6 +54,20 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Result<Json<Health>,
     Ok(health(State(state)).await)
 }
 
+/// The projects the token reaches that hold artifacts, with their artifact and version
+/// counts and last activity.
+#[utoipa::path(get, path = "/api/v1/projects", responses((status = 200, body = cairn_core::wire::ProjectList), (status = 401, body = Problem)))]
+pub(crate) async fn projects(
+    State(state): State<AppState>,
+    Caller(token): Caller,
+) -> crate::error::ApiResult<Json<cairn_core::wire::ProjectList>> {
+    let projects = state
+        .meta
+        .list_projects(token.entity.as_ref(), token.project.as_ref())
+        .await?;
+    Ok(Json(cairn_core::wire::ProjectList { projects }))
+}
+
 /// Who the token belongs to and what it reaches.
 #[utoipa::path(get, path = "/api/v1/whoami", responses((status = 200, body = Whoami), (status = 401, body = Problem)))]
 pub(crate) async fn whoami(Caller(token): Caller) -> Json<Whoami> {

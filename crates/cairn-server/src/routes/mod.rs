@@ -55,6 +55,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(identity::ready))
         .routes(routes!(identity::openapi_json))
         .routes(routes!(identity::whoami))
+        .routes(routes!(identity::projects))
         .routes(routes!(identity::create_token))
         .routes(routes!(blobs::missing))
         .routes(routes!(blobs::put, blobs::head))

@@ -395,3 +395,58 @@ async fn every_response_carries_its_request_id() {
     let res = s.get_public("/api/v1/nope", &[]).await;
     assert!(res.headers().contains_key("x-request-id"));
 }
+
+#[tokio::test]
+async fn projects_lists_what_the_token_reaches() {
+    let s = TestServer::start().await;
+    s.commit_files("ent/a", "data", &[("x", "1")]).await;
+    s.commit_files("ent/a", "data", &[("x", "2")]).await;
+    s.commit_files("ent/a", "model", &[("y", "3")]).await;
+    s.commit_files("ent/b", "data", &[("x", "1")]).await;
+    s.commit_files("other/c", "data", &[("x", "1")]).await;
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v["projects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}/{}",
+                    p["entity"].as_str().unwrap(),
+                    p["project"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let all = s.get_json("/api/v1/projects", StatusCode::OK).await;
+    assert_eq!(names(&all), ["ent/a", "ent/b", "other/c"]);
+    assert_eq!(all["projects"][0]["artifacts"], 2);
+    assert_eq!(all["projects"][0]["versions"], 3);
+    assert!(all["projects"][0]["updated_at"].is_string(), "{all}");
+    let get = |token: String| {
+        let s = &s;
+        async move {
+            let res = s
+                .client
+                .get(format!("{}/api/v1/projects", s.url))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            expect(res, StatusCode::OK).await
+        }
+    };
+    let ent = get(s.token("ent", Role::Read).await).await;
+    assert_eq!(names(&ent), ["ent/a", "ent/b"]);
+    let scoped = s
+        .req(reqwest::Method::POST, "/api/v1/tokens")
+        .json(&serde_json::json!({"entity": "ent", "project": "b", "role": "read", "expires_in": 600}))
+        .send()
+        .await
+        .unwrap();
+    let scoped = expect(scoped, StatusCode::CREATED).await;
+    let one = get(scoped["token"].as_str().unwrap().to_owned()).await;
+    assert_eq!(names(&one), ["ent/b"]);
+    let anonymous = s.get_public("/api/v1/projects", &[]).await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}

@@ -95,6 +95,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/projects/{entity}/{project}/blobs/assemble"),
     ("get", "/api/v1/projects/{entity}/{project}/usage"),
     ("put", "/api/v1/projects/{entity}/{project}/quota"),
+    ("get", "/api/v1/projects"),
 ];
 
 #[tokio::test]

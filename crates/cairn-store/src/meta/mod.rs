@@ -153,6 +153,13 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
     fn pools(&self) -> Vec<PoolUse> {
         Vec::new()
     }
+    /// The projects that hold collections (within `entity`, and `project`, when given), by
+    /// entity and name; at most [`cairn_core::wire::MAX_PROJECTS`].
+    async fn list_projects(
+        &self,
+        entity: Option<&cairn_core::Entity>,
+        project: Option<&cairn_core::Project>,
+    ) -> Result<Vec<cairn_core::wire::ProjectSummary>>;
     /// The bytes and blobs `project` holds (each blob once), and its quota.
     async fn usage(&self, project: &ProjectKey) -> Result<cairn_core::wire::Usage>;
     /// The quota of `project`, if it has one.

@@ -55,6 +55,7 @@ pub async fn run(store: Arc<dyn MetadataStore>) {
     blobs(&*store).await;
     quotas(&*store).await;
     commits_dedup_and_latest(&*store).await;
+    projects(&*store).await;
     commit_failures_change_nothing(&*store).await;
     patches(&*store).await;
     super::large::run(&*store).await;
@@ -198,6 +199,38 @@ async fn commits_dedup_and_latest(store: &dyn MetadataStore) {
     let info = store.artifact(&p, &n).await.unwrap();
     assert_eq!(info.versions, 2);
     assert_eq!(info.aliases.get(&alias("best")), Some(&VersionIndex(1)));
+}
+
+async fn projects(store: &dyn MetadataStore) {
+    let p = project("listing");
+    hold(store, &p, &["1", "2"]).await;
+    for (n, content) in [("one", "1"), ("one", "2"), ("two", "1")] {
+        store
+            .commit(&p, &name(n), commit_of(manifest(&[("a", content)])))
+            .await
+            .unwrap();
+    }
+    let listed = store
+        .list_projects(Some(&p.entity), Some(&p.project))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!((listed[0].artifacts, listed[0].versions), (2, 3));
+    assert!(listed[0].updated_at.is_some());
+    let all = store.list_projects(None, None).await.unwrap();
+    assert!(all.iter().any(|l| l.project == p.project));
+    assert!(
+        all.windows(2)
+            .all(|w| (&w[0].entity, &w[0].project) < (&w[1].entity, &w[1].project))
+    );
+    let other: cairn_core::Entity = "nobody".parse().unwrap();
+    assert!(
+        store
+            .list_projects(Some(&other), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn commit_failures_change_nothing(store: &dyn MetadataStore) {

@@ -217,6 +217,14 @@ impl MetadataStore for SqlStore {
         }
     }
 
+    async fn list_projects(
+        &self,
+        entity: Option<&cairn_core::Entity>,
+        project: Option<&cairn_core::Project>,
+    ) -> Result<Vec<cairn_core::wire::ProjectSummary>> {
+        versions::list_projects(&self.read, entity, project).await
+    }
+
     async fn usage(&self, project: &ProjectKey) -> Result<cairn_core::wire::Usage> {
         quotas::usage(&self.read, project).await
     }

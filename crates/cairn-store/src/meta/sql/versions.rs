@@ -235,3 +235,37 @@ pub(super) async fn delete_alias(
     }
     Ok(())
 }
+
+/// The projects holding collections, within `entity` and `project` when given.
+pub(super) async fn list_projects(
+    pool: &AnyPool,
+    entity: Option<&cairn_core::Entity>,
+    project: Option<&cairn_core::Project>,
+) -> Result<Vec<cairn_core::wire::ProjectSummary>> {
+    let rows: Vec<(String, String, i64, i64, Option<String>)> = sqlx::query_as(
+        "SELECT c.entity, c.project, COUNT(DISTINCT c.id), COUNT(v.idx), MAX(v.created_at)
+         FROM collections c LEFT JOIN versions v ON v.collection_id = c.id
+         WHERE ($1 IS NULL OR c.entity = $2) AND ($3 IS NULL OR c.project = $4)
+         GROUP BY c.entity, c.project
+         ORDER BY c.entity, c.project LIMIT $5",
+    )
+    .bind(entity.map(|e| e.as_str()))
+    .bind(entity.map(|e| e.as_str()))
+    .bind(project.map(|p| p.as_str()))
+    .bind(project.map(|p| p.as_str()))
+    .bind(cairn_core::wire::MAX_PROJECTS as i64)
+    .fetch_all(pool)
+    .await?;
+    let corrupt = |e: cairn_core::Error| Error::Corrupt(e.to_string());
+    rows.into_iter()
+        .map(|(entity, project, artifacts, versions, updated_at)| {
+            Ok(cairn_core::wire::ProjectSummary {
+                entity: entity.parse().map_err(corrupt)?,
+                project: project.parse().map_err(corrupt)?,
+                artifacts: artifacts as u64,
+                versions: versions as u64,
+                updated_at,
+            })
+        })
+        .collect()
+}
