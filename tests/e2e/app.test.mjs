@@ -62,17 +62,22 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
     assert.equal(packs(), 1, 'four small files go up in one pack');
     assert.equal(countFiles(path.join(reg.data, 'blobs', 'blobs')), 0);
 
-    // browse: artifacts, versions, files
-    await page.goto(`${reg.base}/ent/proj`);
-    await page.getByText('photos').first().waitFor();
+    // browse by clicks: projects, artifacts, versions, files; back up by the breadcrumbs
+    await page.goto(`${reg.base}/`);
+    await page.getByTestId('project-list').getByRole('link', { name: 'ent/proj', exact: true }).click();
     await page.getByTestId('project-usage').filter({ hasText: 'Holds 19 B in 4 blobs; no quota.' }).waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'artifacts.png') });
-    await page.goto(`${reg.base}/ent/proj/photos`);
-    await page.getByText('v0').first().waitFor();
+    await page.getByRole('link', { name: 'photos', exact: true }).click();
+    await page.getByRole('link', { name: 'v0', exact: true }).waitFor();
+    assert.match(await page.getByRole('table').innerText(), /just now|minute/);
     await page.screenshot({ path: path.join(SHOTS, 'versions.png') });
-    await page.goto(`${reg.base}/ent/proj/photos/v0`);
+    await page.getByRole('link', { name: 'v0', exact: true }).click();
     await page.getByText('photos/sub/b.txt').waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'files.png') });
+    await page.getByTestId('crumbs').getByRole('link', { name: 'photos', exact: true }).click();
+    await page.getByRole('link', { name: 'v0', exact: true }).waitFor();
+    await page.getByTestId('crumbs').getByRole('link', { name: 'projects', exact: true }).click();
+    await page.getByTestId('project-list').waitFor();
 
     // draft: replace photos/sub/b.txt, remove the folder photos/rm
     await page.goto(`${reg.base}/ent/proj/photos/latest/draft`);

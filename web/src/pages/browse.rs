@@ -1,6 +1,6 @@
 //! Browsing: projects → artifacts → versions → a version's files.
 
-use cairn_core::wire::{ArtifactList, Usage, Version, VersionList};
+use cairn_core::wire::{ArtifactList, ProjectList, Usage, Version, VersionList};
 use cairn_core::{Entry, EntryPath, Manifest};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -12,21 +12,46 @@ use super::widgets::Virtual;
 use super::{Params, link};
 use crate::api;
 
-/// Pick a project.
+/// The projects the token reaches, or open one by name.
 #[component]
 pub fn Home() -> impl IntoView {
     let entity = RwSignal::new(String::new());
     let project = RwSignal::new(String::new());
     let navigate = use_navigate();
+    let projects = LocalResource::new(|| async { api::get::<ProjectList>("/api/v1/projects").await });
     view! {
-        <h1>"Open a project"</h1>
+        <h1>"Projects"</h1>
+        {move || match projects.get() {
+            None => view! { <p>"Loading…"</p> }.into_any(),
+            Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
+            Some(Ok(l)) if l.projects.is_empty() => view! {
+                <p>"No project holds artifacts yet: open one below and make its first version, or push with "<code>"cairn put"</code>"."</p>
+            }.into_any(),
+            Some(Ok(l)) => view! {
+                <table data-testid="project-list">
+                    <tr><th>"project"</th><th>"artifacts"</th><th>"versions"</th><th>"last version"</th></tr>
+                    {l.projects.into_iter().map(|p| {
+                        let name = format!("{}/{}", p.entity, p.project);
+                        view! {
+                            <tr>
+                                <td><A href=link(format!("/{name}"))>{name.clone()}</A></td>
+                                <td>{p.artifacts}</td>
+                                <td>{p.versions}</td>
+                                <td>{p.updated_at.as_deref().map(super::when)}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </table>
+            }.into_any(),
+        }}
+        <h2>"Open a project"</h2>
         <form on:submit=move |ev| {
             ev.prevent_default();
-            navigate(&format!("/{}/{}", entity.get_untracked().trim(), project.get_untracked().trim()), Default::default());
+            navigate(&link(format!("/{}/{}", entity.get_untracked().trim(), project.get_untracked().trim())), Default::default());
         }>
-            <input placeholder="entity" prop:value=move || entity.get() on:input=move |ev| entity.set(event_target_value(&ev))/>
+            <input placeholder="entity" aria-label="entity" prop:value=move || entity.get() on:input=move |ev| entity.set(event_target_value(&ev))/>
             " / "
-            <input placeholder="project" prop:value=move || project.get() on:input=move |ev| project.set(event_target_value(&ev))/>
+            <input placeholder="project" aria-label="project" prop:value=move || project.get() on:input=move |ev| project.set(event_target_value(&ev))/>
             <button type="submit">"Open"</button>
         </form>
     }
@@ -45,6 +70,7 @@ pub fn Artifacts() -> impl IntoView {
         async move { api::get::<Usage>(&url).await }
     });
     view! {
+        <super::Crumbs/>
         <h1>{move || format!("{}/{}", p.at("entity"), p.at("project"))}</h1>
         {move || usage.get().and_then(Result::ok).map(|u| view! {
             <p class="usage" data-testid="project-usage">
@@ -110,6 +136,7 @@ pub fn Versions() -> impl IntoView {
         async move { api::get::<VersionList>(&url).await }
     });
     view! {
+        <super::Crumbs/>
         <h1>{move || p.at("name")}</h1>
         {move || match list.get() {
             None => view! { <p>"Loading…"</p> }.into_any(),
@@ -124,8 +151,8 @@ pub fn Versions() -> impl IntoView {
                             <td>{v.file_count}</td>
                             <td>{size(v.size)}</td>
                             <td class="mono">{v.digest.to_string()[..16].to_owned()}</td>
-                            <td>{v.created_at.clone()}</td>
-                            <td>{v.base.map(|b| b.to_string()).unwrap_or_default()}</td>
+                            <td>{super::when(&v.created_at)}</td>
+                            <td>{v.base.map(|b| view! { <A href=link(format!("/{}/{}/{}/{b}", p.at("entity"), p.at("project"), p.at("name")))>{b.to_string()}</A> })}</td>
                         </tr>
                     }).collect_view()}
                 </table>
@@ -183,12 +210,16 @@ pub fn Files() -> impl IntoView {
                 let count = entries.len();
                 let entries = std::sync::Arc::new(entries);
                 let file_base = api::project_api(&p.at("entity"), &p.at("project"), &format!("/artifacts/{}/versions/{}/files/", v.name, v.version));
+                let base_link = v.base.map(|b| link(format!("/{}/{}/{}/{b}", p.at("entity"), p.at("project"), v.name)));
                 view! {
+                    <super::Crumbs/>
                     <h1>{format!("{}:{}", v.name, v.version)}</h1>
                     <p class="meta">
-                        {format!("{} · {} files · {} · aliases {} · digest ", v.type_, v.file_count, size(v.size), v.aliases.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "))}
+                        {format!("{} · {} files · {} · aliases {} · created ", v.type_, v.file_count, size(v.size), v.aliases.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "))}
+                        {super::when(&v.created_at)}
+                        " · digest "
                         <span class="mono">{v.digest.to_string()}</span>
-                        {v.base.map(|b| format!(" · drafted from {b}"))}
+                        {v.base.zip(base_link).map(|(b, href)| view! { " · drafted from " <A href=href>{b.to_string()}</A> })}
                     </p>
                     {(!crate::embed::read_only()).then(|| view! {
                         <p><A href=link(format!("/{}/{}/{}/{}/draft", p.at("entity"), p.at("project"), v.name, v.version))>"Open as draft"</A></p>
