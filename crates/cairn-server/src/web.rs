@@ -25,9 +25,14 @@ pub(crate) fn service(router: Router, config: &Config) -> Router {
         .map(|d| d.join("index.html"))
         .filter(|i| i.is_file());
     let router = match (&index, config.web_dir.as_deref()) {
-        (Some(index), Some(dir)) => {
-            router.fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
-        }
+        (Some(index), Some(dir)) => router
+            .fallback_service(
+                ServeDir::new(dir)
+                    .precompressed_br()
+                    .precompressed_gzip()
+                    .fallback(ServeFile::new(index)),
+            )
+            .layer(axum::middleware::from_fn(caching)),
         _ => router.fallback(|| async {
             Html(
                 "<!doctype html><title>Cairn</title><h1>Cairn registry</h1>\
@@ -55,6 +60,42 @@ pub(crate) fn service(router: Router, config: &Config) -> Router {
         Some(layer) => router.layer(layer),
         None => router,
     }
+}
+
+/// `Cache-Control` for a path of the web app: files whose names carry Trunk's content hash
+/// (`cairn-web-0123456789abcdef_bg.wasm`) never change, so browsers keep them; everything else
+/// (`index.html`, the worker's unhashed files, the app's routes) is revalidated each time. API
+/// answers are left alone.
+pub(crate) fn cache_control(path: &str) -> Option<&'static str> {
+    if path.starts_with("/api/") || path == "/metrics" {
+        return None;
+    }
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let stem = name.split('.').next().unwrap_or_default();
+    let stem = stem.strip_suffix("_bg").unwrap_or(stem);
+    let hashed = stem
+        .rsplit_once('-')
+        .is_some_and(|(_, h)| h.len() == 16 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    Some(if hashed {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    })
+}
+
+async fn caching(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let policy = cache_control(req.uri().path());
+    let mut res = next.run(req).await;
+    if let Some(p) = policy
+        && res.status().is_success()
+    {
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(p));
+    }
+    res
 }
 
 /// The Content-Security-Policy for the app in `index` (its inline scripts allowed by hash).
@@ -131,7 +172,29 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
 
 #[cfg(test)]
 mod tests {
-    use super::inline_scripts;
+    use super::{cache_control, inline_scripts};
+
+    #[test]
+    fn hashed_assets_are_immutable_and_the_rest_revalidated() {
+        let immutable = Some("public, max-age=31536000, immutable");
+        assert_eq!(
+            cache_control("/cairn-web-39435fc4438b7f8a_bg.wasm"),
+            immutable
+        );
+        assert_eq!(cache_control("/cairn-web-39435fc4438b7f8a.js"), immutable);
+        assert_eq!(cache_control("/style-2e5f5ead2bdd3b35.css"), immutable);
+        assert_eq!(
+            cache_control("/cairn-hash-worker_bg.wasm"),
+            Some("no-cache")
+        );
+        assert_eq!(cache_control("/index.html"), Some("no-cache"));
+        assert_eq!(
+            cache_control("/ent/proj/data-0123456789abcdeg"),
+            Some("no-cache")
+        );
+        assert_eq!(cache_control("/api/v1/projects/e/p/blobs/x"), None);
+        assert_eq!(cache_control("/metrics"), None);
+    }
 
     #[test]
     fn finds_inline_scripts_only() {

@@ -18,7 +18,8 @@ pub fn Home() -> impl IntoView {
     let entity = RwSignal::new(String::new());
     let project = RwSignal::new(String::new());
     let navigate = use_navigate();
-    let projects = LocalResource::new(|| async { api::get::<ProjectList>("/api/v1/projects").await });
+    let projects =
+        LocalResource::new(|| async { api::get::<ProjectList>("/api/v1/projects").await });
     view! {
         <h1>"Projects"</h1>
         {move || match projects.get() {

@@ -163,6 +163,10 @@ async fn serves_the_web_app_with_spa_fallback() {
     let dist = tempfile::tempdir().unwrap();
     std::fs::write(dist.path().join("index.html"), "<html>cairn app</html>").unwrap();
     std::fs::write(dist.path().join("app.js"), "console.log(1)").unwrap();
+    // a hashed asset and its gzip sibling (scripts/web-tools precompresses the build)
+    let wasm = "cairn-web-0123456789abcdef_bg.wasm";
+    std::fs::write(dist.path().join(wasm), vec![0u8; 4096]).unwrap();
+    std::fs::write(dist.path().join(format!("{wasm}.gz")), b"gzipped").unwrap();
     let config = cairn_server::Config {
         web_dir: Some(dist.path().to_owned()),
         ..Default::default()
@@ -177,6 +181,24 @@ async fn serves_the_web_app_with_spa_fallback() {
         get("/app.js").await.unwrap().text().await.unwrap(),
         "console.log(1)"
     );
+    let zipped = s
+        .client
+        .get(format!("{}/{wasm}", s.url))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(
+        zipped.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(zipped.bytes().await.unwrap().as_ref(), b"gzipped");
+    let plain = get(&format!("/{wasm}")).await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert_eq!(plain.bytes().await.unwrap().len(), 4096);
+    let index = get("/").await.unwrap();
+    assert_eq!(index.headers()["cache-control"], "no-cache");
     let deep = get("/ent/proj/data/v3").await.unwrap();
     assert_eq!(deep.status(), StatusCode::OK);
     assert_eq!(deep.text().await.unwrap(), "<html>cairn app</html>");
