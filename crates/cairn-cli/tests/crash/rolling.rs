@@ -68,7 +68,7 @@ async fn rolling_restart_behind_a_load_balancer_fails_no_request() {
             // the balancer (probing every 100 ms, not retrying a refused connection) has taken
             // a draining replica out well before it stops accepting; with 0s requests fail
             "--shutdown-delay",
-            "1s",
+            "2s",
             "--shutdown-grace",
             "30s",
         ]
