@@ -143,10 +143,10 @@ pub struct ServeArgs {
     json_memory: u64,
     /// Requests a second one token may make (bursts of twice that; 0: no limit); past it,
     /// 429 with Retry-After, and the clients wait and retry.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, env = "CAIRN_TOKEN_RATE", default_value_t = 1000)]
     token_rate: u32,
     /// Uploads (blob PUTs, packs, session parts) one token may run at once (0: no limit).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, env = "CAIRN_TOKEN_UPLOADS", default_value_t = 64)]
     token_uploads: u32,
     /// On SIGTERM or SIGINT, first keep serving this long (`5s`) while `/api/v1/ready` answers
     /// 503 and every response closes its connection: load balancers take the replica out and
