@@ -80,6 +80,15 @@ pub fn now_secs() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// The secret of an `Authorization: Bearer <secret>` header (`None` for any other form).
+pub(crate) fn bearer_secret(value: &axum::http::HeaderValue) -> Option<&str> {
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -94,11 +103,7 @@ impl FromRequestParts<AppState> for Caller {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| crate::proxy::client(c.0.ip(), &parts.headers, &state.config.trusted_proxies));
         let limit = state.config.auth_failures_per_minute;
-        let secret = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+        let secret = bearer_secret(value);
         // the secret is looked up by its SHA-256: a timing difference can only reveal a hash
         // prefix, which says nothing about any secret
         let record = match secret {

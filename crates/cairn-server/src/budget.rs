@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
@@ -66,11 +66,7 @@ pub(crate) async fn admit(budget: JsonBudget, req: Request, next: Next) -> Respo
         return next.run(req).await;
     }
     let limit = budget.config.max_json_body;
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared = crate::extract::declared_length(req.headers());
     if let Some(len) = declared.filter(|len| *len > limit) {
         return ApiError::TooLarge(format!(
             "a JSON body of {len} bytes is over this registry's limit of {limit} bytes \

@@ -5,6 +5,14 @@ use axum::extract::{FromRequest, FromRequestParts};
 
 use crate::error::ApiError;
 
+/// The request's (or response's) `Content-Length`, if it declares one that parses.
+pub(crate) fn declared_length(headers: &axum::http::HeaderMap) -> Option<u64> {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
 /// A JSON body.
 #[derive(Debug, FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]

@@ -142,9 +142,8 @@ pub(crate) async fn limit(fair: Fairness, req: Request, next: Next) -> Response 
     let key = req
         .headers()
         .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|s| Digest::of(s.trim().as_bytes()));
+        .and_then(crate::auth::bearer_secret)
+        .map(|s| Digest::of(s.as_bytes()));
     let Some(key) = key else {
         return next.run(req).await;
     };

@@ -8,10 +8,11 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::header::CONTENT_LENGTH;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::extract::declared_length;
 
 /// Latency buckets, in seconds.
 const BUCKETS: &[f64] = &[
@@ -70,14 +71,6 @@ pub(crate) async fn render(
     }
 }
 
-fn content_length(headers: &axum::http::HeaderMap) -> u64 {
-    headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Middleware: count and time every API request by its route pattern (never the raw path, so
 /// the label set stays small).
 pub(crate) async fn track(req: Request, next: Next) -> Response {
@@ -86,7 +79,7 @@ pub(crate) async fn track(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let method = req.method().as_str().to_owned();
-    let received = content_length(req.headers());
+    let received = declared_length(req.headers()).unwrap_or(0);
     let start = Instant::now();
     let res = next.run(req).await;
     let status = res.status().as_u16().to_string();
@@ -105,7 +98,7 @@ pub(crate) async fn track(req: Request, next: Next) -> Response {
     )
     .increment(received);
     metrics::counter!("cairn_http_sent_bytes_total", &[route])
-        .increment(content_length(res.headers()));
+        .increment(declared_length(res.headers()).unwrap_or(0));
     res
 }
 

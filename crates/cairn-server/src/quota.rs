@@ -60,21 +60,21 @@ async fn seen(state: &AppState, project: &ProjectKey) -> Result<Seen, ApiError> 
     Ok(s)
 }
 
-/// Refuse (507) `incoming` more bytes if they would take `project` over its quota; if they
-/// fit and `charge`, count them as held until the usage is read again.
-async fn fits(
+/// Refuse (507) `incoming` more bytes if they would take `project` over its quota (as `s`
+/// read it); if they fit and `charge`, count them as held until the usage is read again.
+fn fits(
     state: &AppState,
     project: &ProjectKey,
+    s: Seen,
     incoming: u64,
     charge: bool,
 ) -> Result<(), ApiError> {
-    let s = seen(state, project).await?;
     let Some(quota) = s.quota else {
         return Ok(());
     };
     if s.used.saturating_add(incoming) > quota {
         return Err(ApiError::OverQuota {
-            project: format!("{}/{}", project.entity, project.project),
+            project: project.to_string(),
             quota,
             used: s.used,
             incoming,
@@ -93,7 +93,8 @@ pub(crate) async fn room_for_pack(
     project: &ProjectKey,
     len: u64,
 ) -> Result<(), ApiError> {
-    fits(state, project, len, false).await
+    let s = seen(state, project).await?;
+    fits(state, project, s, len, false)
 }
 
 /// Admit these blobs (digest and size) into `project`: only those it does not hold yet count.
@@ -102,7 +103,8 @@ pub(crate) async fn admit_blobs(
     project: &ProjectKey,
     blobs: &[(Digest, u64)],
 ) -> Result<(), ApiError> {
-    if seen(state, project).await?.quota.is_none() {
+    let s = seen(state, project).await?;
+    if s.quota.is_none() {
         return Ok(());
     }
     let digests: Vec<Digest> = blobs.iter().map(|(d, _)| *d).collect();
@@ -117,5 +119,5 @@ pub(crate) async fn admit_blobs(
         .filter(|(d, _)| missing.contains(d))
         .map(|(_, size)| size)
         .sum();
-    fits(state, project, incoming, true).await
+    fits(state, project, s, incoming, true)
 }

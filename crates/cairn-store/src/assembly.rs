@@ -102,7 +102,7 @@ impl Sources {
                 s.chunks.entry(l.hash).or_insert(l);
             }
         }
-        let owner = format!("{}/{}", project.entity, project.project);
+        let owner = project.to_string();
         for id in packs {
             let key = PackKey {
                 owner: owner.clone(),

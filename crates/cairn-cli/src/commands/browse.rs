@@ -1,6 +1,6 @@
 //! ls, alias, diff.
 
-use cairn_client::{Api, ProjectRef};
+use cairn_client::Api;
 use cairn_core::{Change, Draft, diff};
 
 use super::{Output, collection};
@@ -10,13 +10,7 @@ pub async fn ls(api: &Api, out: Output, path: Option<&str>) -> anyhow::Result<()
     let parts: Vec<&str> = path.map(|p| p.split('/').collect()).unwrap_or_default();
     match parts.as_slice() {
         [] | [_, _] => {
-            let project = match parts.as_slice() {
-                [e, p] => ProjectRef {
-                    entity: e.parse()?,
-                    project: p.parse()?,
-                },
-                _ => api.default_project()?,
-            };
+            let project = super::project(api, path.unwrap_or_default())?;
             let list = api.list_artifacts(&project).await?;
             // what the project holds against its quota, below the list (not in --json: the
             // list's shape stays; `cairn quota show` has it)

@@ -47,6 +47,20 @@ pub fn path_and_name(arg: &str) -> (PathBuf, Option<String>) {
     }
 }
 
+/// `entity/project`, or the default project for an empty string.
+pub fn project(api: &Api, s: &str) -> anyhow::Result<ProjectRef> {
+    if s.is_empty() {
+        return Ok(api.default_project()?);
+    }
+    let (entity, project) = s
+        .split_once('/')
+        .ok_or_else(|| anyhow::anyhow!("'{s}' is not entity/project"))?;
+    Ok(ProjectRef {
+        entity: entity.parse()?,
+        project: project.parse()?,
+    })
+}
+
 /// The project and collection of `[[entity/]project/]name` (no `:ref`).
 pub fn collection(api: &Api, path: &str) -> anyhow::Result<(ProjectRef, cairn_core::ArtifactName)> {
     if path.contains(':') {

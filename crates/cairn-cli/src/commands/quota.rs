@@ -70,26 +70,12 @@ pub async fn run(
     project: &str,
     set: Option<Option<u64>>,
 ) -> anyhow::Result<()> {
-    let project = parse_project(api, project)?;
+    let project = super::project(api, project)?;
     let usage = match set {
         Some(bytes) => api.set_quota(&project, bytes).await?,
         None => api.usage(&project).await?,
     };
     out.print(&usage, || describe(&project, &usage))
-}
-
-/// `entity/project`, or the default project for an empty string.
-pub fn parse_project(api: &Api, s: &str) -> anyhow::Result<ProjectRef> {
-    if s.is_empty() {
-        return Ok(api.default_project()?);
-    }
-    let (entity, project) = s
-        .split_once('/')
-        .ok_or_else(|| anyhow::anyhow!("'{s}' is not entity/project"))?;
-    Ok(ProjectRef {
-        entity: entity.parse()?,
-        project: project.parse()?,
-    })
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use super::params::{BlobParams, ProjectParams};
 use crate::AppState;
 use crate::auth::{Allowed, READ, WRITE};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath};
+use crate::extract::{ApiJson, ApiPath, declared_length};
 
 /// Which of these digests the project does not hold yet.
 #[utoipa::path(post, path = "/api/v1/projects/{entity}/{project}/blobs/missing", params(ProjectParams),
@@ -73,14 +73,6 @@ pub(crate) async fn put(
     } else {
         StatusCode::OK
     })
-}
-
-/// The request body's `Content-Length`, if it declares one.
-pub(crate) fn declared_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
 }
 
 /// A request body as a byte stream, refused (413) before a byte is read when its declared

@@ -119,10 +119,10 @@ pub(crate) async fn put_pack(
     let stream = super::blobs::body_within(&headers, body, limit)?;
     let key = p.key();
     // a pack's chunks become held bytes once assembled; refused early if they cannot fit
-    if let Some(len) = super::blobs::declared_length(&headers) {
+    if let Some(len) = crate::extract::declared_length(&headers) {
         crate::quota::room_for_pack(&state, &key, len).await?;
     }
-    let owner = format!("{}/{}", key.entity, key.project);
+    let owner = key.to_string();
     let (pack, header) = state.blobs.put_pack(&owner, stream, limit).await?;
     Ok((
         StatusCode::CREATED,

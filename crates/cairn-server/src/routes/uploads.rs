@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::StatusCode;
 use cairn_core::wire::{Problem, UploadPart, UploadRequest, UploadSession};
-use cairn_store::{Error, ProjectKey};
+use cairn_store::Error;
 use futures::{StreamExt, TryStreamExt};
 
 use super::params::{PartParams, ProjectParams, UploadParams};
@@ -17,11 +17,6 @@ use crate::extract::{ApiJson, ApiPath};
 
 /// At most this many parts (S3's limit): bigger blobs get bigger parts.
 const MAX_PARTS: u64 = 10_000;
-
-/// Whose session: `entity/project`.
-fn owner(key: &ProjectKey) -> String {
-    format!("{}/{}", key.entity, key.project)
-}
 
 /// The part size for a blob of `size`: the configured one, or whole MiBs enough for 10,000
 /// parts.
@@ -49,7 +44,7 @@ pub(crate) async fn open(
     let session = state
         .blobs
         .open_upload(
-            &owner(&p.key()),
+            &p.key().to_string(),
             &req.digest,
             req.size,
             part_size(state.config.upload_part_size, req.size),
@@ -68,7 +63,7 @@ pub(crate) async fn get(
     _: Allowed<READ>,
     ApiPath(p): ApiPath<UploadParams>,
 ) -> ApiResult<Json<UploadSession>> {
-    let session = state.blobs.upload(&owner(&p.key()), &p.id).await?;
+    let session = state.blobs.upload(&p.key().to_string(), &p.id).await?;
     Ok(Json(session))
 }
 
@@ -89,7 +84,7 @@ pub(crate) async fn part(
         .boxed();
     let part = state
         .blobs
-        .put_part(&owner(&p.key()), &p.id, p.n, stream)
+        .put_part(&p.key().to_string(), &p.id, p.n, stream)
         .await?;
     Ok(Json(part))
 }
@@ -106,7 +101,10 @@ pub(crate) async fn complete(
     _: Allowed<WRITE>,
     ApiPath(p): ApiPath<UploadParams>,
 ) -> ApiResult<(StatusCode, Json<UploadSession>)> {
-    let (session, staged) = state.blobs.complete_upload(&owner(&p.key()), &p.id).await?;
+    let (session, staged) = state
+        .blobs
+        .complete_upload(&p.key().to_string(), &p.id)
+        .await?;
     let new = crate::holding(&state, &p.key(), staged).await?;
     crate::monitoring::upload_session("completed");
     let status = if new {
@@ -125,7 +123,10 @@ pub(crate) async fn abort(
     _: Allowed<WRITE>,
     ApiPath(p): ApiPath<UploadParams>,
 ) -> ApiResult<StatusCode> {
-    state.blobs.abort_upload(&owner(&p.key()), &p.id).await?;
+    state
+        .blobs
+        .abort_upload(&p.key().to_string(), &p.id)
+        .await?;
     crate::monitoring::upload_session("aborted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -31,6 +31,14 @@ pub struct ProjectKey {
     pub project: Project,
 }
 
+/// `entity/project`: how a project is named to people, and the owner of its uploads and packs
+/// in the blob store.
+impl std::fmt::Display for ProjectKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.entity, self.project)
+    }
+}
+
 /// What a token may do, in increasing order.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub enum Role {

@@ -25,10 +25,6 @@ fn project(name: &str) -> ProjectKey {
     }
 }
 
-fn owner(p: &ProjectKey) -> String {
-    format!("{}/{}", p.entity, p.project)
-}
-
 struct Env {
     meta: Arc<dyn MetadataStore>,
     blobs: Arc<dyn BlobStore>,
@@ -43,7 +39,7 @@ impl Env {
         }
         let (key, _) = self
             .blobs
-            .put_pack(&owner(p), body(&b.finish(), 1 << 16), 1 << 30)
+            .put_pack(&p.to_string(), body(&b.finish(), 1 << 16), 1 << 30)
             .await
             .unwrap();
         key.id
@@ -293,7 +289,7 @@ async fn a_collection_between_mark_and_record_refuses_it(env: &Env) {
     let (d, c) = chunk_all(&data);
     let pack = env.pack(&p, &data, &c.iter().collect::<Vec<_>>()).await;
     let key = PackKey {
-        owner: owner(&p),
+        owner: p.to_string(),
         id: pack,
     };
     let header = env.blobs.pack_header(&key).await.unwrap().unwrap();
@@ -354,7 +350,7 @@ async fn a_mostly_garbage_pack_is_rewritten(env: &Env) {
     }
     let (old, _) = env
         .blobs
-        .put_pack(&owner(&p), body(&b.finish(), 1 << 16), 1 << 30)
+        .put_pack(&p.to_string(), body(&b.finish(), 1 << 16), 1 << 30)
         .await
         .unwrap();
     let held = |o: cairn_core::wire::AssembleOutcome| assert!(o.held, "{o:?}");
