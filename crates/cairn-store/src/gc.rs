@@ -29,6 +29,11 @@ const STAGING_MIN_AGE: Duration = Duration::from_secs(3600);
 /// Digests deleted between two releases of doomed digests.
 const BATCH: usize = 100;
 
+/// How many bytes of blobs stored whole one collection packs, unless told otherwise: enough
+/// to convert a registry's daily uploads, bounded so that the first collection after an
+/// upgrade does not rewrite a large registry in one go.
+pub const DEFAULT_PACK_WHOLE: u64 = 16 << 30;
+
 /// What a collection freed (or would free, on a dry run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct GcReport {
@@ -47,6 +52,16 @@ pub struct GcReport {
     pub repacked: usize,
     /// Bytes the next collection frees by deleting the rewritten packs (less the new ones).
     pub reclaimable: u64,
+    /// Blobs stored whole that were packed into chunks (or would be): read, checked against
+    /// their digests, cut and written into packs (`docs/chunking.md`, "Storage").
+    pub packed_whole: usize,
+    /// Their bytes (the packs hold less where their chunks repeat).
+    pub packed_whole_bytes: u64,
+    /// Whole objects deleted (or that would be): their blobs were packed by an earlier
+    /// collection, more than the grace period ago.
+    pub whole_freed: usize,
+    /// Their bytes.
+    pub whole_freed_bytes: u64,
     /// Nothing was deleted.
     pub dry_run: bool,
 }
@@ -58,6 +73,9 @@ pub struct GcOptions {
     pub grace: Duration,
     /// Report, delete nothing.
     pub dry_run: bool,
+    /// Pack at most this many bytes of blobs stored whole (at least one blob when any is
+    /// left); 0: pack none ([`DEFAULT_PACK_WHOLE`] is `cairn gc`'s default).
+    pub pack_whole: u64,
     /// Tests: held still at [`Step::Forgotten`].
     pub seam: Seam,
 }
@@ -73,6 +91,7 @@ pub async fn collect_garbage(
     let options = GcOptions {
         grace,
         dry_run,
+        pack_whole: DEFAULT_PACK_WHOLE,
         seam: Seam::default(),
     };
     collect(meta, blobs, &options).await
@@ -98,6 +117,7 @@ pub async fn collect(
         let gone: HashSet<&PackKey> = packs.iter().collect();
         let named: Vec<PackKey> = old.iter().filter(|k| !gone.contains(k)).cloned().collect();
         let rewritten = crate::repack::rewrite(meta, blobs, &named, &sizes, Some(&doomed)).await?;
+        let whole = crate::whole::pack(meta, blobs, &cutoff, options.pack_whole, true).await?;
         return Ok(GcReport {
             blobs: doomed.len(),
             bytes,
@@ -106,6 +126,10 @@ pub async fn collect(
             pack_bytes: packs.iter().filter_map(|k| sizes.get(k)).sum(),
             repacked: rewritten.packs,
             reclaimable: rewritten.reclaimable,
+            packed_whole: whole.blobs,
+            packed_whole_bytes: whole.bytes,
+            whole_freed: whole.freed,
+            whole_freed_bytes: whole.freed_bytes,
             dry_run: true,
         });
     }
@@ -117,6 +141,7 @@ pub async fn collect(
         let (freed, bytes) = delete_doomed(meta, blobs, &doomed).await?;
         let (packs, pack_bytes, kept, sizes) = collect_packs(meta, blobs, options).await?;
         let rewritten = crate::repack::rewrite(meta, blobs, &kept, &sizes, None).await?;
+        let whole = crate::whole::pack(meta, blobs, &cutoff, options.pack_whole, false).await?;
         blobs
             .clean_staging(options.grace.max(STAGING_MIN_AGE))
             .await?;
@@ -128,6 +153,10 @@ pub async fn collect(
             pack_bytes,
             repacked: rewritten.packs,
             reclaimable: rewritten.reclaimable,
+            packed_whole: whole.blobs,
+            packed_whole_bytes: whole.bytes,
+            whole_freed: whole.freed,
+            whole_freed_bytes: whole.freed_bytes,
             dry_run: false,
         })
     }

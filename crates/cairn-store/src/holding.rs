@@ -7,7 +7,8 @@
 //! 1. reads the [`GcMark`]: the collection epoch, and whether the digest is doomed (then it
 //!    waits for the deletion to finish, up to a bound, and answers
 //!    [`Error::Collecting`](crate::Error::Collecting) after it);
-//! 2. publishes the staged bytes under the digest (kept in staging, so it can do it again);
+//! 2. publishes the staged bytes under the digest (kept in staging, so it can do it again),
+//!    unless the blob is stored as chunks already (it has a recipe: read from its chunks);
 //! 3. records the holding only if the epoch is unchanged and the digest not doomed, checked
 //!    atomically with the write (on SQLite inside the INSERT/UPDATE statement itself; on
 //!    PostgreSQL in a transaction under the lock the collection's metadata step takes
@@ -68,7 +69,12 @@ async fn publish_and_record(
         let mark = meta.gc_mark(&staged.digest).await?;
         let doomed = mark.doomed;
         if !doomed {
-            blobs.publish(staged).await?;
+            // a blob stored as chunks (assembled, or packed by a collection) is read from
+            // them: its recipe goes only with a doom, which would move the epoch before the
+            // record below, so nothing needs publishing whole
+            if meta.recipe(&staged.digest).await?.is_none() {
+                blobs.publish(staged).await?;
+            }
             seam.at(Step::Published).await;
             match meta
                 .record_blob(project, &staged.digest, staged.size, mark)

@@ -31,6 +31,7 @@ pub mod meta;
 pub mod recipe;
 mod repack;
 pub mod seam;
+mod whole;
 
 pub use blob::{BlobStore, ByteStream, ObjectBlobStore, PutOutcome, Staged, StoredPack};
 pub use error::{Error, Result};
@@ -38,6 +39,6 @@ pub use gc::{GcOptions, GcReport, collect, collect_garbage, finish_interrupted};
 pub use holding::hold;
 pub use meta::{
     GcLock, GcMark, GcMarks, MetadataStore, PoolUse, ProjectKey, Recorded, Role, SqlStore,
-    TokenRecord,
+    TokenRecord, WholeBlob,
 };
 pub use seam::{Seam, Step};

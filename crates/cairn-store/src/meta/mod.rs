@@ -31,6 +31,17 @@ pub struct ProjectKey {
     pub project: Project,
 }
 
+/// A blob some project holds, stored whole (no recipe).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct WholeBlob {
+    /// A project that holds it.
+    pub project: ProjectKey,
+    /// The blob.
+    pub digest: Digest,
+    /// Its size.
+    pub size: u64,
+}
+
 /// `entity/project`: how a project is named to people, and the owner of its uploads and packs
 /// in the blob store.
 impl std::fmt::Display for ProjectKey {
@@ -249,6 +260,18 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
         to: &PackKey,
         moved: &std::collections::HashMap<cairn_core::chunk::ChunkHash, u64>,
     ) -> Result<usize>;
+    /// Garbage collection, packing blobs stored whole: up to `limit` blobs some project holds
+    /// that have no recipe, in (project, digest) order after `after`.
+    async fn whole_blobs(&self, after: Option<&WholeBlob>, limit: usize) -> Result<Vec<WholeBlob>>;
+    /// Garbage collection: in one transaction, store the recipes of blobs it packed (a blob
+    /// with a recipe keeps its own) and note that their whole objects are superseded, provided
+    /// no collection doomed anything since `epoch` was read and nothing they name is doomed;
+    /// how many were recorded (all or none).
+    async fn record_packed_whole(&self, recipes: &[Recipe], epoch: i64) -> Result<usize>;
+    /// The blobs packed before `cutoff` (RFC 3339) whose whole objects may still be stored.
+    async fn superseded_whole(&self, cutoff: &str) -> Result<Vec<Digest>>;
+    /// The whole objects of these packed blobs are deleted.
+    async fn forget_superseded_whole(&self, digests: &[Digest]) -> Result<()>;
     /// The doomed packs not known to be deleted.
     async fn doomed_packs(&self) -> Result<Vec<PackKey>>;
     /// These doomed packs are deleted.

@@ -99,6 +99,8 @@ fn recipe(digest: Digest, data: &[u8], chunks: &[Chunk]) -> BlobRecipe {
 }
 
 pub async fn run(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
+    // first: it counts what collections pack, and later steps leave blobs stored whole
+    super::whole::run(meta.clone(), blobs.clone()).await;
     let env = Env { meta, blobs };
     let p = project("first");
     // v0: 12 MiB (a few segments), every chunk uploaded, assembled, verified, read back

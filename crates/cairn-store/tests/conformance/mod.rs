@@ -1,6 +1,7 @@
 //! Conformance suites every backend runs: `blob::run` and `upload::run` for blob stores,
 //! `meta::run` (which includes `large::run` and `gc::run`) for metadata stores;
-//! `chunked::run` for the two together (chunked uploads, reads and pack collection).
+//! `chunked::run` for the two together (chunked uploads, reads and pack collection, and first
+//! `whole::run`: blobs stored whole packed by collections).
 
 pub mod blob;
 pub mod chunked;
@@ -9,6 +10,7 @@ pub mod large;
 pub mod meta;
 pub mod pack;
 pub mod upload;
+pub mod whole;
 
 use cairn_core::Digest;
 use cairn_store::{MetadataStore, ProjectKey, Recorded};

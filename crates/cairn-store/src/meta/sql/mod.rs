@@ -19,6 +19,7 @@ mod rows;
 mod runs;
 mod tokens;
 mod versions;
+mod whole;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -39,7 +40,9 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 
 pub use lock::GcLock;
 
-use super::{GcMark, GcMarks, MetadataStore, PoolUse, ProjectKey, Recorded, TokenRecord};
+use super::{
+    GcMark, GcMarks, MetadataStore, PoolUse, ProjectKey, Recorded, TokenRecord, WholeBlob,
+};
 use crate::error::{Error, Result};
 use crate::recipe::{PackKey, Recipe};
 
@@ -350,6 +353,35 @@ impl MetadataStore for SqlStore {
         let out = repack::repoint(&mut tx, from, to, moved).await?;
         tx.commit().await?;
         Ok(out)
+    }
+
+    async fn whole_blobs(&self, after: Option<&WholeBlob>, limit: usize) -> Result<Vec<WholeBlob>> {
+        let mut conn = self.read.acquire().await?;
+        whole::list(&mut conn, after, limit).await
+    }
+
+    async fn record_packed_whole(&self, recipes: &[Recipe], epoch: i64) -> Result<usize> {
+        let mut tx = self.begin().await?;
+        let out = whole::record(&mut tx, recipes, epoch).await?;
+        if out == recipes.len() {
+            tx.commit().await?;
+            Ok(out)
+        } else {
+            tx.rollback().await?;
+            Ok(0)
+        }
+    }
+
+    async fn superseded_whole(&self, cutoff: &str) -> Result<Vec<Digest>> {
+        let mut conn = self.read.acquire().await?;
+        whole::superseded(&mut conn, cutoff).await
+    }
+
+    async fn forget_superseded_whole(&self, digests: &[Digest]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        whole::forget(&mut tx, digests).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn doomed_packs(&self) -> Result<Vec<PackKey>> {

@@ -114,8 +114,32 @@ pub(super) async fn record(
             Recorded::New
         });
     }
-    // checked under the transaction (the collection's metadata step excludes it): the rows
-    // go in many to a statement
+    // checked under the transaction (the collection's metadata step excludes it)
+    insert(conn, &fresh).await?;
+    let at = now_text();
+    for batch in fresh.chunks(200) {
+        let sql = format!(
+            "INSERT INTO project_blobs (entity, project, digest, size, created_at) VALUES {}
+             ON CONFLICT (entity, project, digest) DO UPDATE SET created_at = excluded.created_at",
+            rows(batch.len(), 5)
+        );
+        let mut q = sqlx::query(&sql);
+        for r in batch {
+            q = q
+                .bind(p.entity.as_str())
+                .bind(p.project.as_str())
+                .bind(r.digest.as_bytes().to_vec())
+                .bind(r.size as i64)
+                .bind(at.clone());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(out)
+}
+
+/// Inside the caller's write transaction: store `list` (a blob with a recipe already keeps its
+/// own) and which packs each recipe stored reads, many rows to a statement.
+pub(super) async fn insert(conn: &mut AnyConnection, fresh: &[&Recipe]) -> Result<()> {
     let mut stored = HashSet::new();
     for batch in fresh.chunks(300) {
         let sql = format!(
@@ -150,29 +174,11 @@ pub(super) async fn record(
         }
         q.execute(&mut *conn).await?;
     }
-    let at = now_text();
-    for batch in fresh.chunks(200) {
-        let sql = format!(
-            "INSERT INTO project_blobs (entity, project, digest, size, created_at) VALUES {}
-             ON CONFLICT (entity, project, digest) DO UPDATE SET created_at = excluded.created_at",
-            rows(batch.len(), 5)
-        );
-        let mut q = sqlx::query(&sql);
-        for r in batch {
-            q = q
-                .bind(p.entity.as_str())
-                .bind(p.project.as_str())
-                .bind(r.digest.as_bytes().to_vec())
-                .bind(r.size as i64)
-                .bind(at.clone());
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(out)
+    Ok(())
 }
 
 /// `($1, $2, $3), ($4, $5, $6), …`: `n` rows of `width` bind parameters.
-fn rows(n: usize, width: usize) -> String {
+pub(super) fn rows(n: usize, width: usize) -> String {
     (0..n)
         .map(|i| format!("({})", placeholders(i * width + 1, width)))
         .collect::<Vec<_>>()
