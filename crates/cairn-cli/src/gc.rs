@@ -20,6 +20,11 @@ pub struct GcArgs {
     /// Report what would be freed, delete nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Pack at most this much of the blobs stored whole (plain `PUT`s, upload sessions, data
+    /// written before chunks) into chunks (`16GiB`, `500MiB`, bytes; `0`: none); their whole
+    /// objects go at a collection past the grace period.
+    #[arg(long, default_value = "16GiB", value_parser = crate::commands::quota::parse_size)]
+    pack_whole: u64,
     /// After a collection, write its report here in the Prometheus text format (replaced
     /// atomically; for node_exporter's textfile collector): `cairn_gc_last_success_timestamp_seconds`,
     /// `cairn_gc_freed_bytes`, … A failed collection leaves the file as it was, so alert when
@@ -62,12 +67,18 @@ fn metrics_text(report: &cairn_store::GcReport, took: Duration) -> String {
         gauge("cairn_gc_freed_blobs", report.blobs as f64);
         gauge(
             "cairn_gc_freed_bytes",
-            (report.bytes + report.pack_bytes) as f64,
+            (report.bytes + report.pack_bytes + report.whole_freed_bytes) as f64,
         );
         gauge("cairn_gc_freed_packs", report.packs as f64);
         gauge("cairn_gc_repacked_packs", report.repacked as f64);
         gauge("cairn_gc_reclaimable_bytes", report.reclaimable as f64);
         gauge("cairn_gc_resumed_blobs", report.resumed as f64);
+        gauge("cairn_gc_packed_whole_blobs", report.packed_whole as f64);
+        gauge(
+            "cairn_gc_packed_whole_bytes",
+            report.packed_whole_bytes as f64,
+        );
+        gauge("cairn_gc_freed_whole_blobs", report.whole_freed as f64);
     });
     recorder.handle().render()
 }
@@ -84,7 +95,13 @@ pub async fn run(args: &GcArgs, out: Output) -> anyhow::Result<()> {
     let meta = args.storage.metadata().await?;
     let blobs = args.storage.blobs()?;
     let started = std::time::Instant::now();
-    let report = cairn_store::collect_garbage(&meta, &blobs, args.grace, args.dry_run)
+    let options = cairn_store::GcOptions {
+        grace: args.grace,
+        dry_run: args.dry_run,
+        pack_whole: args.pack_whole,
+        ..cairn_store::GcOptions::default()
+    };
+    let report = cairn_store::collect(&meta, &blobs, &options)
         .await
         .context("collecting garbage")?;
     if let Some(path) = &args.metrics_file {
@@ -114,8 +131,26 @@ pub async fn run(args: &GcArgs, out: Output) -> anyhow::Result<()> {
                 report.reclaimable
             ),
         };
+        let verb = |done: &'static str, would: &'static str| if report.dry_run { would } else { done };
+        let mut whole = String::new();
+        if report.packed_whole > 0 {
+            whole += &format!(
+                "; {} {} blobs stored whole ({} bytes) into chunks",
+                verb("packed", "would pack"),
+                report.packed_whole,
+                report.packed_whole_bytes
+            );
+        }
+        if report.whole_freed > 0 {
+            whole += &format!(
+                "; {} the whole objects of {} packed blobs ({} bytes)",
+                verb("deleted", "would delete"),
+                report.whole_freed,
+                report.whole_freed_bytes
+            );
+        }
         format!(
-            "{} {} unreferenced blobs ({} bytes){packs} older than the grace period{resumed}{repacked}",
+            "{} {} unreferenced blobs ({} bytes){packs} older than the grace period{resumed}{repacked}{whole}",
             if report.dry_run {
                 "would free"
             } else {

@@ -139,6 +139,17 @@ fn a_data_directory_from_before_chunks_keeps_working() {
     ));
     assert_eq!(gc["blobs"], 0, "{gc}");
     assert_eq!(gc["packs"], 0, "{gc}");
+    // the release's whole blobs are packed into chunks; the next collection deletes their
+    // whole objects
+    assert!(gc["packed_whole"].as_u64().unwrap() > 0, "{gc}");
+    let again = json(cairn(
+        &url,
+        &config,
+        &["gc", "--data-dir", data.to_str().unwrap(), "--grace", "0s"],
+    ));
+    assert_eq!(again["packed_whole"], 0, "{again}");
+    assert_eq!(again["whole_freed"], gc["packed_whole"], "{again}");
+    assert_eq!(again["blobs"], 0, "{again}");
     let (_server, url) = serve(&data);
     for (version, want) in [("v0", &model), ("v1", &edited)] {
         let root = dir.path().join(format!("again-{version}"));
