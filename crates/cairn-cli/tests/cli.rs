@@ -425,7 +425,9 @@ async fn gc_frees_unreferenced_blobs_while_the_registry_runs() {
         .await;
     assert_eq!(
         ran.json(),
-        serde_json::json!({"blobs": 0, "bytes": 0, "resumed": 0, "packs": 0, "pack_bytes": 0, "repacked": 0, "reclaimable": 0, "dry_run": false})
+        serde_json::json!({"blobs": 0, "bytes": 0, "resumed": 0, "packs": 0, "pack_bytes": 0, "repacked": 0, "reclaimable": 0,
+            // "kept" and "orphan" went up with plain PUTs: stored whole, now packed
+            "packed_whole": 2, "packed_whole_bytes": 10, "whole_freed": 0, "whole_freed_bytes": 0, "dry_run": false})
     );
     let prom = s.data_dir().join("gc.prom");
     let ran = cli
@@ -446,13 +448,18 @@ async fn gc_frees_unreferenced_blobs_while_the_registry_runs() {
     let stray = cairn_core::pack::PackHeader::encoded_len(1) + 15;
     assert_eq!(
         ran.json(),
-        serde_json::json!({"blobs": 1, "bytes": 6, "resumed": 0, "packs": 1, "pack_bytes": stray, "repacked": 0, "reclaimable": 0, "dry_run": false})
+        serde_json::json!({"blobs": 1, "bytes": 6, "resumed": 0, "packs": 1, "pack_bytes": stray, "repacked": 0, "reclaimable": 0,
+            // "kept" is read from its chunks now: its whole object goes
+            "packed_whole": 0, "packed_whole_bytes": 0, "whole_freed": 1, "whole_freed_bytes": 4, "dry_run": false})
     );
     // the report for node_exporter's textfile collector: what was freed, and when
     let text = std::fs::read_to_string(&prom).unwrap();
     for line in [
         r#"cairn_gc_freed_blobs{dry_run="false"} 1"#.to_owned(),
-        format!(r#"cairn_gc_freed_bytes{{dry_run="false"}} {}"#, 6 + stray),
+        format!(
+            r#"cairn_gc_freed_bytes{{dry_run="false"}} {}"#,
+            6 + stray + 4
+        ),
         r#"cairn_gc_freed_packs{dry_run="false"} 1"#.to_owned(),
     ] {
         assert!(text.lines().any(|l| l == line), "{line}\n{text}");
