@@ -75,6 +75,7 @@ pub(crate) fn collect(s: &TestServer, seam: Seam) -> tokio::task::JoinHandle<GcR
         let options = GcOptions {
             grace: Duration::ZERO,
             dry_run: false,
+            pack_whole: cairn_store::gc::DEFAULT_PACK_WHOLE,
             seam,
         };
         cairn_store::collect(state.meta.as_ref(), state.blobs.as_ref(), &options)
