@@ -11,9 +11,12 @@ use serde_json::json;
 
 use crate::{manifest, p};
 
+/// Whether the bytes of `content` are stored: whole, or as chunks (collections pack blobs
+/// stored whole and then delete their whole objects).
 async fn present(s: &TestServer, content: &str) -> bool {
     let d = Digest::of(content.as_bytes());
     s.state.blobs.size(&d).await.unwrap().is_some()
+        || s.state.meta.recipe(&d).await.unwrap().is_some()
 }
 
 async fn missing(s: &TestServer, contents: &[&str]) -> Vec<Digest> {
