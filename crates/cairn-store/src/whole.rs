@@ -126,6 +126,16 @@ struct Pending {
     chunks: Vec<(ChunkHash, u32, Place)>,
 }
 
+/// One blob being cut: the chunks cut and not taken yet, the bytes from file offset `start`
+/// not taken yet, and where its chunks went.
+#[derive(Default)]
+struct Cutting {
+    cut: Vec<Chunk>,
+    tail: Vec<u8>,
+    start: u64,
+    chunks: Vec<(ChunkHash, u32, Place)>,
+}
+
 /// The packs of one project being written.
 struct Packer {
     owner: ProjectKey,
@@ -163,36 +173,15 @@ impl Packer {
             Err(e) => return Err(e),
         };
         let mut chunker = Chunker::new();
-        let mut cut: Vec<Chunk> = Vec::new();
-        let mut chunks = Vec::new();
-        // the bytes of chunks not cut yet, from file offset `start`
-        let mut tail: Vec<u8> = Vec::new();
-        let mut start = 0u64;
+        let mut cutting = Cutting::default();
         while let Some(piece) = stream.try_next().await.map_err(Error::Body)? {
-            chunker.update(&piece, &mut cut);
-            tail.extend_from_slice(&piece);
-            self.take(
-                meta,
-                blobs,
-                epoch,
-                &mut cut,
-                &mut tail,
-                &mut start,
-                &mut chunks,
-            )
-            .await?;
+            chunker.update(&piece, &mut cutting.cut);
+            cutting.tail.extend_from_slice(&piece);
+            self.take(meta, blobs, epoch, &mut cutting).await?;
         }
-        let digest = chunker.finish(&mut cut);
-        self.take(
-            meta,
-            blobs,
-            epoch,
-            &mut cut,
-            &mut tail,
-            &mut start,
-            &mut chunks,
-        )
-        .await?;
+        let digest = chunker.finish(&mut cutting.cut);
+        self.take(meta, blobs, epoch, &mut cutting).await?;
+        let (start, chunks) = (cutting.start, cutting.chunks);
         if digest != blob.digest || start != blob.size {
             tracing::error!(
                 digest = %blob.digest, actual = %digest, size = start,
@@ -210,41 +199,37 @@ impl Packer {
 
     /// Move the chunks cut so far into the pack being filled (a chunk this project's packs
     /// have already is named, not copied), writing the pack when it is full.
-    #[allow(clippy::too_many_arguments)]
     async fn take(
         &mut self,
         meta: &dyn MetadataStore,
         blobs: &dyn BlobStore,
         epoch: i64,
-        cut: &mut Vec<Chunk>,
-        tail: &mut Vec<u8>,
-        start: &mut u64,
-        chunks: &mut Vec<(ChunkHash, u32, Place)>,
+        c: &mut Cutting,
     ) -> Result<()> {
-        if cut.is_empty() {
+        if c.cut.is_empty() {
             return Ok(());
         }
         let mut used = 0usize;
-        for c in cut.drain(..) {
-            let at = (c.offset - *start) as usize;
-            let bytes = &tail[at..at + c.len as usize];
-            used = at + c.len as usize;
-            let place = match self.places.get(&c.hash) {
+        for chunk in std::mem::take(&mut c.cut) {
+            let at = (chunk.offset - c.start) as usize;
+            let bytes = &c.tail[at..at + chunk.len as usize];
+            used = at + chunk.len as usize;
+            let place = match self.places.get(&chunk.hash) {
                 Some(p) => p.clone(),
                 None => {
                     if self.builder.would_overflow(bytes.len()) {
-                        self.write(meta, blobs, epoch, chunks).await?;
+                        self.write(meta, blobs, epoch, &mut c.chunks).await?;
                     }
                     let p = Place::Filling(self.builder.len());
-                    self.builder.push_hashed(c.hash, bytes);
-                    self.places.insert(c.hash, p.clone());
+                    self.builder.push_hashed(chunk.hash, bytes);
+                    self.places.insert(chunk.hash, p.clone());
                     p
                 }
             };
-            chunks.push((c.hash, c.len, place));
+            c.chunks.push((chunk.hash, chunk.len, place));
         }
-        tail.drain(..used);
-        *start += used as u64;
+        c.tail.drain(..used);
+        c.start += used as u64;
         Ok(())
     }
 

@@ -76,7 +76,11 @@ async fn referenced(conn: &mut AnyConnection, dry_run: bool) -> Result<HashSet<D
 
 /// Delete the rows of `table` whose `digest` column is one of `keys` (stored digests), 500 to a
 /// statement.
-async fn delete_keys(conn: &mut AnyConnection, table: &str, keys: &[Vec<u8>]) -> Result<()> {
+pub(super) async fn delete_keys(
+    conn: &mut AnyConnection,
+    table: &str,
+    keys: &[Vec<u8>],
+) -> Result<()> {
     for batch in keys.chunks(500) {
         let sql = format!(
             "DELETE FROM {table} WHERE digest IN ({})",

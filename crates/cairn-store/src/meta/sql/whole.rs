@@ -4,7 +4,7 @@
 use cairn_core::Digest;
 use sqlx::AnyConnection;
 
-use super::{Dialect, GC_LOCK, now, placeholders, recipes, stored_digest};
+use super::{Dialect, GC_LOCK, now, recipes, stored_digest};
 use crate::error::{Error, Result};
 use crate::meta::{ProjectKey, WholeBlob};
 use crate::recipe::Recipe;
@@ -106,16 +106,6 @@ pub(super) async fn superseded(conn: &mut AnyConnection, cutoff: &str) -> Result
 
 /// Their whole objects are deleted (or were never there).
 pub(super) async fn forget(conn: &mut AnyConnection, digests: &[Digest]) -> Result<()> {
-    for batch in digests.chunks(500) {
-        let sql = format!(
-            "DELETE FROM gc_whole_packed WHERE digest IN ({})",
-            placeholders(1, batch.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for d in batch {
-            q = q.bind(d.as_bytes().to_vec());
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
+    let keys: Vec<Vec<u8>> = digests.iter().map(|d| d.as_bytes().to_vec()).collect();
+    super::gc::delete_keys(conn, "gc_whole_packed", &keys).await
 }
