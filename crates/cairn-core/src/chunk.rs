@@ -155,6 +155,19 @@ impl Chunker {
         self.split.update(data, out);
     }
 
+    /// [`update`](Self::update), also noting the file's SHA-256
+    /// [checkpoints](crate::checkpoint) at every multiple of `every` bytes it reaches.
+    pub fn update_noting(
+        &mut self,
+        data: &[u8],
+        out: &mut Vec<Chunk>,
+        every: u64,
+        noted: &mut Vec<crate::checkpoint::Checkpoint>,
+    ) {
+        self.file.update_noting(data, every, noted);
+        self.split.update(data, out);
+    }
+
     /// The end of the file: its last chunk (if any bytes are left) is appended to `out`; the
     /// answer is the whole file's SHA-256.
     pub fn finish(self, out: &mut Vec<Chunk>) -> Digest {

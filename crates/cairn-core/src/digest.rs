@@ -109,6 +109,16 @@ impl Hasher {
         self.len == 0
     }
 
+    /// The SHA-256 state (for [`crate::checkpoint`]).
+    pub(crate) fn sha256(&self) -> &Sha256 {
+        &self.inner
+    }
+
+    /// A hasher in `inner`'s state, having seen `len` bytes (for [`crate::checkpoint`]).
+    pub(crate) fn from_parts(inner: Sha256, len: u64) -> Self {
+        Self { inner, len }
+    }
+
     /// The digest of everything fed.
     pub fn finish(self) -> Digest {
         Digest(self.inner.finalize().into())

@@ -24,6 +24,7 @@
 //! # Ok::<(), cairn_core::Error>(())
 //! ```
 
+pub mod checkpoint;
 pub mod chunk;
 pub mod digest;
 pub mod draft;
