@@ -62,15 +62,37 @@ pub fn stream(
         .boxed()
 }
 
-/// Read a chunked blob whole and check that it has the recipe's size and digest
-/// (`DigestMismatch` otherwise; `NotFound` when a pack is gone).
-pub async fn verify(blobs: &Arc<dyn BlobStore>, recipe: &Recipe) -> Result<()> {
-    let mut hasher = Hasher::new();
-    let mut bytes = stream(blobs.clone(), recipe, 0..recipe.size);
-    while let Some(piece) = bytes.try_next().await? {
-        hasher.update(&piece);
+/// Verification notes a SHA-256 checkpoint of a blob every this many bytes.
+pub const CHECKPOINT_EVERY: u64 = 16 << 20;
+
+/// Read a chunked blob and check that it has the recipe's size and digest (`DigestMismatch`
+/// otherwise; `NotFound` when a pack is gone), adding to the recipe the checkpoints it passes.
+///
+/// It hashes from the recipe's last checkpoint on: the caller vouches that the registry
+/// computed those over these very bytes (see [`crate::assembly`]). The packs holding the
+/// bytes before it are not read, but each is checked to be there, as reading would have.
+pub async fn verify(blobs: &Arc<dyn BlobStore>, recipe: &mut Recipe) -> Result<()> {
+    let (mut hasher, from) = match recipe.checkpoints.last() {
+        Some(c) => (Hasher::resume(c), c.offset),
+        None => (Hasher::new(), 0),
+    };
+    let mut skipped: Vec<usize> = recipe.reads(0..from).iter().map(|r| r.pack).collect();
+    skipped.sort_unstable();
+    skipped.dedup();
+    for i in skipped {
+        let key = &recipe.packs[i];
+        if blobs.pack_header(key).await?.is_none() {
+            return Err(Error::NotFound(format!("pack {key}")));
+        }
     }
-    check(recipe, hasher)
+    let mut noted = Vec::new();
+    let mut bytes = stream(blobs.clone(), recipe, from..recipe.size);
+    while let Some(piece) = bytes.try_next().await? {
+        hasher.update_noting(&piece, CHECKPOINT_EVERY, &mut noted);
+    }
+    check(recipe, hasher)?;
+    recipe.checkpoints.extend(noted);
+    Ok(())
 }
 
 /// The bytes `hasher` saw have the recipe's size and digest: `DigestMismatch` otherwise.
@@ -93,18 +115,19 @@ const GROUP: u64 = 32 << 20;
 /// Chunks this close in one pack are read in one span.
 const GAP: u64 = 64 << 10;
 
-/// [`verify`] each recipe; small blobs together, so that a pack of many small files is read in
-/// a few large reads rather than one read per file. One answer per recipe, in order
-/// (`DigestMismatch`, or `NotFound` when a pack is gone); the call fails as a whole only when
-/// the blob store does.
+/// [`verify`] each recipe; small blobs (too small for checkpoints) together, so that a pack of
+/// many small files is read in a few large reads rather than one read per file. One answer
+/// per recipe, in order (`DigestMismatch`, or `NotFound` when a pack is gone); the call fails
+/// as a whole only when the blob store does.
 pub async fn verify_all(
     blobs: &Arc<dyn BlobStore>,
-    recipes: &[&Recipe],
+    recipes: &mut [&mut Recipe],
 ) -> Result<Vec<Result<()>>> {
     let mut out: Vec<Option<Result<()>>> = recipes.iter().map(|_| None).collect();
     let mut group = Vec::new();
     let mut bytes = 0;
-    for (i, r) in recipes.iter().enumerate() {
+    for i in 0..recipes.len() {
+        let r = &mut *recipes[i];
         if r.size > SMALL {
             out[i] = Some(match verify(blobs, r).await {
                 Err(e @ (Error::NotFound(_) | Error::DigestMismatch { .. })) => Err(e),
@@ -141,12 +164,12 @@ type Span<'a> = (&'a Range<u64>, &'a Option<bytes::Bytes>);
 /// Verify `recipes[i]` for each `i` of `group`, reading their chunks in coalesced spans.
 async fn verify_group(
     blobs: &Arc<dyn BlobStore>,
-    recipes: &[&Recipe],
+    recipes: &[&mut Recipe],
     group: &[usize],
 ) -> Result<Vec<Result<()>>> {
     let mut wanted: BTreeMap<PackKey, Vec<Range<u64>>> = BTreeMap::new();
     for i in group {
-        let r = recipes[*i];
+        let r: &Recipe = recipes[*i];
         for read in r.reads(0..r.size) {
             wanted
                 .entry(r.packs[read.pack].clone())
@@ -199,7 +222,7 @@ async fn verify_group(
     Ok(group
         .iter()
         .map(|i| {
-            let r = recipes[*i];
+            let r: &Recipe = recipes[*i];
             let mut hasher = Hasher::new();
             for read in r.reads(0..r.size) {
                 let key = &r.packs[read.pack];

@@ -72,7 +72,7 @@ async fn publish_and_record(
             // a blob stored as chunks (assembled, or packed by a collection) is read from
             // them: its recipe goes only with a doom, which would move the epoch before the
             // record below, so nothing needs publishing whole
-            if meta.recipe(&staged.digest).await?.is_none() {
+            if !meta.has_recipe(&staged.digest).await? {
                 blobs.publish(staged).await?;
             }
             seam.at(Step::Published).await;

@@ -1,20 +1,23 @@
 //! A blob stored as chunks in packs: its recipe, the chunks in order and where each one is.
 //!
 //! Encoded for the metadata store as
-//! `"CAIRNRC1" · packs u32 · (key length u16 · key)* · chunks u32 · (hash 32 · pack u32 · offset u64 · length u32)*`,
-//! little endian; pack keys are `entity/project/<pack id>`.
+//! `"CAIRNRC2" · packs u32 · (key length u16 · key)* · chunks u32 · (hash 32 · pack u32 · offset u64 · length u32)* · checkpoints u32 · (offset u64 · H0..H7 u32)*`,
+//! little endian; pack keys are `entity/project/<pack id>`. Bodies written before SHA-256
+//! checkpoints (`"CAIRNRC1"`, no checkpoint list) are read as recipes without checkpoints.
 
 use std::fmt;
 use std::ops::Range;
 use std::str::FromStr;
 
 use cairn_core::Digest;
+use cairn_core::checkpoint::{self, Checkpoint};
 use cairn_core::chunk::ChunkHash;
 use cairn_core::pack::PackId;
 
 use crate::error::{Error, Result};
 
-const MAGIC: &[u8; 8] = b"CAIRNRC1";
+const MAGIC: &[u8; 8] = b"CAIRNRC2";
+const MAGIC_V1: &[u8; 8] = b"CAIRNRC1";
 const CHUNK_BYTES: usize = 48;
 
 /// A stored pack: the project that uploaded it (`entity/project`) and its id there.
@@ -69,6 +72,11 @@ pub struct Recipe {
     pub packs: Vec<PackKey>,
     /// Its chunks, in order.
     pub chunks: Vec<RecipeChunk>,
+    /// SHA-256 [checkpoints](cairn_core::checkpoint) of its bytes, in increasing offsets, that
+    /// the registry computed while it verified the blob (or inherited from a blob with the
+    /// same bytes up to there): a blob that begins with the same chunks is verified from the
+    /// last one they share. Never taken from a client.
+    pub checkpoints: Vec<Checkpoint>,
 }
 
 /// One read of a pack: which pack, and the byte range of the pack object.
@@ -98,6 +106,8 @@ impl Recipe {
             out.extend_from_slice(&c.offset.to_le_bytes());
             out.extend_from_slice(&c.len.to_le_bytes());
         }
+        out.extend_from_slice(&(self.checkpoints.len() as u32).to_le_bytes());
+        Checkpoint::encode_all(&self.checkpoints, &mut out);
         out
     }
 
@@ -105,9 +115,11 @@ impl Recipe {
     pub fn decode(digest: Digest, size: u64, body: &[u8]) -> Result<Self> {
         let bad = |why: &str| Error::Corrupt(format!("the recipe of {digest}: {why}"));
         let mut r = Reader(body);
-        if r.take(8).ok_or_else(|| bad("too short"))? != MAGIC {
-            return Err(bad("no CAIRNRC1"));
-        }
+        let v1 = match r.take(8).ok_or_else(|| bad("too short"))? {
+            m if m == MAGIC => false,
+            m if m == MAGIC_V1 => true,
+            _ => return Err(bad("no CAIRNRC2")),
+        };
         let n = r.u32().ok_or_else(|| bad("too short"))?;
         let mut packs = Vec::with_capacity(n as usize);
         for _ in 0..n {
@@ -117,12 +129,25 @@ impl Recipe {
             packs.push(key.parse()?);
         }
         let n = r.u32().ok_or_else(|| bad("too short"))? as usize;
-        if r.0.len() != n * CHUNK_BYTES {
+        let list = r.take(n * CHUNK_BYTES);
+        let list = list.ok_or_else(|| bad("the chunk list has the wrong length"))?;
+        let checkpoints = if v1 {
+            Vec::new()
+        } else {
+            let k = r.u32().ok_or_else(|| bad("too short"))? as usize;
+            let raw = r.take(k * checkpoint::ENCODED);
+            let all = raw.and_then(Checkpoint::decode_all);
+            all.ok_or_else(|| bad("the checkpoint list is damaged"))?
+        };
+        if !r.0.is_empty() {
             return Err(bad("the chunk list has the wrong length"));
+        }
+        if checkpoints.iter().any(|c| c.offset > size) {
+            return Err(bad("a checkpoint lies past its end"));
         }
         let mut chunks = Vec::with_capacity(n);
         let mut total = 0u64;
-        for raw in r.0.chunks_exact(CHUNK_BYTES) {
+        for raw in list.chunks_exact(CHUNK_BYTES) {
             let c = RecipeChunk {
                 hash: ChunkHash(raw[..32].try_into().expect("32 bytes")),
                 pack: u32::from_le_bytes(raw[32..36].try_into().expect("4 bytes")),
@@ -143,6 +168,7 @@ impl Recipe {
             size,
             packs,
             chunks,
+            checkpoints,
         })
     }
 
@@ -218,6 +244,10 @@ mod tests {
             packs: vec![key(1), key(2)],
             // 10 bytes at 100 and 10 at 110 of pack 0, then 20 at 500 of pack 1
             chunks: vec![chunk(0, 100, 10), chunk(0, 110, 10), chunk(1, 500, 20)],
+            checkpoints: vec![Checkpoint {
+                offset: 0,
+                state: [7; 8],
+            }],
         }
     }
 
@@ -229,6 +259,20 @@ mod tests {
         assert!(Recipe::decode(r.digest, 41, &body).is_err());
         assert!(Recipe::decode(r.digest, 40, &body[..body.len() - 1]).is_err());
         assert!(Recipe::decode(r.digest, 40, &body[1..]).is_err());
+        let mut past = r.clone();
+        past.checkpoints[0].offset = 64;
+        assert!(Recipe::decode(r.digest, 40, &past.encode()).is_err());
+    }
+
+    #[test]
+    fn reads_bodies_written_before_checkpoints() {
+        let r = recipe();
+        let mut v1 = r.encode();
+        v1.truncate(v1.len() - 4 - checkpoint::ENCODED);
+        v1[..8].copy_from_slice(MAGIC_V1);
+        let read = Recipe::decode(r.digest, 40, &v1).unwrap();
+        assert_eq!(read.chunks, r.chunks);
+        assert!(read.checkpoints.is_empty());
     }
 
     #[test]

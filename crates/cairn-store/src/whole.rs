@@ -16,10 +16,12 @@ use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 use cairn_core::Digest;
+use cairn_core::checkpoint::Checkpoint;
 use cairn_core::chunk::{Chunk, ChunkHash, Chunker};
 use cairn_core::pack::PackBuilder;
 use futures::{StreamExt, TryStreamExt};
 
+use crate::content::CHECKPOINT_EVERY;
 use crate::meta::{ProjectKey, WholeBlob};
 use crate::recipe::{PackKey, Recipe, RecipeChunk};
 use crate::{BlobStore, Error, MetadataStore, Result};
@@ -57,7 +59,7 @@ pub(crate) async fn pack(
     for batch in superseded.chunks(BATCH) {
         for digest in batch {
             // a recipe goes only with a doom, which needs the collection lock this one holds
-            if meta.recipe(digest).await?.is_none() {
+            if !meta.has_recipe(digest).await? {
                 continue; // collected since, and perhaps uploaded whole again: keep it
             }
             if let Some(size) = blobs.size(digest).await? {
@@ -124,16 +126,18 @@ struct Pending {
     digest: Digest,
     size: u64,
     chunks: Vec<(ChunkHash, u32, Place)>,
+    checkpoints: Vec<Checkpoint>,
 }
 
 /// One blob being cut: the chunks cut and not taken yet, the bytes from file offset `start`
-/// not taken yet, and where its chunks went.
+/// not taken yet, where its chunks went, and its SHA-256 checkpoints.
 #[derive(Default)]
 struct Cutting {
     cut: Vec<Chunk>,
     tail: Vec<u8>,
     start: u64,
     chunks: Vec<(ChunkHash, u32, Place)>,
+    checkpoints: Vec<Checkpoint>,
 }
 
 /// The packs of one project being written.
@@ -175,13 +179,14 @@ impl Packer {
         let mut chunker = Chunker::new();
         let mut cutting = Cutting::default();
         while let Some(piece) = stream.try_next().await.map_err(Error::Body)? {
-            chunker.update(&piece, &mut cutting.cut);
+            let every = CHECKPOINT_EVERY;
+            chunker.update_noting(&piece, &mut cutting.cut, every, &mut cutting.checkpoints);
             cutting.tail.extend_from_slice(&piece);
             self.take(meta, blobs, epoch, &mut cutting).await?;
         }
         let digest = chunker.finish(&mut cutting.cut);
         self.take(meta, blobs, epoch, &mut cutting).await?;
-        let (start, chunks) = (cutting.start, cutting.chunks);
+        let (start, chunks, checkpoints) = (cutting.start, cutting.chunks, cutting.checkpoints);
         if digest != blob.digest || start != blob.size {
             tracing::error!(
                 digest = %blob.digest, actual = %digest, size = start,
@@ -193,6 +198,7 @@ impl Packer {
             digest: blob.digest,
             size: blob.size,
             chunks,
+            checkpoints,
         });
         Ok(true)
     }
@@ -310,5 +316,6 @@ fn recipe(p: Pending) -> Recipe {
         size: p.size,
         packs,
         chunks,
+        checkpoints: p.checkpoints,
     }
 }

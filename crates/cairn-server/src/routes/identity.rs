@@ -41,7 +41,7 @@ pub(crate) async fn ready(State(state): State<AppState>) -> Result<Json<Health>,
     }
     // a lookup of a digest no one stores, in each store
     let probe = cairn_core::Digest::of(b"cairn readiness probe");
-    if let Err(e) = state.meta.recipe(&probe).await {
+    if let Err(e) = state.meta.has_recipe(&probe).await {
         return Err(ApiError::NotReady(format!(
             "the metadata store does not answer: {e}"
         )));

@@ -224,6 +224,8 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
     ) -> Result<Recorded>;
     /// The recipe of a blob stored as chunks in packs (`None`: stored whole, or absent).
     async fn recipe(&self, digest: &Digest) -> Result<Option<Recipe>>;
+    /// Whether the blob is stored as chunks (it has a recipe), without reading the recipe.
+    async fn has_recipe(&self, digest: &Digest) -> Result<bool>;
     /// The collection epoch, then which of `digests` and of `packs` are doomed: read before
     /// an assembly verifies (see [`record_recipes`](Self::record_recipes)).
     async fn gc_marks(&self, digests: &[Digest], packs: &[PackKey]) -> Result<GcMarks>;

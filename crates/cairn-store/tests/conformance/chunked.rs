@@ -226,6 +226,7 @@ pub async fn run(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
     collection_keeps_what_recipes_name(&env, &p, (d0, &v0), (d1, &v1)).await;
     a_collection_between_mark_and_record_refuses_it(&env).await;
     a_mostly_garbage_pack_is_rewritten(&env).await;
+    super::checkpoint::run(env.meta, env.blobs).await;
 }
 
 /// Nothing is referenced by a version here, so a collection with no grace forgets both blobs;
@@ -308,6 +309,7 @@ async fn a_collection_between_mark_and_record_refuses_it(env: &Env) {
                 len: e.len,
             })
             .collect(),
+        checkpoints: Vec::new(),
     };
     let keys = std::slice::from_ref(&key);
     let marks = |meta: Arc<dyn MetadataStore>, key: PackKey| async move {

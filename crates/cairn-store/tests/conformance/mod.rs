@@ -1,9 +1,11 @@
 //! Conformance suites every backend runs: `blob::run` and `upload::run` for blob stores,
 //! `meta::run` (which includes `large::run` and `gc::run`) for metadata stores;
-//! `chunked::run` for the two together (chunked uploads, reads and pack collection, and first
-//! `whole::run`: blobs stored whole packed by collections).
+//! `chunked::run` for the two together (chunked uploads, reads and pack collection; first
+//! `whole::run`, blobs stored whole packed by collections, and last `checkpoint::run`, SHA-256
+//! checkpoints).
 
 pub mod blob;
+pub mod checkpoint;
 pub mod chunked;
 pub mod gc;
 pub mod large;

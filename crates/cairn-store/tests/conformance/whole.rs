@@ -77,6 +77,7 @@ pub async fn run(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
     let total: u64 = contents.iter().map(|c| c.len() as u64).sum();
     for d in &digests {
         assert!(m.recipe(d).await.unwrap().is_none(), "stored whole");
+        assert!(!m.has_recipe(d).await.unwrap());
     }
     let collect = |dry_run, grace| async move {
         let options = GcOptions {
@@ -109,6 +110,7 @@ pub async fn run(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
     assert_eq!(summary(&first), (contents.len(), total, 0, 0), "{first:?}");
     for (d, data) in digests.iter().zip(&contents) {
         assert!(m.recipe(d).await.unwrap().is_some(), "packed");
+        assert!(m.has_recipe(d).await.unwrap());
         assert_eq!(&read(m, &blobs, d, None).await, data);
         assert!(b.size(d).await.unwrap().is_some(), "the whole object waits");
     }

@@ -305,6 +305,11 @@ impl MetadataStore for SqlStore {
         recipes::recipe(&mut conn, digest).await
     }
 
+    async fn has_recipe(&self, digest: &Digest) -> Result<bool> {
+        let mut conn = self.read.acquire().await?;
+        recipes::has_recipe(&mut conn, digest).await
+    }
+
     async fn gc_marks(&self, digests: &[Digest], packs: &[PackKey]) -> Result<GcMarks> {
         let mut conn = self.read.acquire().await?;
         recipes::marks(&mut conn, digests, packs).await

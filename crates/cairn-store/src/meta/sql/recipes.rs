@@ -21,6 +21,15 @@ pub(super) async fn recipe(conn: &mut AnyConnection, digest: &Digest) -> Result<
         .transpose()
 }
 
+/// Whether `digest` is stored as chunks.
+pub(super) async fn has_recipe(conn: &mut AnyConnection, digest: &Digest) -> Result<bool> {
+    let row: Option<i64> = sqlx::query_scalar("SELECT size FROM recipes WHERE digest = $1")
+        .bind(digest.as_bytes().to_vec())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.is_some())
+}
+
 /// Those of `packs` that are doomed.
 async fn doomed_among(conn: &mut AnyConnection, packs: &[PackKey]) -> Result<HashSet<PackKey>> {
     let mut out = HashSet::new();
