@@ -1,17 +1,15 @@
-//! A data directory written by the release before chunks (schema 0005, every blob stored
-//! whole; made by `scripts/make-upgrade-fixture` with that release) keeps working: its version
-//! downloads, a new version of it goes up as chunks beside the whole blobs, garbage collection
-//! runs over both, and both versions still come back right.
+//! Data directories written by earlier releases (made by `scripts/make-upgrade-fixture` with
+//! each release) keep working: the release before chunks (schema 0005, every blob stored
+//! whole) and the release before SHA-256 checkpoints (schema 0007, blobs stored as chunks with
+//! `CAIRNRC1` recipes). The old version downloads, a new version of it goes up as chunks (on the
+//! old recipes as bases), garbage collection runs over both, and both versions come back right.
 
 use std::path::Path;
 use std::process::Stdio;
 
 use serde_json::Value;
 
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/data-dir-0005.tar.gz"
-);
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 const TOKEN: &str = "upgrade-fixture";
 
 fn cairn(url: &str, config: &Path, args: &[&str]) -> std::process::Output {
@@ -81,11 +79,23 @@ fn serve(data: &Path) -> (Server, String) {
 
 #[test]
 fn a_data_directory_from_before_chunks_keeps_working() {
+    keeps_working("data-dir-0005.tar.gz", true);
+}
+
+#[test]
+fn a_data_directory_from_before_checkpoints_keeps_working() {
+    keeps_working("data-dir-0007.tar.gz", false);
+}
+
+/// `stored_whole`: the fixture's blobs are whole objects, which the first collection packs.
+fn keeps_working(fixture: &str, stored_whole: bool) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let untar = std::process::Command::new("tar")
-        .args(["-xzf", FIXTURE, "-C"])
+        .arg("-xzf")
+        .arg(Path::new(FIXTURES).join(fixture))
+        .arg("-C")
         .arg(&data)
         .status()
         .unwrap();
@@ -93,7 +103,7 @@ fn a_data_directory_from_before_chunks_keeps_working() {
     let config = dir.path().join("config.json");
     let (server, url) = serve(&data);
 
-    // the old version downloads, its blobs served whole
+    // the old version downloads, its blobs served whole or from their old recipes
     let v0 = dir.path().join("v0");
     let got = json(cairn(
         &url,
@@ -139,9 +149,13 @@ fn a_data_directory_from_before_chunks_keeps_working() {
     ));
     assert_eq!(gc["blobs"], 0, "{gc}");
     assert_eq!(gc["packs"], 0, "{gc}");
-    // the release's whole blobs are packed into chunks; the next collection deletes their
+    // a release's whole blobs are packed into chunks; the next collection deletes their
     // whole objects
-    assert!(gc["packed_whole"].as_u64().unwrap() > 0, "{gc}");
+    assert_eq!(
+        gc["packed_whole"].as_u64().unwrap() > 0,
+        stored_whole,
+        "{gc}"
+    );
     let again = json(cairn(
         &url,
         &config,

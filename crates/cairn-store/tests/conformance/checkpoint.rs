@@ -43,6 +43,20 @@ async fn pack(blobs: &dyn BlobStore, p: &ProjectKey, data: &[u8], chunks: &[&Chu
     key.id
 }
 
+/// `data` chunked, and a pack of its chunks that `base` (chunks of an earlier version) lacks.
+async fn edited(
+    blobs: &dyn BlobStore,
+    p: &ProjectKey,
+    base: &[Chunk],
+    data: &[u8],
+) -> (Digest, Vec<Chunk>, PackId) {
+    let (digest, chunks) = chunk_all(data);
+    let known: std::collections::HashSet<_> = base.iter().map(|c| c.hash).collect();
+    let new: Vec<&Chunk> = chunks.iter().filter(|c| !known.contains(&c.hash)).collect();
+    let id = pack(blobs, p, data, &new).await;
+    (digest, chunks, id)
+}
+
 /// Where assemblies go: the stores and the project.
 struct At<'a> {
     meta: &'a dyn MetadataStore,
@@ -100,10 +114,7 @@ pub async fn run(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
     // shared chunks (all but v0's last) and is verified from the last one
     let mut v1 = v0.clone();
     v1.extend_from_slice(&noise(1 << 20, 42));
-    let (d1, c1) = chunk_all(&v1);
-    let known: std::collections::HashSet<_> = c0.iter().map(|c| c.hash).collect();
-    let new: Vec<&Chunk> = c1.iter().filter(|c| !known.contains(&c.hash)).collect();
-    let pack_new = pack(b, &p, &v1, &new).await;
+    let (d1, c1, pack_new) = edited(b, &p, &c0, &v1).await;
     // a wrong digest over the right chunks is refused all the same
     let wrong = Digest::of(b"not v1");
     let err = assemble(&at, vec![d0], vec![pack_new], wrong, &v1, &c1)
@@ -132,10 +143,7 @@ pub async fn run(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
     // v2 (another 17 MiB appended, built on v1): inherits two, notes a third past 48 MiB
     let mut v2 = v1.clone();
     v2.extend_from_slice(&noise(17 << 20, 43));
-    let (d2, c2) = chunk_all(&v2);
-    let known: std::collections::HashSet<_> = c1.iter().map(|c| c.hash).collect();
-    let new: Vec<&Chunk> = c2.iter().filter(|c| !known.contains(&c.hash)).collect();
-    let pack_v2 = pack(b, &p, &v2, &new).await;
+    let (d2, c2, pack_v2) = edited(b, &p, &c1, &v2).await;
     let out = assemble(&at, vec![d1], vec![pack_v2], d2, &v2, &c2);
     assert!(out.await.unwrap().held);
     let r2 = m.recipe(&d2).await.unwrap().unwrap();
@@ -145,10 +153,7 @@ pub async fn run(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
     // a blob whose first chunks differ inherits nothing and is hashed from the start
     let mut v3 = v0.clone();
     v3[..4096].copy_from_slice(&noise(4096, 44));
-    let (d3, c3) = chunk_all(&v3);
-    let known: std::collections::HashSet<_> = c0.iter().map(|c| c.hash).collect();
-    let new: Vec<&Chunk> = c3.iter().filter(|c| !known.contains(&c.hash)).collect();
-    let pack_v3 = pack(b, &p, &v3, &new).await;
+    let (d3, c3, pack_v3) = edited(b, &p, &c0, &v3).await;
     let out = assemble(&at, vec![d0], vec![pack_v3], d3, &v3, &c3);
     assert!(out.await.unwrap().held);
     assert_eq!(
@@ -160,10 +165,7 @@ pub async fn run(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
     // skipped bytes are not trusted blindly; the append is answered with the chunks to resend
     let mut v4 = v0.clone();
     v4.extend_from_slice(&noise(1 << 20, 45));
-    let (d4, c4) = chunk_all(&v4);
-    let known: std::collections::HashSet<_> = c0.iter().map(|c| c.hash).collect();
-    let new: Vec<&Chunk> = c4.iter().filter(|c| !known.contains(&c.hash)).collect();
-    let pack_v4 = pack(b, &p, &v4, &new).await;
+    let (d4, c4, pack_v4) = edited(b, &p, &c0, &v4).await;
     let head_key = r0.packs[r0.chunks[0].pack as usize].clone();
     b.delete_pack(&head_key).await.unwrap();
     let out = assemble(&at, vec![d0], vec![pack_v4], d4, &v4, &c4);
