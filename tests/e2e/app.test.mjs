@@ -51,7 +51,7 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
     await page.getByTestId('drop-zone').locator('input[type=file]').nth(1).setInputFiles(folder);
     await page.getByText('4 files').waitFor();
     // the files were hashed on the Web Worker pool, not on the page
-    assert.match(await page.getByTestId('hash-progress').innerText(), /hashing on [1-8] workers .*0\.0 \/ 0\.0 MB/);
+    assert.match(await page.getByTestId('hash-progress').innerText(), /hashing on [1-8] workers .*19 B \/ 19 B · /);
     await page.screenshot({ path: path.join(SHOTS, 'create.png') });
     await page.getByTestId('commit-button').click();
     await page.getByTestId('version-label').filter({ hasText: 'v0' }).waitFor();
@@ -87,7 +87,7 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
     await page.getByTestId('diff-summary').filter({ hasText: '1 modified' }).waitFor();
     await page.getByTestId('remove-path').fill('photos/rm');
     await page.getByTestId('remove-button').click();
-    await page.getByTestId('diff-summary').filter({ hasText: '0 added · 1 modified · 2 removed · 1 unchanged · 11 bytes to upload' }).waitFor();
+    await page.getByTestId('diff-summary').filter({ hasText: '0 added · 1 modified · 2 removed · 1 unchanged · 11 B to upload' }).waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'draft.png') });
     await page.getByTestId('commit-button').click();
     await page.getByTestId('version-label').filter({ hasText: 'v1' }).waitFor();
@@ -120,7 +120,7 @@ test('a file over the limit is refused up front; cancel stops hashing mid-file',
     fs.writeFileSync(over, '');
     fs.truncateSync(over, LIMIT + 1); // sparse: costs no disk
     await input.setInputFiles(over);
-    await page.getByTestId('error').filter({ hasText: "over this registry's limit of 2.1 GB per file: over.bin (2.1 GB)" }).waitFor();
+    await page.getByTestId('error').filter({ hasText: "over this registry's limit of 2.0 GiB (2,147,483,648 bytes) per file: over.bin (2,147,483,649 bytes)" }).waitFor();
 
     // under the limit but big enough to cancel mid-file: the busy worker is terminated
     const big = path.join(dir, 'big.bin');

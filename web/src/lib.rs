@@ -17,6 +17,7 @@ pub mod journal;
 mod packer;
 mod pages;
 pub mod pool;
+pub mod size;
 pub mod stage;
 
 use leptos::prelude::*;

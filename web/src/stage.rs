@@ -17,6 +17,7 @@ use leptos::prelude::*;
 
 use crate::chunked::{Job, Moved, Source};
 use crate::files::{Hashed, Picked, hash};
+use crate::size::{exact, human_f64};
 use crate::{api, chunked, fingerprints};
 
 /// Files up to this size are hashed many to a worker message.
@@ -52,8 +53,8 @@ impl Meter {
         }
     }
 
-    /// "12.0 / 40.0 MB · 110 MB/s · ETA 0.3 s", and "· 8.0 MB already on the registry" when
-    /// some was.
+    /// "12.0 MiB / 40.0 MiB · 110.0 MiB/s · ETA 0.3 s", and "· 8.0 MiB already on the registry"
+    /// when some was.
     pub fn label(&self) -> String {
         let secs = ((Self::now() - self.started_ms) / 1000.0).max(1e-3);
         // bytes the registry already had cost no time: the rate is of the bytes moved
@@ -64,16 +65,16 @@ impl Meter {
             0.0
         };
         let line = format!(
-            "{:.1} / {:.1} MB · {:.0} MB/s · ETA {:.1} s",
-            self.done / 1e6,
-            self.total / 1e6,
-            rate / 1e6,
+            "{} / {} · {}/s · ETA {:.1} s",
+            human_f64(self.done),
+            human_f64(self.total),
+            human_f64(rate),
             eta
         );
         if self.reused > 0.0 {
             format!(
-                "{line} · {:.1} MB already on the registry",
-                self.reused / 1e6
+                "{line} · {} already on the registry",
+                human_f64(self.reused)
             )
         } else {
             line
@@ -103,16 +104,6 @@ pub fn cancel(flag: RwSignal<bool>) {
     api::abort_uploads();
 }
 
-/// "1.5 GB"
-pub fn bytes(n: f64) -> String {
-    match n {
-        n if n >= 1e9 => format!("{:.1} GB", n / 1e9),
-        n if n >= 1e6 => format!("{:.1} MB", n / 1e6),
-        n if n >= 1e3 => format!("{:.1} kB", n / 1e3),
-        n => format!("{n} B"),
-    }
-}
-
 thread_local! {
     static LIMITS: RefCell<Option<Health>> = const { RefCell::new(None) };
 }
@@ -139,14 +130,15 @@ async fn check_sizes(picked: &[Picked]) -> Result<(), String> {
             size > limit
                 || (size < RESUMABLE_THRESHOLD as f64 && size > health.max_blob_size as f64)
         })
-        .map(|p| format!("{} ({})", p.path, bytes(p.size)))
+        .map(|p| format!("{} ({})", p.path, exact(p.size as u64)))
         .collect();
     if over.is_empty() {
         return Ok(());
     }
     Err(format!(
-        "over this registry's limit of {} per file: {}",
-        bytes(limit),
+        "over this registry's limit of {} ({}) per file: {}",
+        human_f64(limit),
+        exact(limit as u64),
         over.join(", ")
     ))
 }
@@ -201,6 +193,8 @@ async fn hash_all(
             unrow(rows, &p.path);
             out.push(hashed?);
             base += size;
+            // a file too small for a progress message still counts once hashed
+            meter.update(|m| m.done = base);
         }
         return Ok(out);
     };
@@ -208,7 +202,7 @@ async fn hash_all(
     let batches = batches(&sizes);
     let done = Rc::new(RefCell::new(vec![0u64; batches.len()]));
     let jobs = batches.into_iter().enumerate().map(|(b, (first, n))| {
-        let (pool, done) = (pool.clone(), done.clone());
+        let (pool, done, finished) = (pool.clone(), done.clone(), done.clone());
         let files: Vec<web_sys::File> = picked[first..first + n]
             .iter()
             .map(|p| p.file.clone())
@@ -232,6 +226,16 @@ async fn hash_all(
                 })
                 .await;
             unrow(rows, &shown);
+            if result.is_ok() {
+                // small files are hashed before the worker's first progress message: a batch
+                // that is done counts whole
+                let total: u64 = {
+                    let mut all = finished.borrow_mut();
+                    all[b] = size as u64;
+                    all.iter().sum()
+                };
+                meter.update(|m| m.done = total as f64);
+            }
             (first, result)
         }
     });

@@ -11,6 +11,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::widgets::Virtual;
 use super::{Params, link};
 use crate::api;
+use crate::size::{exact, human as size};
 
 /// The projects the token reaches, or open one by name.
 #[component]
@@ -112,15 +113,6 @@ fn holds(u: &Usage) -> String {
     }
 }
 
-fn size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
-}
-
 /// A collection's versions.
 #[component]
 pub fn Versions() -> impl IntoView {
@@ -150,7 +142,7 @@ pub fn Versions() -> impl IntoView {
                             <td><A href=link(format!("/{}/{}/{}/{}", p.at("entity"), p.at("project"), v.name, v.version))>{v.version.to_string()}</A></td>
                             <td>{v.aliases.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")}</td>
                             <td>{v.file_count}</td>
-                            <td>{size(v.size)}</td>
+                            <td title=exact(v.size)>{size(v.size)}</td>
                             <td class="mono">{v.digest.to_string()[..16].to_owned()}</td>
                             <td>{super::when(&v.created_at)}</td>
                             <td>{v.base.map(|b| view! { <A href=link(format!("/{}/{}/{}/{b}", p.at("entity"), p.at("project"), p.at("name")))>{b.to_string()}</A> })}</td>
@@ -233,7 +225,7 @@ pub fn Files() -> impl IntoView {
                         let is_ref = entry.reference.is_some();
                         view! {
                             <span class="path">{path.to_string()}</span>
-                            <span class="size">{size(entry.size)}</span>
+                            <span class="size" title=exact(entry.size)>{size(entry.size)}</span>
                             {if is_ref {
                                 view! { <span class="ref">{entry.reference.unwrap_or_default()}</span> }.into_any()
                             } else {

@@ -10,6 +10,7 @@ use leptos_router::components::A;
 use super::widgets::{DropZone, FileRows, ProgressLine, Virtual};
 use super::{Params, link};
 use crate::files::Picked;
+use crate::size::{exact, human};
 use crate::stage::{self, Meter, Staged, Target};
 use crate::{api, embed};
 
@@ -275,7 +276,7 @@ pub fn Create() -> impl IntoView {
             {field("description", "artifact-description", description)}
         </div>
         <DropZone on_files=on_files/>
-        <p class="summary">{move || format!("{} files · {} bytes to upload at most", work.state.get().draft.manifest().len(), work.bytes_to_upload())}</p>
+        <p class="summary" title=move || exact(work.bytes_to_upload())>{move || format!("{} files · {} to upload at most", work.state.get().draft.manifest().len(), human(work.bytes_to_upload()))}</p>
         {work.view_portability()}
         <button data-testid="commit-button" disabled=move || work.busy.get() || name.get().trim().is_empty() on:click=commit>"Commit"</button>
         {work.view_status()}
@@ -362,7 +363,7 @@ pub fn DraftPage() -> impl IntoView {
             {field("aliases", "artifact-aliases", alias_text)}
         </div>
         <DropZone on_files=on_files/>
-        <p class="summary" data-testid="diff-summary">{move || format!("{} · {} bytes to upload", summary(&work.state.get().draft), work.bytes_to_upload())}</p>
+        <p class="summary" data-testid="diff-summary" title=move || exact(work.bytes_to_upload())>{move || format!("{} · {} to upload", summary(&work.state.get().draft), human(work.bytes_to_upload()))}</p>
         {work.view_portability()}
         <button data-testid="commit-button" disabled=move || work.busy.get() || base.get().is_none() on:click=commit>"Commit"</button>
         {work.view_status()}

@@ -5,6 +5,7 @@ use wasm_bindgen::JsCast;
 
 use crate::api;
 use crate::files::{self, Picked};
+use crate::size::{exact, human_f64};
 use crate::stage::{self, Meter};
 
 /// Token entry (kept in local storage), or sign out.
@@ -132,7 +133,7 @@ pub fn FileRows(rows: stage::Rows) -> impl IntoView {
                 <li>
                     <progress max=size.max(1.0) value=done></progress>
                     <span class="path">{path}</span>
-                    <span class="size">{format!("{} / {}", stage::bytes(done), stage::bytes(size))}</span>
+                    <span class="size" title=exact(size as u64)>{format!("{} / {}", human_f64(done), human_f64(size))}</span>
                 </li>
             }).collect_view()}
         </ul>
