@@ -55,6 +55,11 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
     await page.screenshot({ path: path.join(SHOTS, 'create.png') });
     await page.getByTestId('commit-button').click();
     await page.getByTestId('version-label').filter({ hasText: 'v0' }).waitFor();
+    // the progress lines collapse into what the commit took
+    const result = await page.getByTestId('commit-result').innerText();
+    console.log(`v0 result: ${result}`);
+    assert.match(result, /^Hashed 19 B · sent 19 B$/);
+    assert.equal(await page.getByTestId('hash-progress').count(), 0);
     const v0 = await api(reg.base, '/artifacts/photos/versions/v0/manifest');
     assert.deepEqual(Object.keys(v0.contents).sort(), ['photos/a.txt', 'photos/rm/c.txt', 'photos/rm/deep/d.txt', 'photos/sub/b.txt']);
     assert.equal(v0.contents['photos/sub/b.txt'].digest, sha('beta'));

@@ -10,7 +10,7 @@ use leptos_router::components::A;
 use super::widgets::{DropZone, FileRows, ProgressLine, Virtual};
 use super::{Params, link};
 use crate::files::Picked;
-use crate::size::{exact, human};
+use crate::size::{exact, human, human_f64};
 use crate::stage::{self, Meter, Staged, Target};
 use crate::{api, embed};
 
@@ -44,6 +44,8 @@ impl Work {
     fn stage(self, files: Vec<Picked>, prefix: String, replace: bool) {
         self.busy.set(true);
         self.error.set(None);
+        // new work: the last commit's result gives way to progress again
+        self.done.set(None);
         leptos::task::spawn_local(async move {
             if let Err(e) = stage::stage(
                 self.state,
@@ -124,8 +126,13 @@ impl Work {
             });
         }
         view! {
-            <ProgressLine meter=self.hashing label=Callback::new(|()| format!("hashing on {} workers", stage::workers())) testid="hash-progress"/>
-            <ProgressLine meter=self.uploading label=Callback::new(|()| "uploading".to_owned()) testid="upload-progress"/>
+            // once committed, the progress lines collapse into what the commit took
+            <Show when=move || self.done.with(Option::is_none) fallback=move || view! {
+                <p class="result" data-testid="commit-result">{self.result()}</p>
+            }>
+                <ProgressLine meter=self.hashing label=Callback::new(|()| format!("hashing on {} workers", stage::workers())) testid="hash-progress"/>
+                <ProgressLine meter=self.uploading label=Callback::new(|()| "uploading".to_owned()) testid="upload-progress"/>
+            </Show>
             <Show when=move || self.busy.get()>
                 <button data-testid="cancel" on:click=move |_| stage::cancel(self.cancel)>"Cancel"</button>
             </Show>
@@ -147,6 +154,18 @@ impl Work {
                 }
             })}
         }
+    }
+
+    /// "Hashed 256.0 MiB · sent 1.1 MiB · 255.0 MiB already on the registry": the meters' last
+    /// state, once committed.
+    fn result(self) -> String {
+        let (h, u) = (self.hashing.get_untracked(), self.uploading.get_untracked());
+        let sent = (u.done - u.reused).max(0.0);
+        let mut line = format!("Hashed {} · sent {}", human_f64(h.done), human_f64(sent));
+        if u.reused > 0.0 {
+            line += &format!(" · {} already on the registry", human_f64(u.reused));
+        }
+        line
     }
 
     /// Paths the draft adds that will not download everywhere (the registry warns about the
