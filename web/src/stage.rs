@@ -167,6 +167,16 @@ pub fn workers() -> usize {
     POOL.with(|p| p.as_ref().map_or(0, crate::pool::Pool::alive))
 }
 
+/// Batch `b` has `bytes` hashed: the meter shows the sum over all batches.
+fn tally(done: &RefCell<Vec<u64>>, b: usize, bytes: u64, meter: RwSignal<Meter>) {
+    let total: u64 = {
+        let mut all = done.borrow_mut();
+        all[b] = bytes;
+        all.iter().sum()
+    };
+    meter.update(|m| m.done = total as f64);
+}
+
 /// Hash and chunk every file, on the worker pool when there is one (several files at once,
 /// small ones many to a message), else on the page; `meter` follows the bytes done, `cancel`
 /// stops it.
@@ -216,12 +226,7 @@ async fn hash_all(
             let label = shown.clone();
             let result = pool
                 .hash_many(files, move |d| {
-                    let total: u64 = {
-                        let mut all = done.borrow_mut();
-                        all[b] = d;
-                        all.iter().sum()
-                    };
-                    meter.update(|m| m.done = total as f64);
+                    tally(&done, b, d, meter);
                     row(rows, &label, d as f64, size);
                 })
                 .await;
@@ -229,12 +234,7 @@ async fn hash_all(
             if result.is_ok() {
                 // small files are hashed before the worker's first progress message: a batch
                 // that is done counts whole
-                let total: u64 = {
-                    let mut all = finished.borrow_mut();
-                    all[b] = size as u64;
-                    all.iter().sum()
-                };
-                meter.update(|m| m.done = total as f64);
+                tally(&finished, b, size as u64, meter);
             }
             (first, result)
         }
