@@ -244,6 +244,7 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         throttle: Default::default(),
         draining: Default::default(),
         quotas: Default::default(),
+        streams: Default::default(),
     };
     let drain = cairn_server::Drain {
         delay: args.shutdown_delay,

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use cairn_core::Digest;
 use cairn_core::chunk::{Chunk, Splitter};
-use cairn_core::pack::PackId;
+use cairn_core::pack::{PackId, StreamId};
 use cairn_core::segment::segments;
 use cairn_core::wire::{
     AssembleOutcome, AssembleRequest, BlobRecipe, KnownChunks, KnownRequest, MAX_BASES,
@@ -30,6 +30,8 @@ use crate::progress::{Phase, Progress};
 
 /// Files up to this size are kept in memory between chunking and packing.
 const KEEP: u64 = 8 << 20;
+/// Files at least this large, when sent whole, go as a stream (two checkpoints' worth).
+const STREAM: u64 = 32 << 20;
 /// Blobs assembled per request.
 const ASSEMBLE_BATCH: usize = 2_000;
 /// Bytes of blobs after which their assembly is sent, while the next ones are packed.
@@ -104,6 +106,7 @@ pub(crate) async fn upload(
         .buffered(cores * 2);
     while let Some(next) = chunked.next().await {
         let (job, chunks, bytes) = next?;
+        let bytes = bytes.map(Bytes::from);
         let (parts, missing) = negotiate(http, project, &job.bases, &resume, &chunks).await?;
         let mut fresh = HashSet::new();
         let to_send: Vec<Chunk> = missing
@@ -120,7 +123,17 @@ pub(crate) async fn upload(
         }
         sent.reused += job.size - known - sending;
         progress.advance(Phase::Upload, job.size - sending);
-        send(&mut packer, &job.path, bytes.as_deref(), &to_send, progress).await?;
+        // a large file sent whole goes as a stream the registry hashes while it arrives
+        let stream = bytes.is_none() && job.size >= STREAM && to_send.len() == chunks.len();
+        if stream {
+            packer
+                .stream(Some(StreamId(rand::random())), progress)
+                .await?;
+        }
+        send(&mut packer, &job.path, bytes.as_ref(), &to_send, progress).await?;
+        if stream {
+            packer.stream(None, progress).await?;
+        }
         batch.push(Blob {
             digest: job.digest,
             size: job.size,
@@ -212,14 +225,16 @@ async fn negotiate(
 async fn send(
     packer: &mut Packer,
     path: &Path,
-    bytes: Option<&[u8]>,
+    bytes: Option<&Bytes>,
     chunks: &[Chunk],
     progress: &dyn Progress,
 ) -> Result<()> {
     if let Some(bytes) = bytes {
         for c in chunks {
-            let piece = &bytes[c.offset as usize..][..c.len as usize];
-            packer.push(c.hash, piece, progress).await?;
+            let at = c.offset as usize;
+            packer
+                .push(c.hash, bytes.slice(at..at + c.len as usize), progress)
+                .await?;
         }
         return Ok(());
     }
@@ -236,7 +251,7 @@ async fn send(
                 .await
                 .map_err(|e| Error::Config(format!("reading chunks: {e}")))??;
             for (c, piece) in read {
-                packer.push(c.hash, &piece, progress).await?;
+                packer.push(c.hash, piece, progress).await?;
             }
         }
     }
@@ -258,10 +273,20 @@ fn read_chunks(path: &Path, chunks: &[Chunk]) -> Result<Vec<(Chunk, Bytes)>> {
         }
         let start = chunks[i].offset;
         let end = chunks[j - 1].offset + chunks[j - 1].len as u64;
-        let mut run = vec![0u8; (end - start) as usize];
+        // read into spare capacity: no zeroing first
+        let mut run = Vec::with_capacity((end - start) as usize);
         f.seek(SeekFrom::Start(start))
-            .and_then(|_| f.read_exact(&mut run))
+            .and_then(|_| (&mut f).take(end - start).read_to_end(&mut run))
             .map_err(|e| Error::io(path, e))?;
+        if run.len() as u64 != end - start {
+            return Err(Error::io(
+                path,
+                std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the file is shorter than when it was hashed",
+                ),
+            ));
+        }
         let run = Bytes::from(run);
         for c in &chunks[i..j] {
             let at = (c.offset - start) as usize;

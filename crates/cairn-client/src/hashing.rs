@@ -14,6 +14,10 @@ use crate::stat_cache::{Known, Stamp, StatCache, now_ns};
 
 /// Files at least this large are chunked on a second thread while the first hashes them.
 const TWO_THREADS: u64 = 16 << 20;
+/// What one read of such a file takes.
+const PIECE: usize = 4 << 20;
+/// What one `read` of it takes.
+const STEP: usize = 256 << 10;
 
 /// A file's SHA-256, size and chunks (chunker v1), from one read. For a large file the chunk
 /// boundaries are found on a second thread, fed the buffers this one reads and hashes.
@@ -50,9 +54,30 @@ pub(crate) fn hash_and_chunk_file(
             chunks
         });
         let read = (|| {
+            // buffers the splitter is done with are read into again: no fresh pages per read
+            let mut recent: std::collections::VecDeque<Arc<Vec<u8>>> = Default::default();
             loop {
-                let mut buf = vec![0u8; 4 << 20];
-                let n = read_full(&mut f, &mut buf).map_err(|e| Error::io(path, e))?;
+                let mut buf = match recent.front_mut().and_then(Arc::get_mut) {
+                    Some(b) => {
+                        let mut b = std::mem::take(b);
+                        b.resize(PIECE, 0);
+                        recent.pop_front();
+                        b
+                    }
+                    None => vec![0u8; PIECE],
+                };
+                // read in steps small enough to be hashed while still in the cache
+                let mut n = 0;
+                while n < buf.len() {
+                    let end = (n + STEP).min(buf.len());
+                    match f.read(&mut buf[n..end]).map_err(|e| Error::io(path, e))? {
+                        0 => break,
+                        got => {
+                            h.update(&buf[n..n + got]);
+                            n += got;
+                        }
+                    }
+                }
                 if n == 0 {
                     return Ok::<_, Error>(());
                 }
@@ -61,8 +86,11 @@ pub(crate) fn hash_and_chunk_file(
                 if tx.send(buf.clone()).is_err() {
                     return Ok(());
                 }
-                h.update(&buf);
                 progress.advance(Phase::Hash, n as u64);
+                recent.push_back(buf);
+                if recent.len() > 8 {
+                    recent.pop_front();
+                }
             }
         })();
         drop(tx);
@@ -71,18 +99,6 @@ pub(crate) fn hash_and_chunk_file(
         let len = h.len();
         Ok((h.finish(), len, chunks))
     })
-}
-
-/// Read until `buf` is full or the file ends.
-fn read_full(f: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match f.read(&mut buf[filled..])? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }
 
 /// [`hash_and_chunk_file`] for every file, on all cores, unless the stat cache knows the file

@@ -1,10 +1,13 @@
 //! Fills packs with chunks and uploads them, a few at once, while the caller goes on chunking.
+//! A pack's data is the chunks' bytes as the caller read them (no copy into a pack buffer); the
+//! chunks of one large file can go as a stream, which the registry hashes as the packs arrive
+//! (`docs/chunking.md`, "Hashing while packs arrive").
 
 use std::collections::HashMap;
 
 use bytes::Bytes;
 use cairn_core::chunk::ChunkHash;
-use cairn_core::pack::{PackBuilder, PackId};
+use cairn_core::pack::{MAX_PACK_CHUNKS, MAX_PACK_DATA, PackEntry, PackHeader, PackId, StreamId};
 use cairn_core::wire::PackReceipt;
 use reqwest::Method;
 use tokio::task::JoinSet;
@@ -23,7 +26,14 @@ const IN_FLIGHT: usize = 2;
 pub(crate) struct Packer {
     http: Http,
     project: ProjectRef,
-    building: PackBuilder,
+    /// The pack being filled: its chunks and their bytes.
+    entries: Vec<PackEntry>,
+    parts: Vec<Bytes>,
+    data_len: u64,
+    /// The stream the chunks pushed go into, and its bytes so far.
+    stream: Option<(StreamId, u64)>,
+    /// Where the stream stood when the pack being filled began.
+    pack_at: u64,
     /// The pack (by number) each chunk went into.
     slot_of: HashMap<ChunkHash, usize>,
     /// The id of each pack uploaded so far, by number.
@@ -38,7 +48,11 @@ impl Packer {
         Self {
             http: http.clone(),
             project: project.clone(),
-            building: PackBuilder::with_capacity(TARGET as usize),
+            entries: Vec::new(),
+            parts: Vec::new(),
+            data_len: 0,
+            stream: None,
+            pack_at: 0,
             slot_of: HashMap::new(),
             ids: vec![None],
             tasks: JoinSet::new(),
@@ -67,52 +81,82 @@ impl Packer {
         self.sent
     }
 
+    /// Send what follows as one stream of packs (a large file's chunks, in order), or end the
+    /// stream (`None`); either sends the pack being filled first.
+    pub(crate) async fn stream(
+        &mut self,
+        stream: Option<StreamId>,
+        progress: &dyn Progress,
+    ) -> Result<()> {
+        self.flush(progress).await?;
+        self.stream = stream.map(|id| (id, 0));
+        self.pack_at = 0;
+        Ok(())
+    }
+
     /// Add a chunk, sending the pack first if it is full.
     pub(crate) async fn push(
         &mut self,
         hash: ChunkHash,
-        bytes: &[u8],
+        bytes: Bytes,
         progress: &dyn Progress,
     ) -> Result<()> {
         if self.knows(&hash) {
             return Ok(());
         }
-        if self.building.would_overflow(bytes.len()) || self.building.data_len() >= TARGET {
+        if self.entries.len() >= MAX_PACK_CHUNKS
+            || self.data_len + bytes.len() as u64 > MAX_PACK_DATA
+            || self.data_len >= TARGET
+        {
             self.flush(progress).await?;
         }
-        self.building.push_hashed(hash, bytes);
+        self.entries.push(PackEntry {
+            hash,
+            len: bytes.len() as u32,
+        });
+        self.data_len += bytes.len() as u64;
+        if let Some((_, at)) = &mut self.stream {
+            *at += bytes.len() as u64;
+        }
+        self.parts.push(bytes);
         self.slot_of.insert(hash, self.ids.len() - 1);
         Ok(())
     }
 
     /// Start uploading the pack being filled (waiting for a slot).
     async fn flush(&mut self, progress: &dyn Progress) -> Result<()> {
-        if self.building.is_empty() {
+        if self.entries.is_empty() {
             return Ok(());
         }
         while self.tasks.len() >= IN_FLIGHT {
             self.join_one(progress).await?;
         }
-        let full = std::mem::replace(
-            &mut self.building,
-            PackBuilder::with_capacity(TARGET as usize),
-        );
-        let (header, data) = full.into_parts();
-        let (header, data) = (Bytes::from(header), Bytes::from(data));
+        let header = PackHeader {
+            entries: std::mem::take(&mut self.entries),
+        };
+        let mut body = vec![Bytes::from(header.encode())];
+        body.append(&mut self.parts);
+        let len: u64 = body.iter().map(|b| b.len() as u64).sum();
+        self.data_len = 0;
+        let mut path = self.project.api("/packs");
+        if let Some((id, at)) = self.stream {
+            path = format!("{path}?stream={id}&at={}", self.pack_at);
+            self.pack_at = at;
+        }
         let slot = self.ids.len() - 1;
         self.ids.push(None);
         let http = self.http.clone();
-        let path = self.project.api("/packs");
         let journal = self.journal.clone();
         self.tasks.spawn(async move {
             let res = http
                 .send(
                     |r| {
-                        // the header, then the data: no copy of the data, and again on a retry
-                        let parts = [Ok::<_, std::io::Error>(header.clone()), Ok(data.clone())];
+                        // the header, then the chunks as read: no copy, and again on a retry
+                        let parts = body.iter().cloned().map(Ok::<_, std::io::Error>);
+                        let parts: Vec<_> = parts.collect();
                         Ok(
                             r.header(reqwest::header::CONTENT_TYPE, "application/vnd.cairn.pack")
-                                .header(reqwest::header::CONTENT_LENGTH, header.len() + data.len())
+                                .header(reqwest::header::CONTENT_LENGTH, len)
                                 .body(reqwest::Body::wrap_stream(futures::stream::iter(parts))),
                         )
                     },

@@ -239,12 +239,31 @@ impl Splitter {
             }
             let mut cut = None;
             let mut i = untested;
-            while i < room {
-                roll = (roll << 1).wrapping_add(GEAR[data[i] as usize]);
+            let d = &data[..room];
+            // two bytes a step: both candidates follow from `roll` alone, so the dependency
+            // chain is one shift and one add per two bytes, not per byte
+            while i + 1 < d.len() {
+                let g0 = GEAR[d[i] as usize];
+                let g1 = GEAR[d[i + 1] as usize];
+                let first = (roll << 1).wrapping_add(g0);
+                let second = (roll << 2).wrapping_add((g0 << 1).wrapping_add(g1));
+                if first & MASK == 0 {
+                    roll = first;
+                    cut = Some(i + 1);
+                    break;
+                }
+                roll = second;
+                i += 2;
+                if second & MASK == 0 {
+                    cut = Some(i);
+                    break;
+                }
+            }
+            if cut.is_none() && i < d.len() {
+                roll = (roll << 1).wrapping_add(GEAR[d[i] as usize]);
                 i += 1;
                 if roll & MASK == 0 {
                     cut = Some(i);
-                    break;
                 }
             }
             self.roll = roll;

@@ -47,6 +47,14 @@ hex_hash!(
     "pack id"
 );
 
+hex_hash!(
+    /// A client's name for one stream of packs: the chunks of one large file, sent in order, which
+    /// the registry hashes as they arrive (`POST {P}/packs?stream=…&at=…`, `docs/chunking.md`).
+    /// Random; it carries no meaning but "these packs follow one another".
+    StreamId,
+    "stream id"
+);
+
 impl PackId {
     /// The id of a pack with this `header` (its encoded bytes) uploaded to `owner`
     /// (`entity/project`).

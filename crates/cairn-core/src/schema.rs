@@ -8,7 +8,7 @@ use crate::digest::{ArtifactDigest, Digest, EntryDigest};
 use crate::name::{
     Alias, ArtifactName, DistributedId, Entity, Project, RunId, TypeName, VersionRef,
 };
-use crate::pack::PackId;
+use crate::pack::{PackId, StreamId};
 use crate::path::EntryPath;
 use crate::segment::SegmentHash;
 use crate::wire::VersionIndex;
@@ -47,4 +47,5 @@ string_schema! {
     ChunkHash => Some("^[0-9a-f]{64}$"), "BLAKE3 of a chunk's bytes";
     SegmentHash => Some("^[0-9a-f]{64}$"), "a segment: BLAKE3 over its chunks' hashes and lengths";
     PackId => Some("^[0-9a-f]{64}$"), "a pack uploaded to this project";
+    StreamId => Some("^[0-9a-f]{64}$"), "a client's random name for one file's packs, in order";
 }

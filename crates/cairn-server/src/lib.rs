@@ -17,6 +17,7 @@
 //!     throttle: Default::default(),
 //!     draining: Default::default(),
 //!     quotas: Default::default(),
+//!     streams: Default::default(),
 //! };
 //! let app: axum::Router = cairn_server::router(state);
 //! assert!(cairn_server::openapi().paths.paths.contains_key("/api/v1/health"));
@@ -171,4 +172,6 @@ pub struct AppState {
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// What this replica last read of projects' quotas and usage.
     pub quotas: Arc<quota::Quotas>,
+    /// Large files this replica is hashing while their packs arrive.
+    pub streams: Arc<cairn_store::Streams>,
 }

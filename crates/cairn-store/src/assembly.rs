@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use cairn_core::Digest;
 use cairn_core::checkpoint::Checkpoint;
 use cairn_core::chunk::ChunkHash;
+use cairn_core::pack::PackId;
 use cairn_core::segment::{SegmentHash, segments};
 use cairn_core::wire::{
     AssembleOutcome, AssembleRequest, KnownChunks, KnownRequest, MAX_ASSEMBLE_BLOBS, MAX_BASES,
@@ -36,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::meta::{MetadataStore, ProjectKey, Recorded};
 use crate::recipe::{PackKey, Recipe, RecipeChunk};
 use crate::seam::{Seam, Step};
+use crate::stream::Streams;
 
 /// Where a chunk is: a position in [`Sources::packs`], an offset, a length.
 #[derive(Clone, Copy, Debug)]
@@ -80,7 +82,7 @@ impl Sources {
         blobs: &dyn BlobStore,
         project: &ProjectKey,
         bases: &[Digest],
-        packs: &[cairn_core::pack::PackId],
+        packs: &[PackId],
     ) -> Result<Self> {
         if bases.len() > MAX_BASES || packs.len() > MAX_PACKS {
             return Err(Error::Unprocessable(format!(
@@ -151,6 +153,24 @@ impl Sources {
     }
 }
 
+impl Sources {
+    /// Add the chunks and checkpoints of the streams `packs` went into, each stream once.
+    fn streamed(&mut self, streams: &Streams, project: &ProjectKey, packs: &[PackId]) {
+        let owner = project.to_string();
+        let mut seen = std::collections::HashSet::new();
+        for id in packs {
+            if let Some(h) = streams.prefix_of(&owner, id)
+                && seen.insert(h.stream)
+            {
+                self.prefixes.push(Prefix {
+                    chunks: h.chunks,
+                    checkpoints: h.checkpoints,
+                });
+            }
+        }
+    }
+}
+
 fn check_chunker(chunker: u32) -> Result<()> {
     if chunker != cairn_core::chunk::CHUNKER_VERSION {
         return Err(Error::Unprocessable(format!(
@@ -194,10 +214,12 @@ pub async fn known(
 /// Assemble the blobs of `request` for `project`; each is verified whole before it is held.
 /// A blob whose digest or size its chunks do not produce fails the request
 /// (`DigestMismatch`, `Unprocessable`: nothing recorded for it); one whose chunks are not all
-/// available is answered with the missing ones.
+/// available is answered with the missing ones. Streams that packs of the request went into
+/// ([`crate::stream`]) offer their checkpoints like bases do.
 pub async fn assemble(
     meta: &dyn MetadataStore,
     blobs: &Arc<dyn BlobStore>,
+    streams: &Streams,
     project: &ProjectKey,
     request: &AssembleRequest,
     wait: Duration,
@@ -210,7 +232,7 @@ pub async fn assemble(
             request.blobs.len()
         )));
     }
-    let s = Sources::gather(
+    let mut s = Sources::gather(
         meta,
         blobs.as_ref(),
         project,
@@ -218,6 +240,7 @@ pub async fn assemble(
         &request.packs,
     )
     .await?;
+    s.streamed(streams, project, &request.packs);
     let mut out = Vec::with_capacity(request.blobs.len());
     let mut recipes = Vec::new();
     for blob in &request.blobs {

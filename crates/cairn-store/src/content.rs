@@ -90,6 +90,7 @@ pub async fn verify(blobs: &Arc<dyn BlobStore>, recipe: &mut Recipe) -> Result<(
     while let Some(piece) = bytes.try_next().await? {
         hasher.update_noting(&piece, CHECKPOINT_EVERY, &mut noted);
     }
+    read_back(recipe.size - from);
     check(recipe, hasher)?;
     recipe.checkpoints.extend(noted);
     Ok(())
@@ -240,7 +241,13 @@ async fn verify_group(
                     None => unreachable!("every read is inside a span fetched for it"),
                 }
             }
+            read_back(r.size);
             check(r, hasher)
         })
         .collect())
+}
+
+/// Count bytes read back from packs to verify a blob (`cairn_verify_read_bytes_total`).
+fn read_back(bytes: u64) {
+    metrics::counter!("cairn_verify_read_bytes_total").increment(bytes);
 }

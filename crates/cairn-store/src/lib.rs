@@ -31,6 +31,7 @@ pub mod meta;
 pub mod recipe;
 mod repack;
 pub mod seam;
+pub mod stream;
 mod whole;
 
 pub use blob::{BlobStore, ByteStream, ObjectBlobStore, PutOutcome, Staged, StoredPack};
@@ -42,3 +43,4 @@ pub use meta::{
     TokenRecord, WholeBlob,
 };
 pub use seam::{Seam, Step};
+pub use stream::Streams;

@@ -103,6 +103,7 @@ impl TestServer {
             throttle: Default::default(),
             draining: Default::default(),
             quotas: Default::default(),
+            streams: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

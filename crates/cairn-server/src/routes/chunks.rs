@@ -1,15 +1,18 @@
 //! Chunked uploads (`docs/chunking.md`): which chunks the registry can reuse, packs of chunks
 //! verified on arrival, and blobs assembled from chunks and verified whole.
 
+use std::sync::{Arc, Mutex};
+
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use cairn_core::pack::{MAX_PACK_CHUNKS, MAX_PACK_DATA, PackHeader};
+use cairn_core::pack::{MAX_PACK_CHUNKS, MAX_PACK_DATA, PackHeader, StreamId};
 use cairn_core::segment::{SegmentEntry, encode_segment_list, segments};
 use cairn_core::wire::{
     AssembleOutcome, AssembleRequest, KnownChunks, KnownRequest, PackReceipt, Problem,
 };
+use futures::{StreamExt, TryStreamExt};
 
 use super::params::{BlobParams, ProjectParams};
 use crate::AppState;
@@ -101,9 +104,21 @@ pub(crate) async fn chunk_list(
     ))
 }
 
+/// Which stream a pack continues (`docs/chunking.md`, "Hashing while packs arrive").
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PackQuery {
+    /// A random id (64 hex digits) naming the stream: one large file's chunks, sent in order.
+    stream: Option<StreamId>,
+    /// Bytes of the stream's chunks in the packs before this one (with `stream`).
+    at: Option<u64>,
+}
+
 /// Upload a pack of chunks (`application/vnd.cairn.pack`): every chunk is checked against its
-/// BLAKE3 hash as it streams, and the pack is stored only if all match.
-#[utoipa::path(post, path = "/api/v1/projects/{entity}/{project}/packs", params(ProjectParams),
+/// BLAKE3 hash as it streams, and the pack is stored only if all match. With `stream` and
+/// `at`, the registry then hashes the chunks' bytes into the stream, so assembling the file
+/// they come from re-reads almost nothing.
+#[utoipa::path(post, path = "/api/v1/projects/{entity}/{project}/packs", params(ProjectParams, PackQuery),
     request_body(content = Vec<u8>, content_type = "application/vnd.cairn.pack"),
     responses((status = 201, body = PackReceipt), (status = 413, body = Problem),
         (status = 422, body = Problem, description = "a chunk does not hash to its header's hash, or the body breaks the pack format"),
@@ -112,18 +127,40 @@ pub(crate) async fn put_pack(
     State(state): State<AppState>,
     _: Allowed<WRITE>,
     ApiPath(p): ApiPath<ProjectParams>,
+    ApiQuery(q): ApiQuery<PackQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<PackReceipt>)> {
     let limit = pack_limit();
-    let stream = super::blobs::body_within(&headers, body, limit)?;
+    let mut stream = super::blobs::body_within(&headers, body, limit)?;
     let key = p.key();
     // a pack's chunks become held bytes once assembled; refused early if they cannot fit
     if let Some(len) = crate::extract::declared_length(&headers) {
         crate::quota::room_for_pack(&state, &key, len).await?;
     }
     let owner = key.to_string();
+    let arrival = match (q.stream, q.at) {
+        (Some(id), Some(at)) => {
+            let arrival = Arc::new(Mutex::new(state.streams.arriving(&owner, id, at)));
+            let keep = arrival.clone();
+            stream = stream
+                .inspect_ok(move |piece| keep.lock().expect("not poisoned").keep(piece))
+                .boxed();
+            Some(arrival)
+        }
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::BadRequest(
+                "a pack of a stream names both `stream` and `at`".into(),
+            ));
+        }
+    };
     let (pack, header) = state.blobs.put_pack(&owner, stream, limit).await?;
+    // the body stream is gone with the upload: the arrival is ours alone again
+    if let Some(arrival) = arrival.and_then(Arc::into_inner) {
+        let arrival = arrival.into_inner().expect("not poisoned");
+        state.streams.feed(arrival, pack.id, &header).await;
+    }
     Ok((
         StatusCode::CREATED,
         Json(PackReceipt {
@@ -160,6 +197,7 @@ pub(crate) async fn assemble(
     let out = cairn_store::assembly::assemble(
         state.meta.as_ref(),
         &state.blobs,
+        &state.streams,
         &p.key(),
         &req,
         config.collect_wait,

@@ -12,7 +12,7 @@ use cairn_core::wire::{AssembleOutcome, AssembleRequest, BlobRecipe, RecipePart}
 use cairn_core::{Digest, Hasher};
 use cairn_store::content::CHECKPOINT_EVERY;
 use cairn_store::gc::DEFAULT_PACK_WHOLE;
-use cairn_store::{BlobStore, Error, GcOptions, MetadataStore, ProjectKey, Seam};
+use cairn_store::{BlobStore, Error, GcOptions, MetadataStore, ProjectKey, Seam, Streams};
 use cairn_testkit::noise;
 
 use super::pack::body;
@@ -25,7 +25,7 @@ fn project(name: &str) -> ProjectKey {
 }
 
 /// The checkpoints a hash of all of `data` passes, every [`CHECKPOINT_EVERY`] bytes.
-fn expected(data: &[u8]) -> Vec<Checkpoint> {
+pub(super) fn expected(data: &[u8]) -> Vec<Checkpoint> {
     let mut noted = Vec::new();
     Hasher::new().update_noting(data, CHECKPOINT_EVERY, &mut noted);
     noted
@@ -58,13 +58,14 @@ async fn edited(
 }
 
 /// Where assemblies go: the stores and the project.
-struct At<'a> {
-    meta: &'a dyn MetadataStore,
-    blobs: &'a Arc<dyn BlobStore>,
-    p: &'a ProjectKey,
+pub(super) struct At<'a> {
+    pub meta: &'a dyn MetadataStore,
+    pub blobs: &'a Arc<dyn BlobStore>,
+    pub streams: &'a Streams,
+    pub p: &'a ProjectKey,
 }
 
-async fn assemble(
+pub(super) async fn assemble(
     at: &At<'_>,
     bases: Vec<Digest>,
     packs: Vec<PackId>,
@@ -84,17 +85,27 @@ async fn assemble(
     };
     let wait = Duration::from_secs(5);
     let (meta, blobs, p) = (at.meta, at.blobs, at.p);
-    let mut out =
-        cairn_store::assembly::assemble(meta, blobs, p, &request, wait, &Seam::default()).await?;
+    let mut out = cairn_store::assembly::assemble(
+        meta,
+        blobs,
+        at.streams,
+        p,
+        &request,
+        wait,
+        &Seam::default(),
+    )
+    .await?;
     Ok(out.remove(0))
 }
 
 pub async fn run(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
     let (m, b) = (meta.as_ref(), blobs.as_ref());
     let p = project("append");
+    let streams = Streams::default();
     let at = At {
         meta: m,
         blobs: &blobs,
+        streams: &streams,
         p: &p,
     };
     // v0: 36 MiB in two packs (the first 20 MiB, the rest): checkpoints at 16 and 32 MiB

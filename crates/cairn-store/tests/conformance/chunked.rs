@@ -62,6 +62,7 @@ impl Env {
         let mut out = cairn_store::assembly::assemble(
             self.meta.as_ref(),
             &self.blobs,
+            &cairn_store::Streams::default(),
             p,
             &request,
             wait,
@@ -226,7 +227,8 @@ pub async fn run(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>) {
     collection_keeps_what_recipes_name(&env, &p, (d0, &v0), (d1, &v1)).await;
     a_collection_between_mark_and_record_refuses_it(&env).await;
     a_mostly_garbage_pack_is_rewritten(&env).await;
-    super::checkpoint::run(env.meta, env.blobs).await;
+    super::checkpoint::run(env.meta.clone(), env.blobs.clone()).await;
+    super::stream::run(env.meta, env.blobs).await;
 }
 
 /// Nothing is referenced by a version here, so a collection with no grace forgets both blobs;

@@ -1,8 +1,8 @@
 //! Conformance suites every backend runs: `blob::run` and `upload::run` for blob stores,
 //! `meta::run` (which includes `large::run` and `gc::run`) for metadata stores;
 //! `chunked::run` for the two together (chunked uploads, reads and pack collection; first
-//! `whole::run`, blobs stored whole packed by collections, and last `checkpoint::run`, SHA-256
-//! checkpoints).
+//! `whole::run`, blobs stored whole packed by collections, then `checkpoint::run`, SHA-256
+//! checkpoints, and last `stream::run`, packs hashed as they arrive).
 
 pub mod blob;
 pub mod checkpoint;
@@ -11,6 +11,7 @@ pub mod gc;
 pub mod large;
 pub mod meta;
 pub mod pack;
+pub mod stream;
 pub mod upload;
 pub mod whole;
 
