@@ -22,6 +22,8 @@ use cairn_core::wire::{
 
 /// Blobs assembled per request.
 const ASSEMBLE_BATCH: usize = 2_000;
+/// Files at least this large, when sent whole, go as a stream (two checkpoints' worth).
+const STREAM: u64 = 32 << 20;
 /// Times the registry may answer chunks missing (collected meanwhile) before giving up.
 const ROUNDS: usize = 3;
 
@@ -77,13 +79,21 @@ pub async fn upload(
     for (job, (parts, missing)) in jobs.into_iter().zip(missing) {
         let mut fresh = HashSet::new();
         let mut sending = 0;
+        let size = job.chunks.iter().map(|c| c.len as u64).sum::<u64>();
+        // a large file sent whole goes as a stream the registry hashes while it arrives
+        let stream = size >= STREAM && missing.len() == job.chunks.len();
+        if stream {
+            packer.stream(crate::packer::new_stream()).await?;
+        }
         for c in missing.iter().map(|i| job.chunks[*i]) {
             if !packer.knows(&c.hash) && fresh.insert(c.hash) {
                 sending += c.len as u64;
                 packer.push(c.hash, c.len, &job.source, c.offset).await?;
             }
         }
-        let size = job.chunks.iter().map(|c| c.len as u64).sum::<u64>();
+        if stream {
+            packer.stream(None).await?;
+        }
         reused.set(reused.get() + (size - sending) as f64);
         on_sent(packer.sent_bytes());
         blobs.push(Blob { job, parts });

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use cairn_core::chunk::ChunkHash;
-use cairn_core::pack::{MAX_PACK_CHUNKS, PackEntry, PackHeader, PackId};
+use cairn_core::pack::{MAX_PACK_CHUNKS, PackEntry, PackHeader, PackId, StreamId};
 use cairn_core::wire::PackReceipt;
 use futures::StreamExt;
 use futures::channel::oneshot;
@@ -68,6 +68,14 @@ struct Run {
     end: u64,
 }
 
+/// A random stream id (the browser's `crypto.getRandomValues`).
+pub fn new_stream() -> Option<StreamId> {
+    let mut id = [0u8; 32];
+    let crypto = web_sys::window()?.crypto().ok()?;
+    crypto.get_random_values_with_u8_array(&mut id).ok()?;
+    Some(StreamId(id))
+}
+
 /// Chunks on their way into packs, and packs on their way to the registry.
 pub struct Packer {
     entity: String,
@@ -88,6 +96,10 @@ pub struct Packer {
     journal: Journal,
     report: Rc<dyn Fn(f64)>,
     cancelled: Rc<dyn Fn() -> bool>,
+    /// The stream the chunks pushed go into, and its bytes so far.
+    stream: Option<(StreamId, u64)>,
+    /// Where the stream stood when the pack being filled began.
+    pack_at: u64,
 }
 
 impl Packer {
@@ -114,7 +126,19 @@ impl Packer {
             journal,
             report,
             cancelled,
+            stream: None,
+            pack_at: 0,
         }
+    }
+
+    /// Send what follows as one stream of packs (a large file's chunks, in order, which the
+    /// registry hashes as they arrive: `docs/chunking.md`), or end it (`None`); either sends
+    /// the pack being filled first.
+    pub async fn stream(&mut self, stream: Option<StreamId>) -> Result<(), String> {
+        self.flush().await?;
+        self.stream = stream.map(|id| (id, 0));
+        self.pack_at = 0;
+        Ok(())
     }
 
     /// Whether the chunk is in a pack already (sent, or on its way).
@@ -162,6 +186,9 @@ impl Packer {
             }),
         }
         self.data_len += len as u64;
+        if let Some((_, at)) = &mut self.stream {
+            *at += len as u64;
+        }
         self.slot_of.insert(hash, self.ids.len() - 1);
         Ok(())
     }
@@ -190,7 +217,11 @@ impl Packer {
             .map_err(|_| "cannot build a pack".to_string())?;
         let slot = self.ids.len() - 1;
         self.ids.push(None);
-        let url = api::project_api(&self.entity, &self.project, "/packs");
+        let mut url = api::project_api(&self.entity, &self.project, "/packs");
+        if let Some((id, at)) = self.stream {
+            url = format!("{url}?stream={id}&at={}", self.pack_at);
+            self.pack_at = at;
+        }
         let (moving, report, sent) = (self.moving.clone(), self.report.clone(), self.sent.clone());
         let on_progress: Rc<dyn Fn(f64)> = Rc::new(move |n| {
             let now = {
