@@ -65,6 +65,17 @@ test('a draft replacing a large file with an edited copy sends only about the ch
     console.log(`v0: ${(tally.bytes.v0 / MIB).toFixed(1)} MiB sent in ${packs('v0')} packs, ${Date.now() - t} ms`);
     assert.ok(packs('v0') >= SIZE / (64 * MIB), `${packs('v0')} packs`);
     assert.ok(tally.bytes.v0 >= SIZE && tally.bytes.v0 < SIZE * 1.01, `${tally.bytes.v0} bytes for ${SIZE}`);
+    // the file sent whole went as one stream the registry hashed as it arrived: every pack names
+    // the same stream and starts where the ones before it end
+    const v0packs = tally.packs.filter((p) => p.phase === 'v0').sort((a, b) => Number(a.at) - Number(b.at));
+    assert.match(v0packs[0].stream ?? '', /^[0-9a-f]{64}$/);
+    let at = 0;
+    for (const p of v0packs) {
+      assert.equal(p.stream, v0packs[0].stream);
+      assert.equal(Number(p.at), at);
+      at += p.bytes;
+    }
+    assert.equal(at, SIZE);
 
     await page.goto(`${proxy.base}/ent/proj/big/latest/draft`);
     await page.getByTestId('diff-summary').filter({ hasText: '1 unchanged' }).waitFor();

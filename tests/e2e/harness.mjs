@@ -62,18 +62,20 @@ export const launch = () => chromium.launch({
 
 // A proxy in front of the registry that counts what the browser sends: every request body's
 // bytes, by phase (`tally.phase`, set by the test), and the receipts of the packs the registry
-// acknowledged. The registry down answers 502, as a load balancer would.
+// acknowledged (with the stream each continues, and where: `stream`, `at`). The registry down answers 502, as a load balancer would.
 export async function countingProxy(target) {
   const tally = { phase: 'before', bytes: {}, packs: [] };
   const server = http.createServer((req, res) => {
     const phase = tally.phase;
     const up = http.request(`${target}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode, answer.headers);
-      const isPack = req.method === 'POST' && req.url.endsWith('/packs') && answer.statusCode === 201;
+      const url = new URL(req.url, 'http://proxy');
+      const isPack = req.method === 'POST' && url.pathname.endsWith('/packs') && answer.statusCode === 201;
+      const stream = { stream: url.searchParams.get('stream'), at: url.searchParams.get('at') };
       const body = [];
       answer.on('data', (d) => { if (isPack) body.push(d); res.write(d); });
       answer.on('end', () => {
-        if (isPack) tally.packs.push({ ...JSON.parse(Buffer.concat(body)), phase });
+        if (isPack) tally.packs.push({ ...JSON.parse(Buffer.concat(body)), phase, ...stream });
         res.end();
       });
     });
