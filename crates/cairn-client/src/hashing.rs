@@ -147,7 +147,11 @@ pub fn hash_file(path: &Path, progress: &dyn Progress) -> Result<(Digest, u64)> 
 /// Read `path` from start to end in 1 MiB pieces, handing each to `f`.
 pub(crate) fn each_piece(path: &Path, mut f: impl FnMut(&[u8])) -> Result<()> {
     let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut buf = vec![0u8; 1 << 20];
+    // no larger than the file: zeroing 1 MiB for each 4 KiB file cost more than hashing it
+    let size = file
+        .metadata()
+        .map_or(1 << 20, |m| m.len().clamp(1, 1 << 20));
+    let mut buf = vec![0u8; size as usize];
     loop {
         let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
         if n == 0 {

@@ -114,19 +114,28 @@ impl StatCache {
 
     /// What is known of `path` in its current state `now`, if it is to be trusted.
     pub(crate) fn lookup(&self, path: &Path, now: &Stamp) -> Option<&Known> {
-        let known = self.entries.get(path.strip_prefix(&self.root).ok()?)?;
+        let known = self.entries.get(&self.key(path)?)?;
         let settled = now.mtime_ns + RACY.as_nanos() <= known.written;
         (known.stamp == *now && settled).then_some(known)
     }
 
+    /// Where `path` is under the root. Made absolute the way the root was: a push of a
+    /// relative folder (`cairn put data`) names its files relative to the working directory.
+    fn key(&self, path: &Path) -> Option<PathBuf> {
+        let abs = std::path::absolute(path).ok()?;
+        Some(abs.strip_prefix(&self.root).ok()?.to_owned())
+    }
+
     /// Replace the cache with `files` (path, what is known of it) and write it.
     pub(crate) fn save(self, files: impl IntoIterator<Item = (PathBuf, Known)>) {
-        let Some(file) = self.file else { return };
+        let Some(file) = self.file.clone() else {
+            return;
+        };
         let mut out = Vec::new();
         out.extend_from_slice(MAGIC);
         let files: Vec<(PathBuf, Known)> = files
             .into_iter()
-            .filter_map(|(p, k)| Some((p.strip_prefix(&self.root).ok()?.to_owned(), k)))
+            .filter_map(|(p, k)| Some((self.key(&p)?, k)))
             .collect();
         out.extend_from_slice(&(files.len() as u64).to_le_bytes());
         for (rel, k) in &files {
@@ -275,6 +284,32 @@ mod tests {
         // no cache directory: nothing cached, nothing written
         let off = StatCache::load_in(None, &paths);
         assert!(off.lookup(&file, &stamp(&file)).is_none());
+    }
+
+    #[test]
+    fn relative_paths_are_cached_too() {
+        // `cairn put data` from data's parent: the files are named relative to the working
+        // directory (here through `..`s up to the root, then down to the temporary directory)
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        let mut file = PathBuf::new();
+        for _ in 1..cwd.components().count() {
+            file.push("..");
+        }
+        let file = file.join(dir.path().strip_prefix("/").unwrap().join("data/f.bin"));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, b"relative").unwrap();
+        let f = std::fs::File::options().write(true).open(&file).unwrap();
+        f.set_modified(SystemTime::now() - Duration::from_secs(60))
+            .unwrap();
+        drop(f);
+        let (digest, chunks) = cairn_core::chunk::chunk_all(b"relative");
+        let paths = vec![file.clone()];
+        let cache_dir = dir.path().join("cache");
+        StatCache::load_in(Some(&cache_dir), &paths).save([known(&file, digest, chunks)]);
+        let cache = StatCache::load_in(Some(&cache_dir), &paths);
+        let stamp = Stamp::of(&std::fs::metadata(&file).unwrap()).unwrap();
+        assert_eq!(cache.lookup(&file, &stamp).expect("cached").digest, digest);
     }
 
     #[test]
