@@ -200,12 +200,40 @@ impl ArtifactDigest {
     /// assert_eq!(ArtifactDigest::of_streams(pages.iter().map(Vec::as_slice)), whole.digest());
     /// ```
     pub fn of_streams<'a>(streams: impl IntoIterator<Item = &'a [u8]>) -> Self {
-        let mut h = Hasher::new();
-        h.update(crate::manifest::DIGEST_HEADER);
+        let mut h = ArtifactHasher::new();
         for s in streams {
             h.update(s);
         }
-        Self::from_digest(h.finish())
+        h.finish()
+    }
+}
+
+/// [`ArtifactDigest::of_streams`] one page at a time, for pages that arrive as a stream.
+#[derive(Debug)]
+pub struct ArtifactHasher(Hasher);
+
+impl ArtifactHasher {
+    /// Nothing hashed yet but the header.
+    pub fn new() -> Self {
+        let mut h = Hasher::new();
+        h.update(crate::manifest::DIGEST_HEADER);
+        Self(h)
+    }
+
+    /// The next page's digest stream.
+    pub fn update(&mut self, stream: &[u8]) {
+        self.0.update(stream);
+    }
+
+    /// The artifact digest of every page given.
+    pub fn finish(self) -> ArtifactDigest {
+        ArtifactDigest::from_digest(self.0.finish())
+    }
+}
+
+impl Default for ArtifactHasher {
+    fn default() -> Self {
+        Self::new()
     }
 }
 

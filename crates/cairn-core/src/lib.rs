@@ -41,7 +41,7 @@ mod schema;
 pub mod segment;
 pub mod wire;
 
-pub use digest::{ArtifactDigest, Digest, EntryDigest, Hasher};
+pub use digest::{ArtifactDigest, ArtifactHasher, Digest, EntryDigest, Hasher};
 pub use draft::{Change, Draft, Summary};
 pub use error::{Error, Result};
 pub use manifest::{Entry, Manifest};

@@ -51,7 +51,9 @@ impl Entry {
         }
     }
 
-    fn check(&self, path: &EntryPath) -> Result<()> {
+    /// Whether this entry may stand at `path` in a manifest: a stored entry (no `ref`) needs a
+    /// blob digest.
+    pub fn check(&self, path: &EntryPath) -> Result<()> {
         if self.reference.is_none() && self.digest.blob().is_none() {
             return Err(Error::StoredEntryNeedsBlobDigest {
                 path: path.clone(),

@@ -21,6 +21,9 @@ use std::collections::BTreeMap;
 
 use crate::path::EntryPath;
 
+mod scan;
+pub use scan::{MAX_NAMES_PER_FOLDER, Scan};
+
 /// The longest file or folder name most file systems hold, in bytes.
 pub const MAX_NAME_BYTES: usize = 255;
 /// Warnings listed before "and N more".

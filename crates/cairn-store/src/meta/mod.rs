@@ -19,6 +19,14 @@ use cairn_core::{
 
 pub use sql::{GcLock, SqlStore};
 
+/// Entries in one stored manifest page at most; a streamed commit
+/// ([`MetadataStore::commit_pages`]) gives its manifest in pieces of this many.
+pub const PAGE_ENTRIES: usize = 4096;
+
+/// A full manifest as consecutive pieces in path order, each of at most [`PAGE_ENTRIES`]
+/// entries, every path after all those of the pieces before.
+pub type ManifestPages = futures::stream::BoxStream<'static, Result<Manifest>>;
+
 use crate::error::Result;
 use crate::recipe::{PackKey, Recipe};
 
@@ -295,6 +303,18 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
         project: &ProjectKey,
         name: &ArtifactName,
         request: CommitRequest,
+    ) -> Result<CommitResponse>;
+    /// Commit a version (as [`commit`](Self::commit)) whose full manifest arrives as `pages`
+    /// instead of in `request` (which carries neither `manifest` nor `patch`): each page is
+    /// checked (its blobs held, their sizes) and stored as it comes, so the store holds one page
+    /// at a time whatever the manifest's size. Pieces out of order are refused (422); missing
+    /// blobs are reported once every page was seen (at most 10,000 digests).
+    async fn commit_pages(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        request: CommitRequest,
+        pages: ManifestPages,
     ) -> Result<CommitResponse>;
     /// Resolve a reference to a committed version.
     async fn version(

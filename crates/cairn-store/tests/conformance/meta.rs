@@ -59,6 +59,7 @@ pub async fn run(store: Arc<dyn MetadataStore>) {
     commit_failures_change_nothing(&*store).await;
     patches(&*store).await;
     super::large::run(&*store).await;
+    super::paged::run(&*store).await;
     aliases_and_deletes(&*store).await;
     paging(&*store).await;
     distributed(&*store).await;

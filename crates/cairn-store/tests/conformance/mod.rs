@@ -1,5 +1,5 @@
 //! Conformance suites every backend runs: `blob::run` and `upload::run` for blob stores,
-//! `meta::run` (which includes `large::run` and `gc::run`) for metadata stores;
+//! `meta::run` (which includes `large::run`, `paged::run` and `gc::run`) for metadata stores;
 //! `chunked::run` for the two together (chunked uploads, reads and pack collection; first
 //! `whole::run`, blobs stored whole packed by collections, then `checkpoint::run`, SHA-256
 //! checkpoints, and last `stream::run`, packs hashed as they arrive).
@@ -11,6 +11,7 @@ pub mod gc;
 pub mod large;
 pub mod meta;
 pub mod pack;
+pub mod paged;
 pub mod stream;
 pub mod upload;
 pub mod whole;

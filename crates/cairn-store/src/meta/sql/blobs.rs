@@ -1,6 +1,6 @@
 //! Which verified blobs each project holds.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use cairn_core::{Digest, Manifest};
 use sqlx::AnyConnection;
@@ -129,15 +129,32 @@ pub(super) async fn check(
     p: &ProjectKey,
     entries: &Manifest,
 ) -> Result<()> {
+    let mut missing = BTreeSet::new();
+    check_into(conn, p, entries, &mut missing).await?;
+    if !missing.is_empty() {
+        return Err(Error::MissingBlobs(missing.into_iter().collect()));
+    }
+    Ok(())
+}
+
+/// Most missing digests one commit reports (a streamed commit checks page by page).
+pub(super) const MAX_MISSING: usize = 10_000;
+
+/// [`check`] for one page of a larger manifest: the blobs it lacks are added to `missing` (up
+/// to [`MAX_MISSING`]) for the caller to report once every page was seen; a size that
+/// disagrees with the held blob is an error at once.
+pub(super) async fn check_into(
+    conn: &mut AnyConnection,
+    p: &ProjectKey,
+    entries: &Manifest,
+    missing: &mut BTreeSet<Digest>,
+) -> Result<()> {
     let wanted: Vec<Digest> = entries.stored_blobs().into_iter().collect();
     let held = held(conn, p, &wanted).await?;
-    let missing: Vec<Digest> = wanted
-        .iter()
-        .filter(|d| !held.contains_key(d))
-        .copied()
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::MissingBlobs(missing));
+    for d in wanted.iter().filter(|d| !held.contains_key(d)) {
+        if missing.len() < MAX_MISSING {
+            missing.insert(*d);
+        }
     }
     for (path, entry) in entries.iter() {
         if let Some(size) = entry.stored_blob().and_then(|d| held.get(&d))

@@ -3,6 +3,9 @@
 
 use cairn_core::wire::{CommitRequest, CommitResponse, VersionIndex, check_metadata};
 use cairn_core::{Alias, ArtifactDigest, ArtifactName, Manifest, Patch, RunId, TypeName, apply};
+use std::collections::BTreeSet;
+
+use futures::StreamExt;
 use serde_json::{Map, Value};
 use sqlx::AnyConnection;
 
@@ -10,7 +13,7 @@ use super::pages::{self, Pages};
 use super::rows::{self, Collection, Stored};
 use super::{blobs, now, runs};
 use crate::error::{Error, Result};
-use crate::meta::ProjectKey;
+use crate::meta::{ManifestPages, ProjectKey};
 
 /// The manifest of a version about to be committed.
 pub(super) enum Body {
@@ -124,6 +127,50 @@ pub(super) async fn commit(
     blobs::check(conn, p, &new_entries).await?;
     let version = NewVersion {
         body,
+        base,
+        aliases: req.aliases,
+        description: req.description,
+        metadata: req.metadata,
+        expect_latest: req.expect_latest,
+        logged_by: req.run,
+    };
+    commit_version(conn, &coll, version).await
+}
+
+/// `POST …/versions` with its manifest streamed in pages (see `MetadataStore::commit_pages`).
+pub(super) async fn commit_pages(
+    conn: &mut AnyConnection,
+    p: &ProjectKey,
+    name: &ArtifactName,
+    req: CommitRequest,
+    mut pieces: ManifestPages,
+) -> Result<CommitResponse> {
+    if req.manifest.is_some() || req.patch.is_some() {
+        return Err(Error::Unprocessable(
+            "a streamed commit carries its manifest as pages only".into(),
+        ));
+    }
+    let coll = collection_for_write(conn, p, name, req.type_.as_ref()).await?;
+    let base = match &req.base {
+        Some(r) => Some(rows::resolve_in(conn, &coll, r).await?),
+        None => None,
+    };
+    let mut writer = pages::PageWriter::default();
+    let mut missing = BTreeSet::new();
+    while let Some(piece) = pieces.next().await {
+        let piece = piece?;
+        blobs::check_into(conn, p, &piece, &mut missing).await?;
+        // once a blob is missing the commit fails: the rest is only checked, not written
+        if missing.is_empty() {
+            writer.push(conn, &piece).await?;
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::MissingBlobs(missing.into_iter().collect()));
+    }
+    let (pages, digest) = writer.finish();
+    let version = NewVersion {
+        body: Body::Paged { pages, digest },
         base,
         aliases: req.aliases,
         description: req.description,

@@ -41,7 +41,8 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 pub use lock::GcLock;
 
 use super::{
-    GcMark, GcMarks, MetadataStore, PoolUse, ProjectKey, Recorded, TokenRecord, WholeBlob,
+    GcMark, GcMarks, ManifestPages, MetadataStore, PoolUse, ProjectKey, Recorded, TokenRecord,
+    WholeBlob,
 };
 use crate::error::{Error, Result};
 use crate::recipe::{PackKey, Recipe};
@@ -440,6 +441,20 @@ impl MetadataStore for SqlStore {
         let mut tx = self.begin().await?;
         lock(&mut tx, project, name).await?;
         let out = commit::commit(&mut tx, project, name, request).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn commit_pages(
+        &self,
+        project: &ProjectKey,
+        name: &ArtifactName,
+        request: CommitRequest,
+        pages: ManifestPages,
+    ) -> Result<CommitResponse> {
+        let mut tx = self.begin().await?;
+        lock(&mut tx, project, name).await?;
+        let out = commit::commit_pages(&mut tx, project, name, request, pages).await?;
         tx.commit().await?;
         Ok(out)
     }

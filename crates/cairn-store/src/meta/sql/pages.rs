@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use cairn_core::{ArtifactDigest, Digest, Manifest, Patch, apply};
+use cairn_core::{ArtifactDigest, ArtifactHasher, Digest, Manifest, Patch, apply};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, AnyPool};
@@ -18,7 +18,7 @@ use crate::ByteStream;
 use crate::error::{Error, Result};
 
 /// Entries per page at most (a page splits when a patch grows it past this).
-pub(super) const PAGE: usize = 4096;
+pub(super) const PAGE: usize = crate::meta::PAGE_ENTRIES;
 
 fn corrupt(e: impl std::fmt::Display) -> Error {
     Error::Corrupt(e.to_string())
@@ -77,8 +77,13 @@ impl Pages {
     }
 }
 
-/// Store `entries` as one page (a page already stored is not written again).
-async fn put_page(conn: &mut AnyConnection, entries: &Manifest) -> Result<PageRef> {
+/// Store `entries` as one page (a page already stored is not written again); `stream` is
+/// their [`Manifest::digest_stream`].
+async fn put_page(
+    conn: &mut AnyConnection,
+    entries: &Manifest,
+    stream: Vec<u8>,
+) -> Result<PageRef> {
     let body = entries.canonical_bytes();
     let digest = Digest::of(&body);
     sqlx::query(
@@ -86,7 +91,7 @@ async fn put_page(conn: &mut AnyConnection, entries: &Manifest) -> Result<PageRe
     )
     .bind(digest.as_bytes().to_vec())
     .bind(body)
-    .bind(entries.digest_stream())
+    .bind(stream)
     .execute(&mut *conn)
     .await?;
     Ok(PageRef {
@@ -112,9 +117,50 @@ async fn put_pages(conn: &mut AnyConnection, m: &Manifest) -> Result<Vec<PageRef
                 .map(|(p, e)| ((*p).clone(), (*e).clone()))
                 .collect(),
         )?;
-        out.push(put_page(conn, &page).await?);
+        let stream = page.digest_stream();
+        out.push(put_page(conn, &page, stream).await?);
     }
     Ok(out)
+}
+
+/// A manifest stored page by page as its entries arrive in path order (a streamed commit):
+/// the pages and the artifact digest, without the whole manifest in memory.
+#[derive(Debug, Default)]
+pub(super) struct PageWriter {
+    pages: Vec<PageRef>,
+    digest: ArtifactHasher,
+    last: Option<String>,
+}
+
+impl PageWriter {
+    /// Store `piece` (at most [`PAGE`] entries, all after every path given before) as a page.
+    pub(super) async fn push(&mut self, conn: &mut AnyConnection, piece: &Manifest) -> Result<()> {
+        let Some((first, _)) = piece.iter().next() else {
+            return Ok(());
+        };
+        if piece.len() > PAGE {
+            return Err(Error::Unprocessable(format!(
+                "a manifest page holds at most {PAGE} entries, not {}",
+                piece.len()
+            )));
+        }
+        if self.last.as_deref().is_some_and(|l| first.as_str() <= l) {
+            return Err(Error::Unprocessable(format!(
+                "manifest pages out of order: '{first}' comes after '{}'",
+                self.last.as_deref().unwrap_or_default()
+            )));
+        }
+        self.last = piece.iter().last().map(|(p, _)| p.to_string());
+        let stream = piece.digest_stream();
+        self.digest.update(&stream);
+        self.pages.push(put_page(conn, piece, stream).await?);
+        Ok(())
+    }
+
+    /// The stored pages and the artifact digest of every entry given.
+    pub(super) fn finish(self) -> (Pages, ArtifactDigest) {
+        (Pages { pages: self.pages }, self.digest.finish())
+    }
 }
 
 /// Store a whole manifest as pages.
