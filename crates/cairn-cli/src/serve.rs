@@ -136,9 +136,15 @@ pub struct ServeArgs {
     /// of one distributed version).
     #[arg(long, default_value_t = 10_000_000)]
     max_manifest_entries: u64,
-    /// Bytes of large JSON bodies (1 MiB and up) read and parsed at once: a commit's body takes
-    /// its size of it while it is parsed (a few times that in memory), others wait up to 30 s,
-    /// then get 503 with Retry-After.
+    /// Where a commit's manifest is sorted on disk while it arrives (room for the largest
+    /// manifest's JSON). Default: `<data-dir>/spool` on SQLite, the system's temporary folder
+    /// with --database-url.
+    #[arg(long, env = "CAIRN_SPOOL_DIR")]
+    spool_dir: Option<PathBuf>,
+    /// Bytes of large JSON bodies (1 MiB and up) read and parsed at once: an upsert or a patch
+    /// takes its size of it while it is parsed (a few times that in memory), a full-manifest
+    /// commit at most 64 MiB (its manifest is spooled); others wait up to 30 s, then get 503
+    /// with Retry-After.
     #[arg(long, default_value = "4GiB", value_parser = crate::commands::quota::parse_size)]
     json_memory: u64,
     /// Requests a second one token may make (bursts of twice that; 0: no limit); past it,
@@ -235,6 +241,12 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
             body_timeout: args.body_timeout,
             max_json_body: args.max_json_body,
             max_manifest_entries: args.max_manifest_entries,
+            spool_dir: args.spool_dir.clone().or_else(|| {
+                args.storage
+                    .database_url
+                    .is_none()
+                    .then(|| args.storage.data_dir.join("spool"))
+            }),
             json_memory: args.json_memory,
             token_rate: args.token_rate,
             token_uploads: args.token_uploads,

@@ -51,6 +51,9 @@ pub enum ApiError {
     /// A request body over a configured limit, with what the limit is.
     #[error("{0}")]
     TooLarge(String),
+    /// The registry could not write a commit's manifest to its spool folder.
+    #[error("spooling the manifest to disk: {0}")]
+    Spool(std::io::Error),
     /// The registry is busy with work of this kind; retry after `retry_after` seconds.
     #[error("{detail}")]
     Busy {
@@ -144,6 +147,24 @@ impl ApiError {
             Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::OverQuota { .. } => StatusCode::INSUFFICIENT_STORAGE,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Spool(e) => {
+                let out_of_space =
+                    e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28);
+                tracing::error!(error = %e, "spooling a manifest");
+                let (status, detail) = if out_of_space {
+                    (
+                        StatusCode::INSUFFICIENT_STORAGE,
+                        "the registry is out of space for this commit's manifest \
+                         (--spool-dir): nothing was committed",
+                    )
+                } else {
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal error; see the registry's log",
+                    )
+                };
+                return problem(status, detail.into());
+            }
             Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Reference { path, reference } => {

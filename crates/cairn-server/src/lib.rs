@@ -26,6 +26,7 @@
 
 pub mod auth;
 pub mod budget;
+mod commit_body;
 pub mod error;
 mod extract;
 pub mod fairness;
@@ -35,6 +36,7 @@ pub mod quota;
 mod range;
 mod routes;
 mod serve;
+mod spool;
 mod throttle;
 mod web;
 
@@ -90,6 +92,9 @@ pub struct Config {
     /// Most entries one commit or upsert may carry (a manifest's, or a patch's puts): 413
     /// over it.
     pub max_manifest_entries: u64,
+    /// Where a commit's manifest is sorted on disk while it arrives (`None`: the system's
+    /// temporary folder); needs room for the largest manifest's JSON.
+    pub spool_dir: Option<PathBuf>,
     /// Bytes of large JSON bodies read and parsed at once, across requests ([`budget`]).
     pub json_memory: u64,
     /// How long a large JSON body waits for its share of `json_memory` before 503.
@@ -122,6 +127,7 @@ impl Default for Config {
             collect_wait: cairn_store::holding::DEFAULT_WAIT,
             max_json_body: 1 << 30,
             max_manifest_entries: 10_000_000,
+            spool_dir: None,
             json_memory: 4 << 30,
             json_wait: std::time::Duration::from_secs(30),
             token_rate: 1000,

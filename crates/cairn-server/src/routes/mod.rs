@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
     let fair = crate::fairness::Fairness::new(&config);
     let json_limit = usize::try_from(config.max_json_body).unwrap_or(usize::MAX);
     crate::monitoring::install();
+    crate::spool::clear_stale(&crate::commit_body::spool_parent(&config));
     let app = api
         .route_layer(axum::middleware::from_fn(move |req, next| {
             crate::budget::admit(budget.clone(), req, next)

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use cairn_core::Manifest;
@@ -15,6 +15,7 @@ use utoipa::IntoParams;
 use super::params::{ArtifactParams, VersionParams};
 use crate::AppState;
 use crate::auth::{ADMIN, Allowed, READ, WRITE};
+use crate::commit_body::CommitBody;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
@@ -42,24 +43,36 @@ pub(crate) async fn commit(
     State(state): State<AppState>,
     _: Allowed<WRITE>,
     ApiPath(p): ApiPath<ArtifactParams>,
-    ApiJson(req): ApiJson<CommitRequest>,
+    body: Request,
 ) -> ApiResult<(StatusCode, Json<CommitResponse>)> {
     let key = p.key();
-    let entries = match (&req.manifest, &req.patch) {
-        (Some(m), _) => m.len(),
-        (None, Some(patch)) => patch.put.len() + patch.remove.len(),
-        (None, None) => 0,
+    let out = match crate::commit_body::read(&state, body).await? {
+        // a full manifest: sorted on disk as it arrived, committed page by page
+        CommitBody::Manifest { request, spool } => {
+            let (pages, warnings) = spool.pages();
+            let mut out = state
+                .meta
+                .commit_pages(&key, &p.name, request, pages)
+                .await?;
+            out.warnings = warnings.await.unwrap_or_default();
+            out
+        }
+        CommitBody::Whole(req) => {
+            let entries = req
+                .patch
+                .as_ref()
+                .map_or(0, |patch| patch.put.len() + patch.remove.len());
+            crate::budget::entries_within(&state.config, entries)?;
+            // the paths this commit adds
+            let warnings = req.patch.as_ref().map_or_else(Vec::new, |patch| {
+                cairn_core::portable::warnings(patch.put.keys())
+            });
+            let mut out = state.meta.commit(&key, &p.name, req).await?;
+            out.warnings = warnings;
+            out
+        }
     };
-    crate::budget::entries_within(&state.config, entries)?;
-    // the paths this commit adds (all of a manifest, the puts of a patch)
-    let warnings = match (&req.manifest, &req.patch) {
-        (Some(m), _) => cairn_core::portable::warnings(m.iter().map(|(p, _)| p)),
-        (None, Some(patch)) => cairn_core::portable::warnings(patch.put.keys()),
-        (None, None) => Vec::new(),
-    };
-    let mut out = state.meta.commit(&key, &p.name, req).await?;
     crate::monitoring::commit(out.created);
-    out.warnings = warnings;
     Ok((created_status(&out), Json(out)))
 }
 

@@ -23,6 +23,7 @@ mod permissions;
 mod quotas;
 mod replicas;
 mod runs;
+mod streamed;
 mod uploads;
 
 use cairn_testkit::TestServer;
