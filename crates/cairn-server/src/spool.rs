@@ -22,9 +22,9 @@ use tokio::sync::{mpsc, oneshot};
 /// Estimated bytes of entries one run holds in memory before it is written out.
 pub const RUN_BYTES: usize = 16 << 20;
 /// Run files at most; past it they are merged into one.
-const MAX_RUNS: usize = 64;
+const MAX_RUNS: usize = 160;
 /// Buffer of each run file's reader and writer.
-const IO_BUFFER: usize = 64 << 10;
+const IO_BUFFER: usize = 32 << 10;
 
 type Item = (EntryPath, Entry);
 

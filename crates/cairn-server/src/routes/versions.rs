@@ -33,11 +33,14 @@ pub(crate) async fn list(
     Ok(Json(state.meta.list_versions(&key, &p.name, &q).await?))
 }
 
-/// Commit a version from a full manifest, or from a patch against a base.
+/// Commit a version from a full manifest, or from a patch against a base. A full manifest is
+/// read as a stream (entries in any order; a path given twice keeps its last entry) and sorted
+/// on the registry's disk, so its size does not bound the registry's memory.
 #[utoipa::path(post, path = "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions",
     params(ArtifactParams), request_body = CommitRequest,
     responses((status = 201, body = CommitResponse), (status = 200, description = "identical content exists (created: false)", body = CommitResponse),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem),
+        (status = 507, body = Problem, description = "no room to sort the manifest on the registry's disk"),
         (status = 503, body = Problem, description = "too many large bodies are being read at once; retry after Retry-After seconds")))]
 pub(crate) async fn commit(
     State(state): State<AppState>,

@@ -72,8 +72,8 @@ async fn entries_in_any_order_come_out_sorted_in_pages_the_last_of_a_path_winnin
 async fn past_the_run_file_limit_runs_are_merged_into_one() {
     let dir = tempfile::tempdir().unwrap();
     let items = arrivals(3001);
-    // ~20 entries a run: 150 runs, merged whenever 64 files are on disk
-    let mut spool = Spool::with_run_limit(dir.path().to_owned(), 20 * 120);
+    // ~10 entries a run: 330 runs, merged whenever MAX_RUNS files are on disk
+    let mut spool = Spool::with_run_limit(dir.path().to_owned(), 10 * 120);
     for (p, e) in items.clone() {
         spool.push(p, e).unwrap();
         assert!(spool.runs.len() < MAX_RUNS);
