@@ -75,6 +75,7 @@ fn AppRoutes() -> impl IntoView {
             <Route path=path!("/:entity/:project/:name") view=pages::Versions/>
             <Route path=path!("/:entity/:project/:name/:reference") view=pages::Files/>
             <Route path=path!("/:entity/:project/:name/:reference/draft") view=pages::DraftPage/>
+            <Route path=path!("/:entity/:project/:name/:reference/compare/:other") view=pages::Compare/>
         </Routes>
     }
 }

@@ -1,13 +1,15 @@
 //! Browsing: projects → artifacts → versions → a version's files.
 
 use cairn_core::wire::{ArtifactList, ProjectList, Usage, Version, VersionList};
-use cairn_core::{Entry, EntryPath, Manifest};
+use cairn_core::{Entry, EntryPath, Manifest, VersionIndex};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use super::compare::{ComparePick, UseIt};
+use super::curate::{About, AliasChips, AliasForm, DeleteButton, use_role};
 use super::widgets::Virtual;
 use super::{Params, link};
 use crate::api;
@@ -113,11 +115,16 @@ fn holds(u: &Usage) -> String {
     }
 }
 
-/// A collection's versions.
+/// A collection's versions: aliases as chips, an alias form for writers, delete for admins,
+/// and a pick of two versions to compare.
 #[component]
 pub fn Versions() -> impl IntoView {
     let p = Params::get();
+    let role = use_role();
+    let changed = RwSignal::new(0u32);
+    let error = RwSignal::new(None::<String>);
     let list = LocalResource::new(move || {
+        changed.track();
         let url = api::project_api(
             &p.at("entity"),
             &p.at("project"),
@@ -131,25 +138,39 @@ pub fn Versions() -> impl IntoView {
     view! {
         <super::Crumbs/>
         <h1>{move || p.at("name")}</h1>
+        {move || error.get().map(|e| view! { <p class="error" role="alert" data-testid="curate-error">{e}</p> })}
         {move || match list.get() {
             None => view! { <p>"Loading…"</p> }.into_any(),
             Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
-            Some(Ok(l)) => view! {
-                <table>
-                    <tr><th>"version"</th><th>"aliases"</th><th>"files"</th><th>"size"</th><th>"digest"</th><th>"created"</th><th>"base"</th></tr>
-                    {l.versions.into_iter().map(|v| view! {
-                        <tr>
-                            <td><A href=link(format!("/{}/{}/{}/{}", p.at("entity"), p.at("project"), v.name, v.version))>{v.version.to_string()}</A></td>
-                            <td>{v.aliases.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")}</td>
-                            <td>{v.file_count}</td>
-                            <td title=exact(v.size)>{size(v.size)}</td>
-                            <td class="mono">{v.digest.to_string()[..16].to_owned()}</td>
-                            <td>{super::when(&v.created_at)}</td>
-                            <td>{v.base.map(|b| view! { <A href=link(format!("/{}/{}/{}/{b}", p.at("entity"), p.at("project"), p.at("name")))>{b.to_string()}</A> })}</td>
-                        </tr>
-                    }).collect_view()}
-                </table>
-            }.into_any(),
+            Some(Ok(l)) if l.versions.is_empty() => view! { <p>"No versions left: every one was deleted."</p> }.into_any(),
+            Some(Ok(l)) => {
+                let indices: Vec<VersionIndex> = l.versions.iter().map(|v| v.version).collect();
+                let names: Vec<String> = indices.iter().map(ToString::to_string).collect();
+                view! {
+                    <table data-testid="version-list">
+                        <tr><th>"version"</th><th>"aliases"</th><th>"files"</th><th>"size"</th><th>"digest"</th><th>"created"</th><th>"base"</th><th></th></tr>
+                        {l.versions.into_iter().map(|v| {
+                            let index = v.version;
+                            view! {
+                                <tr>
+                                    <td><A href=link(format!("/{}/{}/{}/{}", p.at("entity"), p.at("project"), v.name, v.version))>{v.version.to_string()}</A></td>
+                                    <td><AliasChips version=v.clone() role changed error/></td>
+                                    <td>{v.file_count}</td>
+                                    <td title=exact(v.size)>{size(v.size)}</td>
+                                    <td class="mono">{v.digest.to_string()[..16].to_owned()}</td>
+                                    <td>{super::when(&v.created_at)}</td>
+                                    <td>{v.base.map(|b| view! { <A href=link(format!("/{}/{}/{}/{b}", p.at("entity"), p.at("project"), p.at("name")))>{b.to_string()}</A> })}</td>
+                                    <td><Show when=move || role.get().is_admin()><DeleteButton version=index changed error/></Show></td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </table>
+                    <Show when=move || role.get().can_write()>
+                        <AliasForm versions=indices.clone() changed error/>
+                    </Show>
+                    {(names.len() > 1).then(|| view! { <ComparePick versions=names.clone() from=None/> })}
+                }.into_any()
+            }
         }}
     }
 }
@@ -187,18 +208,35 @@ pub fn Files() -> impl IntoView {
             &p.at("project"),
             &format!("/artifacts/{}/versions/{}", p.at("name"), p.at("reference")),
         );
+        let all = api::project_api(
+            &p.at("entity"),
+            &p.at("project"),
+            &format!("/artifacts/{}/versions?order=desc&limit=1000", p.at("name")),
+        );
         async move {
             let v: Version = api::get(&base).await?;
             let m: Manifest = api::get(&format!("{base}/manifest")).await?;
-            Ok::<_, String>((v, m))
+            let others: Vec<String> = api::get::<VersionList>(&all)
+                .await
+                .map(|l| {
+                    l.versions
+                        .into_iter()
+                        .map(|o| o.version)
+                        .filter(|o| *o != v.version)
+                        .map(|o| o.to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok::<_, String>((v, m, others))
         }
     });
+    let role = use_role();
     let error = RwSignal::new(None::<String>);
     view! {
         {move || match data.get() {
             None => view! { <p>"Loading…"</p> }.into_any(),
             Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
-            Some(Ok((v, m))) => {
+            Some(Ok((v, m, others))) => {
                 let entries: Vec<(EntryPath, Entry)> = m.iter().map(|(p, e)| (p.clone(), e.clone())).collect();
                 let count = entries.len();
                 let entries = std::sync::Arc::new(entries);
@@ -214,9 +252,12 @@ pub fn Files() -> impl IntoView {
                         <span class="mono">{v.digest.to_string()}</span>
                         {v.base.zip(base_link).map(|(b, href)| view! { " · drafted from " <A href=href>{b.to_string()}</A> })}
                     </p>
+                    <About version=v.clone() role/>
                     {(!crate::embed::read_only()).then(|| view! {
                         <p><A href=link(format!("/{}/{}/{}/{}/draft", p.at("entity"), p.at("project"), v.name, v.version))>"Open as draft"</A></p>
                     })}
+                    {(!others.is_empty()).then(|| view! { <ComparePick versions=others.clone() from=Some(v.version.to_string())/> })}
+                    <UseIt version=v.clone()/>
                     {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
                     <Virtual count=Signal::derive(move || count) row=move |i| {
                         let (path, entry) = entries[i].clone();

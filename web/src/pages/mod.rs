@@ -1,10 +1,13 @@
 //! Pages and the pieces they share.
 
 mod browse;
+mod compare;
+mod curate;
 mod edit;
 mod widgets;
 
 pub use browse::{Artifacts, Files, Home, Versions};
+pub use compare::Compare;
 pub use edit::{Create, DraftPage};
 pub use widgets::SignIn;
 

@@ -1,0 +1,123 @@
+// End to end: curating an artifact from the browser (issue 18) — compare two versions, put and
+// move an alias, edit a version's description and metadata, delete a version as admin; a
+// writer sees no delete (and the registry refuses one), but may remove an alias.
+// Env: see harness.mjs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import fs from 'node:fs';
+import { TOKEN, launch, sha, startRegistry } from './harness.mjs';
+
+const SHOTS = path.resolve('shots');
+
+async function call(base, method, p, body, token = TOKEN, type = 'application/json') {
+  const res = await fetch(`${base}${p}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': type }) },
+    body: body === undefined ? undefined : (typeof body === 'string' || body instanceof Buffer ? body : JSON.stringify(body)),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : null };
+}
+
+const P = '/api/v1/projects/ent/proj';
+
+async function commit(base, files, description) {
+  const contents = {};
+  for (const [name, content] of Object.entries(files)) {
+    const put = await call(base, 'PUT', `${P}/blobs/${sha(content)}`, Buffer.from(content), TOKEN, 'application/octet-stream');
+    assert.ok(put.status < 300, JSON.stringify(put));
+    contents[name] = { digest: sha(content), size: content.length };
+  }
+  const out = await call(base, 'POST', `${P}/artifacts/photos/versions`, { type: 'dataset', description, manifest: { version: 1, contents } });
+  assert.ok(out.status < 300, JSON.stringify(out));
+  return out.json;
+}
+
+test('compare, alias, describe and delete versions from the browser; a writer cannot delete', async () => {
+  const reg = await startRegistry();
+  const browser = await launch();
+  const errors = [];
+  try {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await commit(reg.base, { 'a.txt': 'alpha', 'b.txt': 'beta', 'old.txt': 'gone soon' }, 'the first');
+    await commit(reg.base, { 'a.txt': 'alpha', 'b.txt': 'beta, longer', 'new.txt': 'fresh' }, 'the second');
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('dialog', (d) => d.accept());
+
+    // compare v0 with v1 from the artifact page
+    await page.goto(`${reg.base}/ent/proj/photos#token=${TOKEN}`);
+    await page.getByTestId('version-list').waitFor();
+    await page.getByTestId('compare-from').selectOption('v0');
+    await page.getByTestId('compare-to').selectOption('v1');
+    await page.getByTestId('compare-pick').getByRole('link', { name: 'Show changes' }).click();
+    await page.getByTestId('change-summary').filter({ hasText: '1 added · 1 removed · 1 modified' }).waitFor();
+    const rows = await page.getByTestId('change').allInnerTexts();
+    assert.deepEqual(rows, ['modified', 'added', 'removed']); // b.txt, new.txt, old.txt
+    assert.match(await page.locator('.virtual').innerText(), /modified\s+b\.txt\s+4 B → 12 B\s+\+8 B/);
+    await page.screenshot({ path: path.join(SHOTS, 'compare.png') });
+
+    // put "best" on v0, then move it to v1
+    await page.goto(`${reg.base}/ent/proj/photos`);
+    await page.getByTestId('alias-name').fill('best');
+    await page.getByTestId('alias-version').selectOption('v0');
+    await page.getByTestId('alias-form').getByRole('button', { name: 'Set alias' }).click();
+    const row = (v) => page.getByTestId('version-list').locator('tr').filter({ has: page.getByRole('link', { name: v, exact: true }) });
+    await row('v0').getByTestId('alias-chip').filter({ hasText: 'best' }).waitFor();
+    // the registry keeps a version with custom aliases: its refusal shows next to the list
+    await row('v0').getByRole('button', { name: 'delete v0' }).click();
+    await page.getByTestId('curate-error').filter({ hasText: 'v0 not deleted' }).waitFor();
+    console.log(`refusal shown: ${await page.getByTestId('curate-error').innerText()}`);
+    assert.match(await page.getByTestId('curate-error').innerText(), /best/);
+    await page.getByTestId('alias-name').fill('best');
+    await page.getByTestId('alias-version').selectOption('v1');
+    await page.getByTestId('alias-form').getByRole('button', { name: 'Set alias' }).click();
+    await row('v1').getByTestId('alias-chip').filter({ hasText: 'best' }).waitFor();
+    assert.equal(await row('v0').getByTestId('alias-chip').count(), 0);
+    // a bad alias is refused next to the form, naming it
+    await page.getByTestId('alias-name').fill('v7');
+    await page.getByTestId('alias-form').getByRole('button', { name: 'Set alias' }).click();
+    await page.getByTestId('curate-error').filter({ hasText: "invalid alias 'v7'" }).waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'versions-curate.png') });
+
+    // describe v1: description and metadata edited in place, kept by the registry
+    await row('v1').getByRole('link', { name: 'v1', exact: true }).click();
+    await page.getByTestId('description').filter({ hasText: 'the second' }).waitFor();
+    await page.getByTestId('use-it').locator('summary').click();
+    assert.match(await page.getByTestId('use-it').innerText(), /cairn get ent\/proj\/photos:v1/);
+    await page.getByTestId('edit-about').click();
+    await page.getByTestId('description-input').fill('curated in the browser');
+    await page.getByTestId('metadata-input').fill('{"accuracy": 0.93, "split": "val"}');
+    await page.getByTestId('about-form').getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('description').filter({ hasText: 'curated in the browser' }).waitFor();
+    await page.getByTestId('metadata').filter({ hasText: 'accuracy' }).waitFor();
+    const v1 = await call(reg.base, 'GET', `${P}/artifacts/photos/versions/v1`);
+    assert.equal(v1.json.description, 'curated in the browser');
+    assert.deepEqual(v1.json.metadata, { accuracy: 0.93, split: 'val' });
+    await page.screenshot({ path: path.join(SHOTS, 'version.png') });
+
+    // a writer: no delete button, the registry refuses one anyway; removing an alias works
+    const writer = await call(reg.base, 'POST', '/api/v1/tokens', { role: 'write', entity: 'ent', name: 'e2e writer' });
+    assert.equal(writer.status, 201, JSON.stringify(writer));
+    const wpage = await browser.newPage();
+    wpage.on('pageerror', (e) => errors.push(String(e)));
+    await wpage.goto(`${reg.base}/ent/proj/photos#token=${writer.json.token}`);
+    await wpage.getByTestId('alias-form').waitFor();
+    assert.equal(await wpage.getByTestId('delete-version').count(), 0);
+    const refused = await call(reg.base, 'DELETE', `${P}/artifacts/photos/versions/v0`, undefined, writer.json.token);
+    assert.equal(refused.status, 403);
+    await wpage.getByRole('button', { name: 'remove alias best' }).click();
+    await wpage.getByTestId('alias-chip').filter({ hasText: 'best' }).waitFor({ state: 'detached' });
+
+    // the admin deletes v0 (after the browser's confirmation)
+    await page.goto(`${reg.base}/ent/proj/photos`);
+    await page.getByRole('button', { name: 'delete v0' }).click();
+    await page.getByRole('link', { name: 'v0', exact: true }).waitFor({ state: 'detached' });
+    assert.equal((await call(reg.base, 'GET', `${P}/artifacts/photos/versions/v0`)).status, 404);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await reg.stop();
+  }
+});
