@@ -77,7 +77,13 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
     assert.match(await page.getByRole('table').innerText(), /just now|minute/);
     await page.screenshot({ path: path.join(SHOTS, 'versions.png') });
     await page.getByRole('link', { name: 'v0', exact: true }).click();
+    // the files as a folder tree (all open for a small version), and a filter listing matches flat
+    await page.getByTestId('folder').filter({ hasText: 'sub/' }).waitFor();
+    await page.getByTestId('file').filter({ hasText: 'b.txt' }).waitFor();
+    await page.getByTestId('file-filter').fill('sub/b');
+    await page.getByTestId('filter-count').filter({ hasText: '1 of 4 files match' }).waitFor();
     await page.getByText('photos/sub/b.txt').waitFor();
+    await page.getByTestId('file-filter').fill('');
     await page.screenshot({ path: path.join(SHOTS, 'files.png') });
     await page.getByTestId('crumbs').getByRole('link', { name: 'photos', exact: true }).click();
     await page.getByRole('link', { name: 'v0', exact: true }).waitFor();

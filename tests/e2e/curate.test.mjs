@@ -22,14 +22,15 @@ async function call(base, method, p, body, token = TOKEN, type = 'application/js
 
 const P = '/api/v1/projects/ent/proj';
 
-async function commit(base, files, description) {
+async function commit(base, files, description, name = 'photos') {
   const contents = {};
-  for (const [name, content] of Object.entries(files)) {
-    const put = await call(base, 'PUT', `${P}/blobs/${sha(content)}`, Buffer.from(content), TOKEN, 'application/octet-stream');
+  for (const [path, content] of Object.entries(files)) {
+    const bytes = Buffer.from(content);
+    const put = await call(base, 'PUT', `${P}/blobs/${sha(bytes)}`, bytes, TOKEN, 'application/octet-stream');
     assert.ok(put.status < 300, JSON.stringify(put));
-    contents[name] = { digest: sha(content), size: content.length };
+    contents[path] = { digest: sha(bytes), size: bytes.length };
   }
-  const out = await call(base, 'POST', `${P}/artifacts/photos/versions`, { type: 'dataset', description, manifest: { version: 1, contents } });
+  const out = await call(base, 'POST', `${P}/artifacts/${name}/versions`, { type: 'dataset', description, manifest: { version: 1, contents } });
   assert.ok(out.status < 300, JSON.stringify(out));
   return out.json;
 }
@@ -115,6 +116,59 @@ test('compare, alias, describe and delete versions from the browser; a writer ca
     await page.getByRole('button', { name: 'delete v0' }).click();
     await page.getByRole('link', { name: 'v0', exact: true }).waitFor({ state: 'detached' });
     assert.equal((await call(reg.base, 'GET', `${P}/artifacts/photos/versions/v0`)).status, 404);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await reg.stop();
+  }
+});
+
+test('preview CSV, JSON, an image and a large text file, reading only the head of the large one', async () => {
+  const reg = await startRegistry();
+  const browser = await launch();
+  const errors = [];
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${reg.base}/#token=${TOKEN}`);
+    const png = await page.screenshot({ clip: { x: 0, y: 0, width: 40, height: 30 } });
+    const line = (i) => `${String(i).padStart(8, '0')} the quick brown fox jumps over the lazy dog\n`;
+    const log = Array.from({ length: 40000 }, (_, i) => line(i)).join(''); // ~2 MiB
+    await commit(reg.base, {
+      'tables/data.csv': 'id,name,note\n1,alpha,"x, y"\n2,beta,"say ""hi"""\n',
+      'conf.json': '{"lr":0.001,"layers":[64,32]}',
+      'img/logo.png': png,
+      'logs/big.log': log,
+    }, 'samples', 'samples');
+    const ranges = [];
+    page.on('request', (r) => { if (r.url().includes('/files/logs/big.log')) ranges.push(r.headers()['range']); });
+    const sizes = [];
+    page.on('response', async (r) => { if (r.url().includes('/files/logs/big.log')) sizes.push((await r.body()).length); });
+
+    await page.goto(`${reg.base}/ent/proj/samples/v0`);
+    await page.getByTestId('file').filter({ hasText: 'data.csv' }).click();
+    const table = page.getByTestId('preview-table');
+    await table.waitFor();
+    assert.deepEqual(await table.locator('th').allInnerTexts(), ['id', 'name', 'note']);
+    assert.deepEqual(await table.locator('tr').nth(2).locator('td').allInnerTexts(), ['2', 'beta', 'say "hi"']);
+    await page.screenshot({ path: path.join(SHOTS, 'preview-csv.png') });
+
+    await page.getByTestId('file').filter({ hasText: 'conf.json' }).click();
+    await page.getByTestId('preview-text').filter({ hasText: '"layers": [' }).waitFor();
+    assert.match(await page.getByTestId('preview-text').innerText(), /\n\s+"lr": 0\.001/);
+
+    await page.getByTestId('file').filter({ hasText: 'logo.png' }).click();
+    const img = page.getByTestId('preview-image');
+    await img.waitFor();
+    await page.waitForFunction(() => document.querySelector('[data-testid=preview-image]')?.naturalWidth > 0);
+    assert.equal(await img.evaluate((i) => i.naturalWidth), 40);
+
+    await page.getByTestId('file').filter({ hasText: 'big.log' }).click();
+    await page.getByTestId('preview-text').filter({ hasText: '00000000 the quick brown fox' }).waitFor();
+    await page.getByTestId('preview').filter({ hasText: 'first 64.0 KiB of' }).waitFor();
+    assert.deepEqual(ranges, ['bytes=0-65535']);
+    assert.deepEqual(sizes, [65536], 'only the head of the 2 MiB file crossed the wire');
+    await page.screenshot({ path: path.join(SHOTS, 'preview-text.png') });
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -115,6 +115,48 @@ pub async fn send(
     Err(problem_message(status, &text))
 }
 
+/// The first `len` bytes of a file (a `Range` request: the registry reads only the chunks that
+/// cover them), and the file's whole size.
+pub async fn get_head(path: &str, len: u64) -> Result<(Vec<u8>, u64), String> {
+    let init = RequestInit::new();
+    init.set_method("GET");
+    let request = Request::new_with_str_and_init(path, &init).map_err(js_err)?;
+    let headers = request.headers();
+    if let Some(t) = token() {
+        headers
+            .set("Authorization", &format!("Bearer {t}"))
+            .map_err(js_err)?;
+    }
+    headers
+        .set("Range", &format!("bytes=0-{}", len.max(1) - 1))
+        .map_err(js_err)?;
+    let res: Response = JsFuture::from(window().fetch_with_request(&request))
+        .await
+        .map_err(js_err)?
+        .dyn_into()
+        .map_err(js_err)?;
+    let status = res.status();
+    // an empty file has no range to satisfy
+    if status == 416 {
+        return Ok((Vec::new(), 0));
+    }
+    let total = res
+        .headers()
+        .get("Content-Range")
+        .ok()
+        .flatten()
+        .and_then(|r| r.rsplit('/').next().and_then(|t| t.parse::<u64>().ok()));
+    let buffer = JsFuture::from(res.array_buffer().map_err(js_err)?)
+        .await
+        .map_err(js_err)?;
+    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+    if !res.ok() {
+        return Err(problem_message(status, &String::from_utf8_lossy(&bytes)));
+    }
+    let total = total.unwrap_or(bytes.len() as u64);
+    Ok((bytes, total))
+}
+
 /// What a person reads for a failed answer: the problem's detail, with the status.
 fn problem_message(status: u16, body: &str) -> String {
     match serde_json::from_str::<Problem>(body) {

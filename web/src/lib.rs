@@ -19,6 +19,7 @@ mod pages;
 pub mod pool;
 pub mod size;
 pub mod stage;
+pub mod tree;
 
 use leptos::prelude::*;
 use leptos_router::components::{A, Route, Router, Routes};

@@ -10,7 +10,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::compare::{ComparePick, UseIt};
 use super::curate::{About, AliasChips, AliasForm, DeleteButton, use_role};
-use super::widgets::Virtual;
+use super::folders::FileTree;
 use super::{Params, link};
 use crate::api;
 use crate::size::{exact, human as size};
@@ -232,13 +232,19 @@ pub fn Files() -> impl IntoView {
     });
     let role = use_role();
     let error = RwSignal::new(None::<String>);
+    let fetch = Callback::new(move |(url, name): (String, String)| {
+        leptos::task::spawn_local(async move {
+            if let Err(e) = download(url, name).await {
+                error.set(Some(e));
+            }
+        });
+    });
     view! {
         {move || match data.get() {
             None => view! { <p>"Loading…"</p> }.into_any(),
             Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
             Some(Ok((v, m, others))) => {
                 let entries: Vec<(EntryPath, Entry)> = m.iter().map(|(p, e)| (p.clone(), e.clone())).collect();
-                let count = entries.len();
                 let entries = std::sync::Arc::new(entries);
                 let file_base = api::project_api(&p.at("entity"), &p.at("project"), &format!("/artifacts/{}/versions/{}/files/", v.name, v.version));
                 let base_link = v.base.map(|b| link(format!("/{}/{}/{}/{b}", p.at("entity"), p.at("project"), v.name)));
@@ -259,24 +265,7 @@ pub fn Files() -> impl IntoView {
                     {(!others.is_empty()).then(|| view! { <ComparePick versions=others.clone() from=Some(v.version.to_string())/> })}
                     <UseIt version=v.clone()/>
                     {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
-                    <Virtual count=Signal::derive(move || count) row=move |i| {
-                        let (path, entry) = entries[i].clone();
-                        let url = format!("{file_base}{}", api::encode_path(path.as_str()));
-                        let name = path.to_string();
-                        let is_ref = entry.reference.is_some();
-                        view! {
-                            <span class="path">{path.to_string()}</span>
-                            <span class="size" title=exact(entry.size)>{size(entry.size)}</span>
-                            {if is_ref {
-                                view! { <span class="ref">{entry.reference.unwrap_or_default()}</span> }.into_any()
-                            } else {
-                                view! { <button class="link" on:click=move |_| {
-                                    let (url, name) = (url.clone(), name.clone());
-                                    leptos::task::spawn_local(async move { if let Err(e) = download(url, name).await { error.set(Some(e)); } });
-                                }>"download"</button> }.into_any()
-                            }}
-                        }
-                    }/>
+                    <FileTree entries file_base download=fetch/>
                 }.into_any()
             }
         }}

@@ -4,6 +4,8 @@ mod browse;
 mod compare;
 mod curate;
 mod edit;
+mod folders;
+mod preview;
 mod widgets;
 
 pub use browse::{Artifacts, Files, Home, Versions};
