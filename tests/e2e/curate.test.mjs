@@ -88,13 +88,14 @@ test('compare, alias, describe and delete versions from the browser; a writer ca
     await page.getByTestId('use-it').locator('summary').click();
     assert.match(await page.getByTestId('use-it').innerText(), /cairn get ent\/proj\/photos:v1/);
     await page.getByTestId('edit-about').click();
-    await page.getByTestId('description-input').fill('curated in the browser');
+    await page.getByTestId('description-input').fill('curated in the **browser**');
     await page.getByTestId('metadata-input').fill('{"accuracy": 0.93, "split": "val"}');
     await page.getByTestId('about-form').getByRole('button', { name: 'Save' }).click();
     await page.getByTestId('description').filter({ hasText: 'curated in the browser' }).waitFor();
+    assert.equal(await page.getByTestId('description').locator('strong').innerText(), 'browser'); // Markdown
     await page.getByTestId('metadata').filter({ hasText: 'accuracy' }).waitFor();
     const v1 = await call(reg.base, 'GET', `${P}/artifacts/photos/versions/v1`);
-    assert.equal(v1.json.description, 'curated in the browser');
+    assert.equal(v1.json.description, 'curated in the **browser**');
     assert.deepEqual(v1.json.metadata, { accuracy: 0.93, split: 'val' });
     await page.screenshot({ path: path.join(SHOTS, 'version.png') });
 
@@ -139,6 +140,7 @@ test('preview CSV, JSON, an image and a large text file, reading only the head o
       'conf.json': '{"lr":0.001,"layers":[64,32]}',
       'img/logo.png': png,
       'logs/big.log': log,
+      'README.md': '# Samples card\n\nSee [the docs](javascript:window.pwned=1) or [home](https://example.org).\n\n<script>window.pwned=1</script>\n',
     }, 'samples', 'samples');
     const ranges = [];
     page.on('request', (r) => { if (r.url().includes('/files/logs/big.log')) ranges.push(r.headers()['range']); });
@@ -146,6 +148,14 @@ test('preview CSV, JSON, an image and a large text file, reading only the head o
     page.on('response', async (r) => { if (r.url().includes('/files/logs/big.log')) sizes.push((await r.body()).length); });
 
     await page.goto(`${reg.base}/ent/proj/samples/v0`);
+    // the root README.md shows as a card: Markdown rendered, its HTML and script links inert
+    const readme = page.getByTestId('readme');
+    await readme.locator('h1').filter({ hasText: 'Samples card' }).waitFor();
+    assert.equal(await readme.locator('script').count(), 0);
+    assert.equal(await readme.getByRole('link', { name: 'the docs' }).getAttribute('href'), '#');
+    assert.equal(await readme.getByRole('link', { name: 'home' }).getAttribute('href'), 'https://example.org');
+    assert.match(await readme.innerText(), /<script>window\.pwned=1<\/script>/);
+    await page.screenshot({ path: path.join(SHOTS, 'readme.png') });
     await page.getByTestId('file').filter({ hasText: 'data.csv' }).click();
     const table = page.getByTestId('preview-table');
     await table.waitFor();
@@ -168,6 +178,7 @@ test('preview CSV, JSON, an image and a large text file, reading only the head o
     await page.getByTestId('preview').filter({ hasText: 'first 64.0 KiB of' }).waitFor();
     assert.deepEqual(ranges, ['bytes=0-65535']);
     assert.deepEqual(sizes, [65536], 'only the head of the 2 MiB file crossed the wire');
+    assert.equal(await page.evaluate(() => window.pwned), undefined);
     await page.screenshot({ path: path.join(SHOTS, 'preview-text.png') });
     assert.deepEqual(errors, []);
   } finally {

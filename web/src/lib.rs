@@ -14,6 +14,7 @@ pub mod files;
 pub mod fingerprints;
 mod idb;
 pub mod journal;
+pub mod markdown;
 mod packer;
 mod pages;
 pub mod pool;

@@ -227,7 +227,20 @@ pub fn Files() -> impl IntoView {
                         .collect()
                 })
                 .unwrap_or_default();
-            Ok::<_, String>((v, m, others))
+            // a README.md at the root is shown as model cards are (its first 256 KiB)
+            let readme = match m
+                .iter()
+                .find(|(p, _)| p.as_str().eq_ignore_ascii_case("readme.md"))
+            {
+                Some((path, _)) => {
+                    let url = format!("{base}/files/{}", api::encode_path(path.as_str()));
+                    api::get_head(&url, 256 << 10).await.ok().map(|(bytes, _)| {
+                        crate::markdown::to_html(&String::from_utf8_lossy(&bytes))
+                    })
+                }
+                None => None,
+            };
+            Ok::<_, String>((v, m, others, readme))
         }
     });
     let role = use_role();
@@ -243,7 +256,7 @@ pub fn Files() -> impl IntoView {
         {move || match data.get() {
             None => view! { <p>"Loading…"</p> }.into_any(),
             Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
-            Some(Ok((v, m, others))) => {
+            Some(Ok((v, m, others, readme))) => {
                 let entries: Vec<(EntryPath, Entry)> = m.iter().map(|(p, e)| (p.clone(), e.clone())).collect();
                 let entries = std::sync::Arc::new(entries);
                 let file_base = api::project_api(&p.at("entity"), &p.at("project"), &format!("/artifacts/{}/versions/{}/files/", v.name, v.version));
@@ -265,6 +278,12 @@ pub fn Files() -> impl IntoView {
                     {(!others.is_empty()).then(|| view! { <ComparePick versions=others.clone() from=Some(v.version.to_string())/> })}
                     <UseIt version=v.clone()/>
                     {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
+                    {readme.map(|html| view! {
+                        <section class="readme" data-testid="readme" aria-label="README.md">
+                            <h2>"README.md"</h2>
+                            <div class="markdown" inner_html=html></div>
+                        </section>
+                    })}
                     <FileTree entries file_base download=fetch/>
                 }.into_any()
             }

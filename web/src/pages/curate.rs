@@ -227,10 +227,10 @@ pub(crate) fn About(version: Version, role: Signal<Role>) -> impl IntoView {
                     <button type="button" class="link" on:click=move |_| editing.set(false)>"Cancel"</button>
                 </form>
             }>
-                <p class="description" data-testid="description">{move || {
+                <div class="description markdown" data-testid="description" inner_html=move || {
                     let d = description.get();
-                    if d.is_empty() { "No description.".to_owned() } else { d }
-                }}</p>
+                    if d.is_empty() { "<p>No description.</p>".to_owned() } else { crate::markdown::to_html(&d) }
+                }></div>
                 {move || {
                     let m = metadata.get();
                     (!m.is_empty()).then(|| view! {
