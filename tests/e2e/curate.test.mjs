@@ -132,6 +132,7 @@ test('preview CSV, JSON, an image and a large text file, reading only the head o
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.goto(`${reg.base}/#token=${TOKEN}`);
+    await page.getByRole('heading', { name: 'Projects' }).waitFor(); // the app kept the token
     const png = await page.screenshot({ clip: { x: 0, y: 0, width: 40, height: 30 } });
     const line = (i) => `${String(i).padStart(8, '0')} the quick brown fox jumps over the lazy dog\n`;
     const log = Array.from({ length: 40000 }, (_, i) => line(i)).join(''); // ~2 MiB
@@ -156,6 +157,12 @@ test('preview CSV, JSON, an image and a large text file, reading only the head o
     assert.equal(await readme.getByRole('link', { name: 'home' }).getAttribute('href'), 'https://example.org');
     assert.match(await readme.innerText(), /<script>window\.pwned=1<\/script>/);
     await page.screenshot({ path: path.join(SHOTS, 'readme.png') });
+    // the same page in dark mode and at 768 px, for the eye (shots/)
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.setViewportSize({ width: 768, height: 900 });
+    await page.screenshot({ path: path.join(SHOTS, 'readme-dark-768.png') });
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1200, height: 900 });
     await page.getByTestId('file').filter({ hasText: 'data.csv' }).click();
     const table = page.getByTestId('preview-table');
     await table.waitFor();
