@@ -57,6 +57,11 @@ test('compare, alias, describe and delete versions from the browser; a writer ca
     const rows = await page.getByTestId('change').allInnerTexts();
     assert.deepEqual(rows, ['modified', 'added', 'removed']); // b.txt, new.txt, old.txt
     assert.match(await page.locator('.virtual').innerText(), /modified\s+b\.txt\s+4 B → 12 B\s+\+8 B/);
+    // a modified text file's line diff
+    await page.getByTestId('show-line-diff').filter({ hasText: 'b.txt' }).click();
+    await page.getByTestId('line-diff').locator('pre span').first().waitFor();
+    const lines = await page.getByTestId('line-diff').locator('pre span').allInnerTexts();
+    assert.deepEqual(lines.map((l) => l.replace(/\s+/g, ' ').trim()), ['1 - beta', '1 + beta, longer']);
     await page.screenshot({ path: path.join(SHOTS, 'compare.png') });
 
     // put "best" on v0, then move it to v1

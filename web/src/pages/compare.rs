@@ -8,6 +8,7 @@ use cairn_core::{Manifest, diff};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use super::linediff::{LineDiff, diffable};
 use super::widgets::Virtual;
 use super::{Params, link};
 use crate::api;
@@ -82,6 +83,18 @@ pub fn Compare() -> impl IntoView {
             Ok::<_, String>(changes(&from, &to))
         }
     });
+    let picked = RwSignal::new(None::<String>);
+    let file_url = move |r: String, path: &str| {
+        api::project_api(
+            &p.at("entity"),
+            &p.at("project"),
+            &format!(
+                "/artifacts/{}/versions/{r}/files/{}",
+                p.at("name"),
+                api::encode_path(path)
+            ),
+        )
+    };
     let version_link = move |r: String| {
         link(format!(
             "/{}/{}/{}/{r}",
@@ -109,6 +122,10 @@ pub fn Compare() -> impl IntoView {
                 let list = Arc::new(list);
                 view! {
                     <p class="meta" data-testid="change-summary">{summary}</p>
+                    {move || picked.get().map(|path| view! {
+                        <LineDiff from=file_url(p.at("reference"), &path) to=file_url(p.at("other"), &path)
+                            path=path.clone() on_close=Callback::new(move |()| picked.set(None))/>
+                    })}
                     <Virtual count=Signal::derive(move || n) row=move |i| {
                         let c = list[i].clone();
                         let sizes = match (c.before, c.after) {
@@ -120,7 +137,13 @@ pub fn Compare() -> impl IntoView {
                         let title = c.after.or(c.before).map(exact).unwrap_or_default();
                         view! {
                             <span class=format!("change {}", c.kind) data-testid="change">{c.kind}</span>
-                            <span class="path">{c.path.clone()}</span>
+                            <span class="path">{if c.kind == "modified" && diffable(&c.path) {
+                                let path = c.path.clone();
+                                view! { <button class="link file" data-testid="show-line-diff" title="show the line diff"
+                                    on:click=move |_| picked.set(Some(path.clone()))>{c.path.clone()}</button> }.into_any()
+                            } else {
+                                view! { {c.path.clone()} }.into_any()
+                            }}</span>
                             <span class="size" title=title>{sizes}</span>
                             <span class="size">{delta(&c)}</span>
                         }

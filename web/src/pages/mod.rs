@@ -5,6 +5,7 @@ mod compare;
 mod curate;
 mod edit;
 mod folders;
+mod linediff;
 mod preview;
 mod widgets;
 
