@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import fs from 'node:fs';
-import { TOKEN, launch, sha, startRegistry } from './harness.mjs';
+import { TOKEN, axeViolations, launch, sha, startRegistry } from './harness.mjs';
 
 const SHOTS = path.resolve('shots');
 
@@ -43,13 +43,17 @@ test('compare, alias, describe and delete versions from the browser; a writer ca
     fs.mkdirSync(SHOTS, { recursive: true });
     await commit(reg.base, { 'a.txt': 'alpha', 'b.txt': 'beta', 'old.txt': 'gone soon' }, 'the first');
     await commit(reg.base, { 'a.txt': 'alpha', 'b.txt': 'beta, longer', 'new.txt': 'fresh' }, 'the second');
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    // bypassCSP only to inject axe-core for the accessibility audit of each page
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 }, bypassCSP: true });
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('dialog', (d) => d.accept());
+    const a11y = {};
+    const audit = async (name) => { a11y[name] = await axeViolations(page); };
 
     // compare v0 with v1 from the artifact page
     await page.goto(`${reg.base}/ent/proj/photos#token=${TOKEN}`);
     await page.getByTestId('version-list').waitFor();
+    await audit('versions');
     await page.getByTestId('compare-from').selectOption('v0');
     await page.getByTestId('compare-to').selectOption('v1');
     await page.getByTestId('compare-pick').getByRole('link', { name: 'Show changes' }).click();
@@ -63,6 +67,7 @@ test('compare, alias, describe and delete versions from the browser; a writer ca
     const lines = await page.getByTestId('line-diff').locator('pre span').allInnerTexts();
     assert.deepEqual(lines.map((l) => l.replace(/\s+/g, ' ').trim()), ['1 - beta', '1 + beta, longer']);
     await page.screenshot({ path: path.join(SHOTS, 'compare.png') });
+    await audit('compare');
 
     // put "best" on v0, then move it to v1
     await page.goto(`${reg.base}/ent/proj/photos`);
@@ -103,6 +108,7 @@ test('compare, alias, describe and delete versions from the browser; a writer ca
     assert.equal(v1.json.description, 'curated in the **browser**');
     assert.deepEqual(v1.json.metadata, { accuracy: 0.93, split: 'val' });
     await page.screenshot({ path: path.join(SHOTS, 'version.png') });
+    await audit('version');
 
     // a writer: no delete button, the registry refuses one anyway; removing an alias works
     const writer = await call(reg.base, 'POST', '/api/v1/tokens', { role: 'write', entity: 'ent', name: 'e2e writer' });
@@ -122,6 +128,17 @@ test('compare, alias, describe and delete versions from the browser; a writer ca
     await page.getByRole('button', { name: 'delete v0' }).click();
     await page.getByRole('link', { name: 'v0', exact: true }).waitFor({ state: 'detached' });
     assert.equal((await call(reg.base, 'GET', `${P}/artifacts/photos/versions/v0`)).status, 404);
+    await page.goto(`${reg.base}/`);
+    await page.getByTestId('project-list').waitFor();
+    await audit('home');
+    await page.getByRole('link', { name: 'ent/proj', exact: true }).click();
+    await page.getByTestId('project-usage').waitFor();
+    await audit('artifacts');
+    await page.goto(`${reg.base}/ent/proj/new`);
+    await page.getByTestId('drop-zone').waitFor();
+    await audit('create');
+    console.log(`axe-core: ${JSON.stringify(a11y, null, 1)}`);
+    for (const [name, found] of Object.entries(a11y)) assert.deepEqual(found, [], `serious accessibility violations on ${name}`);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 // What the end-to-end tests share: a real `cairn serve` on a free port and Debian's Chromium.
 // Env: CAIRN_BIN (the cairn binary), CAIRN_DIST (Trunk's dist/), CHROMIUM (default /usr/bin/chromium).
 import { spawn } from 'node:child_process';
@@ -54,6 +55,21 @@ export async function startRegistry(extra = []) {
 }
 
 export const sha = (s) => 'sha256:' + createHash('sha256').update(s).digest('hex');
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+// axe-core's serious and critical accessibility violations on the page as it is, one line each
+// ("id: help (first targets)"). The page must come from a context with `bypassCSP: true`: the
+// registry's CSP forbids the injected script, as it should.
+export async function axeViolations(page) {
+  await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.help} (${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')})`);
+  });
+}
 
 export const launch = () => chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
