@@ -134,6 +134,20 @@ test('compare, alias, describe and delete versions from the browser; a writer ca
     await page.getByRole('link', { name: 'ent/proj', exact: true }).click();
     await page.getByTestId('project-usage').waitFor();
     await audit('artifacts');
+    // the project's artifacts, filtered by type and searched by name
+    const model = await call(reg.base, 'POST', `${P}/artifacts/resnet/versions`, { type: 'model', manifest: { version: 1, contents: {} } });
+    assert.equal(model.status, 201, JSON.stringify(model));
+    await page.reload();
+    const artifactRows = () => page.getByTestId('artifact-list').locator('tr').filter({ has: page.getByRole('link') });
+    await page.getByRole('link', { name: 'resnet', exact: true }).waitFor();
+    assert.equal(await artifactRows().count(), 2);
+    await page.getByTestId('artifact-type-filter').selectOption('model');
+    await page.getByRole('link', { name: 'photos', exact: true }).waitFor({ state: 'detached' });
+    assert.deepEqual(await artifactRows().locator('td:first-child').allInnerTexts(), ['resnet']);
+    await page.getByTestId('artifact-type-filter').selectOption('');
+    await page.getByTestId('artifact-search').fill('PHO');
+    await page.getByRole('link', { name: 'resnet', exact: true }).waitFor({ state: 'detached' });
+    assert.deepEqual(await artifactRows().locator('td:first-child').allInnerTexts(), ['photos']);
     await page.goto(`${reg.base}/ent/proj/new`);
     await page.getByTestId('drop-zone').waitFor();
     await audit('create');

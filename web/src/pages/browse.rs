@@ -69,6 +69,8 @@ pub fn Artifacts() -> impl IntoView {
         let url = api::project_api(&p.at("entity"), &p.at("project"), "/artifacts?limit=10000");
         async move { api::get::<ArtifactList>(&url).await }
     });
+    let search = RwSignal::new(String::new());
+    let kind = RwSignal::new(String::new());
     let usage = LocalResource::new(move || {
         let url = api::project_api(&p.at("entity"), &p.at("project"), "/usage");
         async move { api::get::<Usage>(&url).await }
@@ -88,20 +90,44 @@ pub fn Artifacts() -> impl IntoView {
         {move || match list.get() {
             None => view! { <p>"Loading…"</p> }.into_any(),
             Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
-            Some(Ok(l)) if l.artifacts.is_empty() => view! { <p>"No artifacts yet."</p> }.into_any(),
-            Some(Ok(l)) => view! {
-                <table>
-                    <tr><th>"artifact"</th><th>"type"</th><th>"versions"</th><th>"latest"</th></tr>
-                    {l.artifacts.into_iter().map(|a| view! {
-                        <tr>
-                            <td><A href=link(format!("/{}/{}/{}", p.at("entity"), p.at("project"), a.name))>{a.name.to_string()}</A></td>
-                            <td>{a.type_.to_string()}</td>
-                            <td>{a.versions}</td>
-                            <td>{a.latest.map(|v| v.to_string()).unwrap_or_default()}</td>
-                        </tr>
-                    }).collect_view()}
-                </table>
+            Some(Ok(l)) if l.artifacts.is_empty() => view! {
+                <p>"No artifacts yet: make the first version from files above, or push one with "<code>"cairn put"</code>"."</p>
             }.into_any(),
+            Some(Ok(l)) => {
+                let mut types: Vec<String> = l.artifacts.iter().map(|a| a.type_.to_string()).collect();
+                types.sort();
+                types.dedup();
+                let all = l.artifacts.clone();
+                let shown = Memo::new(move |_| {
+                    let (q, t) = (search.get().trim().to_lowercase(), kind.get());
+                    all.iter()
+                        .filter(|a| (t.is_empty() || a.type_.as_str() == t) && a.name.as_str().to_lowercase().contains(&q))
+                        .cloned()
+                        .collect::<Vec<_>>()
+                });
+                view! {
+                    <p class="inline">
+                        <input type="search" placeholder="search artifacts" aria-label="search artifacts by name" data-testid="artifact-search"
+                            prop:value=move || search.get() on:input=move |ev| search.set(event_target_value(&ev))/>
+                        <select aria-label="artifact type" data-testid="artifact-type-filter" on:change=move |ev| kind.set(event_target_value(&ev))>
+                            <option value="">"all types"</option>
+                            {types.into_iter().map(|t| view! { <option value=t.clone()>{t.clone()}</option> }).collect_view()}
+                        </select>
+                    </p>
+                    <table data-testid="artifact-list">
+                        <tr><th>"artifact"</th><th>"type"</th><th>"versions"</th><th>"latest"</th></tr>
+                        {move || shown.get().into_iter().map(|a| view! {
+                            <tr>
+                                <td><A href=link(format!("/{}/{}/{}", p.at("entity"), p.at("project"), a.name))>{a.name.to_string()}</A></td>
+                                <td>{a.type_.to_string()}</td>
+                                <td>{a.versions}</td>
+                                <td>{a.latest.map(|v| v.to_string()).unwrap_or_default()}</td>
+                            </tr>
+                        }).collect_view()}
+                    </table>
+                    {move || shown.with(Vec::is_empty).then(|| view! { <p class="hint">"No artifact matches."</p> })}
+                }.into_any()
+            }
         }}
     }
 }
