@@ -229,3 +229,28 @@ test('preview CSV, JSON, an image and a large text file, reading only the head o
     await reg.stop();
   }
 });
+
+test('an artifact with 130 versions lists 100, then the older ones on demand', async () => {
+  const reg = await startRegistry();
+  const browser = await launch();
+  try {
+    for (let i = 0; i < 130; i++) {
+      // reference entries: versions without blobs
+      const body = { type: 'dataset', manifest: { version: 1, contents: { 'x.bin': { ref: `s3://bucket/x-${i}`, digest: `etag-${i}`, size: i } } } };
+      const out = await call(reg.base, 'POST', `${P}/artifacts/many/versions`, body);
+      assert.equal(out.status, 201, JSON.stringify(out));
+    }
+    const page = await browser.newPage();
+    await page.goto(`${reg.base}/ent/proj/many#token=${TOKEN}`);
+    const rows = page.getByTestId('version-list').locator('tr').filter({ has: page.getByRole('link') });
+    await page.getByRole('link', { name: 'v129', exact: true }).waitFor();
+    assert.equal(await rows.count(), 100);
+    await page.getByTestId('older-versions').click();
+    await page.getByRole('link', { name: 'v0', exact: true }).waitFor();
+    assert.equal(await rows.count(), 130);
+    assert.equal(await page.getByTestId('older-versions').count(), 0);
+  } finally {
+    await browser.close();
+    await reg.stop();
+  }
+});

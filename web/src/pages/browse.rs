@@ -141,6 +141,9 @@ fn holds(u: &Usage) -> String {
     }
 }
 
+/// Versions listed per page on an artifact's page (older ones on demand).
+const VERSIONS_PAGE: u32 = 100;
+
 /// A collection's versions: aliases as chips, an alias form for writers, delete for admins,
 /// and a pick of two versions to compare.
 #[component]
@@ -149,18 +152,48 @@ pub fn Versions() -> impl IntoView {
     let role = use_role();
     let changed = RwSignal::new(0u32);
     let error = RwSignal::new(None::<String>);
-    let list = LocalResource::new(move || {
-        changed.track();
-        let url = api::project_api(
+    let url = move |after: Option<String>| {
+        let after = after
+            .map(|a| format!("&after={}", js_sys::encode_uri_component(&a)))
+            .unwrap_or_default();
+        api::project_api(
             &p.at("entity"),
             &p.at("project"),
             &format!(
-                "/artifacts/{}/versions?order=desc&limit=10000",
+                "/artifacts/{}/versions?order=desc&limit={VERSIONS_PAGE}{after}",
                 p.at("name")
             ),
-        );
+        )
+    };
+    // the newest page, reloaded after a change; older pages appended on demand
+    let list = LocalResource::new(move || {
+        changed.track();
+        let url = url(None);
         async move { api::get::<VersionList>(&url).await }
     });
+    let older = RwSignal::new(Vec::<Version>::new());
+    let cursor = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(Ok(l)) = list.get() {
+            older.set(Vec::new());
+            cursor.set(l.next.clone());
+        }
+    });
+    let load_older = move |_| {
+        let Some(after) = cursor.get_untracked() else {
+            return;
+        };
+        let url = url(Some(after));
+        leptos::task::spawn_local(async move {
+            match api::get::<VersionList>(&url).await {
+                Ok(l) => {
+                    older.update(|o| o.extend(l.versions));
+                    cursor.set(l.next);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
     view! {
         <super::Crumbs/>
         <h1>{move || p.at("name")}</h1>
@@ -170,12 +203,14 @@ pub fn Versions() -> impl IntoView {
             Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
             Some(Ok(l)) if l.versions.is_empty() => view! { <p>"No versions left: every one was deleted."</p> }.into_any(),
             Some(Ok(l)) => {
-                let indices: Vec<VersionIndex> = l.versions.iter().map(|v| v.version).collect();
+                let mut versions = l.versions;
+                versions.extend(older.get());
+                let indices: Vec<VersionIndex> = versions.iter().map(|v| v.version).collect();
                 let names: Vec<String> = indices.iter().map(ToString::to_string).collect();
                 view! {
                     <table data-testid="version-list">
                         <tr><th>"version"</th><th>"aliases"</th><th>"files"</th><th>"size"</th><th>"digest"</th><th>"created"</th><th>"base"</th><th></th></tr>
-                        {l.versions.into_iter().map(|v| {
+                        {versions.into_iter().map(|v| {
                             let index = v.version;
                             view! {
                                 <tr>
@@ -191,6 +226,9 @@ pub fn Versions() -> impl IntoView {
                             }
                         }).collect_view()}
                     </table>
+                    {move || cursor.with(Option::is_some).then(|| view! {
+                        <p><button class="link" data-testid="older-versions" on:click=load_older>{format!("Show {VERSIONS_PAGE} older versions")}</button></p>
+                    })}
                     <Show when=move || role.get().can_write()>
                         <AliasForm versions=indices.clone() changed error/>
                     </Show>
