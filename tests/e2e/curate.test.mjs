@@ -22,7 +22,7 @@ async function call(base, method, p, body, token = TOKEN, type = 'application/js
 
 const P = '/api/v1/projects/ent/proj';
 
-async function commit(base, files, description, name = 'photos') {
+async function commit(base, files, description, name = 'photos', extra = {}) {
   const contents = {};
   for (const [path, content] of Object.entries(files)) {
     const bytes = Buffer.from(content);
@@ -30,7 +30,7 @@ async function commit(base, files, description, name = 'photos') {
     assert.ok(put.status < 300, JSON.stringify(put));
     contents[path] = { digest: sha(bytes), size: bytes.length };
   }
-  const out = await call(base, 'POST', `${P}/artifacts/${name}/versions`, { type: 'dataset', description, manifest: { version: 1, contents } });
+  const out = await call(base, 'POST', `${P}/artifacts/${name}/versions`, { type: 'dataset', description, manifest: { version: 1, contents }, ...extra });
   assert.ok(out.status < 300, JSON.stringify(out));
   return out.json;
 }
@@ -42,7 +42,13 @@ test('compare, alias, describe and delete versions from the browser; a writer ca
   try {
     fs.mkdirSync(SHOTS, { recursive: true });
     await commit(reg.base, { 'a.txt': 'alpha', 'b.txt': 'beta', 'old.txt': 'gone soon' }, 'the first');
-    await commit(reg.base, { 'a.txt': 'alpha', 'b.txt': 'beta, longer', 'new.txt': 'fresh' }, 'the second');
+    // v1 logged by a run, then used by another (lineage)
+    const prep = await call(reg.base, 'POST', `${P}/runs`, { name: 'prep-1', job_type: 'preprocess' });
+    assert.equal(prep.status, 201, JSON.stringify(prep));
+    await commit(reg.base, { 'a.txt': 'alpha', 'b.txt': 'beta, longer', 'new.txt': 'fresh' }, 'the second', 'photos', { run: prep.json.id });
+    const train = await call(reg.base, 'POST', `${P}/runs`, { name: 'train-1', job_type: 'train' });
+    const used = await call(reg.base, 'POST', `${P}/runs/${train.json.id}/use`, { name: 'photos', version: 'v1' });
+    assert.ok(used.status < 300, JSON.stringify(used));
     // bypassCSP only to inject axe-core for the accessibility audit of each page
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 }, bypassCSP: true });
     page.on('pageerror', (e) => errors.push(String(e)));
@@ -95,6 +101,7 @@ test('compare, alias, describe and delete versions from the browser; a writer ca
     // describe v1: description and metadata edited in place, kept by the registry
     await row('v1').getByRole('link', { name: 'v1', exact: true }).click();
     await page.getByTestId('description').filter({ hasText: 'the second' }).waitFor();
+    await page.getByTestId('lineage').filter({ hasText: 'Logged by prep-1 (preprocess) · used by train-1 (train)' }).waitFor();
     await page.getByTestId('use-it').locator('summary').click();
     assert.match(await page.getByTestId('use-it').innerText(), /cairn get ent\/proj\/photos:v1/);
     await page.getByTestId('edit-about').click();

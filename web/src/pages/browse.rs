@@ -8,7 +8,7 @@ use leptos_router::hooks::use_navigate;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use super::compare::{ComparePick, UseIt};
+use super::compare::{ComparePick, LineageView, UseIt};
 use super::curate::{About, AliasChips, AliasForm, DeleteButton, use_role};
 use super::folders::FileTree;
 use super::{Params, link};
@@ -335,6 +335,7 @@ pub fn Files() -> impl IntoView {
                         <span class="mono">{v.digest.to_string()}</span>
                         {v.base.zip(base_link).map(|(b, href)| view! { " · drafted from " <A href=href>{b.to_string()}</A> })}
                     </p>
+                    <LineageView version=v.clone()/>
                     <About version=v.clone() role/>
                     {(!crate::embed::read_only()).then(|| view! {
                         <p><A href=link(format!("/{}/{}/{}/{}/draft", p.at("entity"), p.at("project"), v.name, v.version))>"Open as draft"</A></p>

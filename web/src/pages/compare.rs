@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use cairn_core::wire::Version;
+use cairn_core::RunId;
+use cairn_core::wire::{Lineage, Run, Version};
 use cairn_core::{Manifest, diff};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -262,5 +263,68 @@ pub(crate) fn UseIt(version: Version) -> impl IntoView {
                 }
             }).collect_view()}
         </details>
+    }
+}
+
+/// Which run logged a version and which used it (the first 20 shown by name and job type).
+#[component]
+pub(crate) fn LineageView(version: Version) -> impl IntoView {
+    let p = Params::get();
+    let (entity, project) = (p.at("entity"), p.at("project"));
+    let data = LocalResource::new(move || {
+        let (entity, project) = (entity.clone(), project.clone());
+        let url = api::project_api(
+            &entity,
+            &project,
+            &format!(
+                "/artifacts/{}/versions/{}/lineage",
+                version.name, version.version
+            ),
+        );
+        async move {
+            let l: Lineage = api::get(&url).await?;
+            let mut runs: Vec<Run> = Vec::new();
+            for id in l.logged_by.iter().chain(&l.used_by).take(21) {
+                let run_url = api::project_api(&entity, &project, &format!("/runs/{id}"));
+                if let Ok(r) = api::get::<Run>(&run_url).await {
+                    runs.push(r);
+                }
+            }
+            Ok::<_, String>((l, runs))
+        }
+    });
+    let label = |id: &RunId, runs: &[Run]| {
+        let run = runs.iter().find(|r| r.id == *id);
+        let text = match run {
+            Some(Run {
+                name: Some(n),
+                job_type: Some(j),
+                ..
+            }) => format!("{n} ({j})"),
+            Some(Run { name: Some(n), .. }) => n.clone(),
+            _ => id.to_string(),
+        };
+        view! { <span class="run" title=format!("run {id}")>{text}</span> }
+    };
+    view! {
+        <p class="meta" data-testid="lineage">
+            {move || match data.get() {
+                None => view! { "Lineage: loading…" }.into_any(),
+                Some(Err(e)) => view! { <span class="error">{e}</span> }.into_any(),
+                Some(Ok((l, runs))) => view! {
+                    "Logged by "
+                    {match &l.logged_by { Some(id) => label(id, &runs).into_any(), None => view! { "no run" }.into_any() }}
+                    " · used by "
+                    {if l.used_by.is_empty() {
+                        view! { "no run yet" }.into_any()
+                    } else {
+                        let shown: Vec<_> = l.used_by.iter().take(20).map(|id| label(id, &runs)).collect();
+                        let more = l.used_by.len().saturating_sub(20);
+                        view! { {shown.into_iter().enumerate().map(|(i, v)| view! { {(i > 0).then_some(", ")} {v} }).collect_view()}
+                            {(more > 0).then(|| format!(" and {more} more"))} }.into_any()
+                    }}
+                }.into_any(),
+            }}
+        </p>
     }
 }
