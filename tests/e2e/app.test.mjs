@@ -99,6 +99,11 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
     await page.getByTestId('remove-path').fill('photos/rm');
     await page.getByTestId('remove-button').click();
     await page.getByTestId('diff-summary').filter({ hasText: '0 added · 1 modified · 2 removed · 1 unchanged · 11 B to upload' }).waitFor();
+    // undo per change: a removed file restored, then removed again
+    await page.getByRole('button', { name: 'restore photos/rm/c.txt', exact: true }).click();
+    await page.getByTestId('diff-summary').filter({ hasText: '0 added · 1 modified · 1 removed · 2 unchanged' }).waitFor();
+    await page.getByRole('button', { name: 'remove photos/rm/c.txt', exact: true }).click();
+    await page.getByTestId('diff-summary').filter({ hasText: '0 added · 1 modified · 2 removed · 1 unchanged · 11 B to upload' }).waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'draft.png') });
     await page.getByTestId('commit-button').click();
     await page.getByTestId('version-label').filter({ hasText: 'v1' }).waitFor();

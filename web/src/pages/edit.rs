@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use cairn_core::wire::{CommitResponse, Version};
-use cairn_core::{Change, Draft, Manifest};
+use cairn_core::{Change, Draft, EntryPath, Manifest};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -213,15 +213,33 @@ impl Work {
                     None => ("removed", "removed"),
                 };
                 let target = path.clone();
+                // undo a change: an added file goes, a modified or removed one gets its base entry back
+                let (action, undo) = match change {
+                    Some(Change::Unchanged) => ("remove", false),
+                    Some(Change::Added) => ("undo", false),
+                    Some(Change::Modified) => ("undo", true),
+                    None => ("restore", true),
+                };
+                let label_for = format!("{action} {path}");
                 view! {
                     <span class=format!("path {class}")>{path}</span>
-                    <span class="size">{size}" B"</span>
+                    <span class="size" title=exact(size)>{human(size)}</span>
                     <span class=format!("status {class}")>{label}</span>
-                    {change.map(|_| view! { <button class="link" on:click=move |_| {
+                    <button class="link" data-testid=format!("{action}-change") aria-label=label_for on:click=move |_| {
                         let mut failed = None;
-                        self.state.update(|s| if let Err(e) = s.draft.remove(&target) { failed = Some(e.to_string()) });
+                        self.state.update(|s| {
+                            let result = if undo {
+                                match s.draft.base().get(&target).cloned() {
+                                    Some(entry) => EntryPath::new(target.clone()).and_then(|p| s.draft.put(p, entry)),
+                                    None => Ok(()),
+                                }
+                            } else {
+                                s.draft.remove(&target).map(|_| ())
+                            };
+                            if let Err(e) = result { failed = Some(e.to_string()) }
+                        });
                         self.error.set(failed);
-                    }>"remove"</button> })}
+                    }>{action}</button>
                 }
             }/>
         }
