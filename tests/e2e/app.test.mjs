@@ -104,6 +104,13 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
     await page.getByTestId('diff-summary').filter({ hasText: '0 added · 1 modified · 1 removed · 2 unchanged' }).waitFor();
     await page.getByRole('button', { name: 'remove photos/rm/c.txt', exact: true }).click();
     await page.getByTestId('diff-summary').filter({ hasText: '0 added · 1 modified · 2 removed · 1 unchanged · 11 B to upload' }).waitFor();
+    // move a file (same digest, nothing more to upload), then back
+    page.once('dialog', (d) => d.accept('photos/docs/a.txt'));
+    await page.getByRole('button', { name: 'move photos/a.txt', exact: true }).click();
+    await page.getByTestId('diff-summary').filter({ hasText: '1 added · 1 modified · 3 removed · 0 unchanged · 11 B to upload' }).waitFor();
+    page.once('dialog', (d) => d.accept('photos/a.txt'));
+    await page.getByRole('button', { name: 'move photos/docs/a.txt', exact: true }).click();
+    await page.getByTestId('diff-summary').filter({ hasText: '0 added · 1 modified · 2 removed · 1 unchanged · 11 B to upload' }).waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'draft.png') });
     await page.getByTestId('commit-button').click();
     await page.getByTestId('version-label').filter({ hasText: 'v1' }).waitFor();

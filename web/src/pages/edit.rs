@@ -213,6 +213,7 @@ impl Work {
                     None => ("removed", "removed"),
                 };
                 let target = path.clone();
+                let path_for_move = path.clone();
                 // undo a change: an added file goes, a modified or removed one gets its base entry back
                 let (action, undo) = match change {
                     Some(Change::Unchanged) => ("remove", false),
@@ -240,10 +241,38 @@ impl Work {
                         });
                         self.error.set(failed);
                     }>{action}</button>
+                    {change.map(|_| {
+                        let from = path_for_move.clone();
+                        view! { <button class="link" data-testid="move-change" aria-label=format!("move {from}") on:click=move |_| {
+                            let to = web_sys::window()
+                                .and_then(|w| w.prompt_with_message_and_default("Move to (a path in the artifact)", &from).ok().flatten());
+                            let Some(to) = to.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty() && *t != from) else { return };
+                            let mut failed = None;
+                            self.state.update(|s| failed = move_entry(&mut s.draft, &from, &to).err());
+                            self.error.set(failed);
+                        }>"move"</button> }
+                    })}
                 }
             }/>
         }
     }
+}
+
+/// Move (rename) the draft's entry at `from` to `to`: the same digest under a new path, so
+/// nothing is uploaded. Refused if `to` is not a valid path or already holds a file.
+fn move_entry(draft: &mut Draft, from: &str, to: &str) -> Result<(), String> {
+    let to_path = EntryPath::new(to).map_err(|e| e.to_string())?;
+    if draft.manifest().get(to).is_some() {
+        return Err(format!("'{to}' already holds a file: remove it first"));
+    }
+    let entry = draft
+        .manifest()
+        .get(from)
+        .cloned()
+        .ok_or_else(|| format!("'{from}' is not in the draft"))?;
+    draft.put(to_path, entry).map_err(|e| e.to_string())?;
+    draft.remove(from).map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 fn summary(draft: &Draft) -> String {
