@@ -76,12 +76,12 @@ fn js_err(e: JsValue) -> String {
         .unwrap_or_else(|| "network error".into())
 }
 
-/// Send a request; a non-success answer becomes the problem's detail.
-pub async fn send(
+/// Send a request with the token and `headers`, whatever the answer's status.
+async fn fetch(
     method: &str,
     path: &str,
     body: Option<&JsValue>,
-    content_type: Option<&str>,
+    headers: &[(&str, &str)],
 ) -> Result<Response, String> {
     let init = RequestInit::new();
     init.set_method(method);
@@ -89,20 +89,33 @@ pub async fn send(
         init.set_body(b);
     }
     let request = Request::new_with_str_and_init(path, &init).map_err(js_err)?;
-    let headers = request.headers();
+    let set = request.headers();
     if let Some(t) = token() {
-        headers
-            .set("Authorization", &format!("Bearer {t}"))
+        set.set("Authorization", &format!("Bearer {t}"))
             .map_err(js_err)?;
     }
-    if let Some(ct) = content_type {
-        headers.set("Content-Type", ct).map_err(js_err)?;
+    for (name, value) in headers {
+        set.set(name, value).map_err(js_err)?;
     }
-    let res: Response = JsFuture::from(window().fetch_with_request(&request))
+    JsFuture::from(window().fetch_with_request(&request))
         .await
         .map_err(js_err)?
         .dyn_into()
-        .map_err(js_err)?;
+        .map_err(js_err)
+}
+
+/// Send a request; a non-success answer becomes the problem's detail.
+pub async fn send(
+    method: &str,
+    path: &str,
+    body: Option<&JsValue>,
+    content_type: Option<&str>,
+) -> Result<Response, String> {
+    let headers: Vec<(&str, &str)> = content_type
+        .map(|ct| ("Content-Type", ct))
+        .into_iter()
+        .collect();
+    let res = fetch(method, path, body, &headers).await?;
     if res.ok() {
         return Ok(res);
     }
@@ -118,23 +131,8 @@ pub async fn send(
 /// The first `len` bytes of a file (a `Range` request: the registry reads only the chunks that
 /// cover them), and the file's whole size.
 pub async fn get_head(path: &str, len: u64) -> Result<(Vec<u8>, u64), String> {
-    let init = RequestInit::new();
-    init.set_method("GET");
-    let request = Request::new_with_str_and_init(path, &init).map_err(js_err)?;
-    let headers = request.headers();
-    if let Some(t) = token() {
-        headers
-            .set("Authorization", &format!("Bearer {t}"))
-            .map_err(js_err)?;
-    }
-    headers
-        .set("Range", &format!("bytes=0-{}", len.max(1) - 1))
-        .map_err(js_err)?;
-    let res: Response = JsFuture::from(window().fetch_with_request(&request))
-        .await
-        .map_err(js_err)?
-        .dyn_into()
-        .map_err(js_err)?;
+    let range = format!("bytes=0-{}", len.max(1) - 1);
+    let res = fetch("GET", path, None, &[("Range", &range)]).await?;
     let status = res.status();
     // an empty file has no range to satisfy
     if status == 416 {

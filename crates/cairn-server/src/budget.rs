@@ -112,8 +112,9 @@ impl JsonBudget {
     }
 }
 
-fn is_json(req: &Request) -> bool {
-    req.headers()
+/// Whether the request says its body is JSON (`application/json`, any parameters).
+pub(crate) fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| {
@@ -126,7 +127,7 @@ fn is_json(req: &Request) -> bool {
 /// Middleware: refuse JSON bodies over the limit, and make large ones wait for their share of
 /// the budget (a body of unknown length is counted at the limit).
 pub(crate) async fn admit(budget: JsonBudget, mut req: Request, next: Next) -> Response {
-    if !is_json(&req) {
+    if !is_json(req.headers()) {
         return next.run(req).await;
     }
     let limit = budget.config.max_json_body;

@@ -47,16 +47,7 @@ pub(crate) enum CommitBody {
 
 /// Read the body of `req` (a `POST …/versions`).
 pub(crate) async fn read(state: &AppState, req: Request) -> ApiResult<CommitBody> {
-    let json = req
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| {
-            t.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("application/json")
-        });
-    if !json {
+    if !crate::budget::is_json(req.headers()) {
         return Err(ApiError::UnsupportedMediaType(
             "Expected request with `Content-Type: application/json`".into(),
         ));

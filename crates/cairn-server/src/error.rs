@@ -148,10 +148,8 @@ impl ApiError {
             Self::OverQuota { .. } => StatusCode::INSUFFICIENT_STORAGE,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Spool(e) => {
-                let out_of_space =
-                    e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28);
                 tracing::error!(error = %e, "spooling a manifest");
-                let (status, detail) = if out_of_space {
+                let (status, detail) = if cairn_store::error::io_out_of_space(e) {
                     (
                         StatusCode::INSUFFICIENT_STORAGE,
                         "the registry is out of space for this commit's manifest \

@@ -117,8 +117,8 @@ impl Error {
         }
         let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(self);
         while let Some(e) = cause {
-            if let Some(io) = e.downcast_ref::<std::io::Error>()
-                && (io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(28))
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(io_out_of_space)
             {
                 return true;
             }
@@ -126,6 +126,11 @@ impl Error {
         }
         false
     }
+}
+
+/// Whether an I/O error says the disk is full (`ENOSPC`).
+pub fn io_out_of_space(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull || e.raw_os_error() == Some(28)
 }
 
 fn list(aliases: &[Alias]) -> String {

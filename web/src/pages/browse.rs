@@ -156,14 +156,9 @@ pub fn Versions() -> impl IntoView {
         let after = after
             .map(|a| format!("&after={}", js_sys::encode_uri_component(&a)))
             .unwrap_or_default();
-        api::project_api(
-            &p.at("entity"),
-            &p.at("project"),
-            &format!(
-                "/artifacts/{}/versions?order=desc&limit={VERSIONS_PAGE}{after}",
-                p.at("name")
-            ),
-        )
+        p.artifact_api(&format!(
+            "/versions?order=desc&limit={VERSIONS_PAGE}{after}"
+        ))
     };
     // the newest page, reloaded after a change; older pages appended on demand
     let list = LocalResource::new(move || {
@@ -267,16 +262,8 @@ async fn download(url: String, name: String) -> Result<(), String> {
 pub fn Files() -> impl IntoView {
     let p = Params::get();
     let data = LocalResource::new(move || {
-        let base = api::project_api(
-            &p.at("entity"),
-            &p.at("project"),
-            &format!("/artifacts/{}/versions/{}", p.at("name"), p.at("reference")),
-        );
-        let all = api::project_api(
-            &p.at("entity"),
-            &p.at("project"),
-            &format!("/artifacts/{}/versions?order=desc&limit=1000", p.at("name")),
-        );
+        let base = p.artifact_api(&format!("/versions/{}", p.at("reference")));
+        let all = p.artifact_api("/versions?order=desc&limit=1000");
         async move {
             let v: Version = api::get(&base).await?;
             let m: Manifest = api::get(&format!("{base}/manifest")).await?;

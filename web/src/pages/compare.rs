@@ -70,13 +70,7 @@ fn delta(c: &Change) -> String {
 pub fn Compare() -> impl IntoView {
     let p = Params::get();
     let data = LocalResource::new(move || {
-        let at = |r: String| {
-            api::project_api(
-                &p.at("entity"),
-                &p.at("project"),
-                &format!("/artifacts/{}/versions/{r}/manifest", p.at("name")),
-            )
-        };
+        let at = |r: String| p.artifact_api(&format!("/versions/{r}/manifest"));
         let (from, to) = (at(p.at("reference")), at(p.at("other")));
         async move {
             let from: Manifest = api::get(&from).await?;
@@ -86,15 +80,7 @@ pub fn Compare() -> impl IntoView {
     });
     let picked = RwSignal::new(None::<String>);
     let file_url = move |r: String, path: &str| {
-        api::project_api(
-            &p.at("entity"),
-            &p.at("project"),
-            &format!(
-                "/artifacts/{}/versions/{r}/files/{}",
-                p.at("name"),
-                api::encode_path(path)
-            ),
-        )
+        p.artifact_api(&format!("/versions/{r}/files/{}", api::encode_path(path)))
     };
     let version_link = move |r: String| {
         link(format!(

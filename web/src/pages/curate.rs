@@ -43,15 +43,6 @@ pub(crate) fn use_role() -> Signal<Role> {
     })
 }
 
-/// `…/artifacts/{name}` + `rest` of the page's project.
-fn artifact_api(p: super::Params, rest: &str) -> String {
-    api::project_api(
-        &p.at("entity"),
-        &p.at("project"),
-        &format!("/artifacts/{}{rest}", p.at("name")),
-    )
-}
-
 /// A version's aliases as chips; a writer may remove any but `latest` (the registry moves it).
 #[component]
 pub(crate) fn AliasChips(
@@ -76,7 +67,7 @@ pub(crate) fn AliasChips(
                         <button class="chip-x" aria-label=label.clone() title=label.clone() on:click={
                             let name = name.clone();
                             move |_| {
-                                let url = artifact_api(p, &format!("/aliases/{name}"));
+                                let url = p.artifact_api(&format!("/aliases/{name}"));
                                 leptos::task::spawn_local(async move {
                                     match api::send("DELETE", &url, None, None).await {
                                         Ok(_) => changed.update(|n| *n += 1),
@@ -113,7 +104,7 @@ pub(crate) fn AliasForm(
             (Err(e), _) => return error.set(Some(e.to_string())),
             (_, Err(e)) => return error.set(Some(e.to_string())),
         };
-        let url = artifact_api(p, &format!("/aliases/{name}"));
+        let url = p.artifact_api(&format!("/aliases/{name}"));
         leptos::task::spawn_local(async move {
             match api::json::<Version, _>("PUT", &url, &AliasTarget { version }).await {
                 Ok(_) => {
@@ -158,7 +149,7 @@ pub(crate) fn DeleteButton(
         if !sure {
             return;
         }
-        let url = artifact_api(p, &format!("/versions/{version}"));
+        let url = p.artifact_api(&format!("/versions/{version}"));
         leptos::task::spawn_local(async move {
             match api::send("DELETE", &url, None, None).await {
                 Ok(_) => {
@@ -184,7 +175,7 @@ pub(crate) fn About(version: Version, role: Signal<Role>) -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let draft_meta = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
-    let url = artifact_api(p, &format!("/versions/{}", version.version));
+    let url = p.artifact_api(&format!("/versions/{}", version.version));
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let meta = match serde_json::from_str::<Map<String, Value>>(&draft_meta.get_untracked()) {

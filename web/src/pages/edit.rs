@@ -371,11 +371,7 @@ pub fn DraftPage() -> impl IntoView {
     let remove_target = RwSignal::new(String::new());
     let alias_text = RwSignal::new(String::new());
     leptos::task::spawn_local(async move {
-        let url = api::project_api(
-            &p.at("entity"),
-            &p.at("project"),
-            &format!("/artifacts/{}/versions/{}", p.at("name"), p.at("reference")),
-        );
+        let url = p.artifact_api(&format!("/versions/{}", p.at("reference")));
         let loaded = async {
             let v: Version = api::get(&url).await?;
             let m: Manifest = api::get(&format!("{url}/manifest")).await?;

@@ -40,6 +40,16 @@ impl Params {
     pub(crate) fn at(self, key: &'static str) -> String {
         self.0.get().get(key).unwrap_or_default()
     }
+
+    /// The API path of the page's artifact (`…/projects/{entity}/{project}/artifacts/{name}`)
+    /// + `rest`.
+    pub(crate) fn artifact_api(self, rest: &str) -> String {
+        crate::api::project_api(
+            &self.at("entity"),
+            &self.at("project"),
+            &format!("/artifacts/{}{rest}", self.at("name")),
+        )
+    }
 }
 
 /// Where the page is: `projects / entity/project / artifact / version`, every level above the

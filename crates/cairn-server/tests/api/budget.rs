@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use cairn_testkit::{TestServer, expect};
 use futures::SinkExt;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{manifest, p};
+use super::{manifest, post_commit};
 
 fn server_config() -> cairn_server::Config {
     cairn_server::Config {
@@ -29,11 +29,6 @@ fn padded_commit(bytes: usize) -> Vec<u8> {
         "description": "x".repeat(bytes),
     }))
     .unwrap()
-}
-
-fn post_commit(s: &TestServer, name: &str) -> reqwest::RequestBuilder {
-    s.req(Method::POST, &p(&format!("/artifacts/{name}/versions")))
-        .header("content-type", "application/json")
 }
 
 #[tokio::test]

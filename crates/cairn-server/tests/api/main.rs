@@ -52,6 +52,12 @@ pub fn manifest(files: &[(&str, &str)]) -> Value {
     json!({"version": 1, "contents": contents})
 }
 
+/// A `POST` of a JSON commit body to `name`, the body still to give.
+pub fn post_commit(s: &TestServer, name: &str) -> reqwest::RequestBuilder {
+    s.req(Method::POST, &p(&format!("/artifacts/{name}/versions")))
+        .header("content-type", "application/json")
+}
+
 /// POST a commit body to `name`.
 pub async fn commit(s: &TestServer, name: &str, body: Value) -> reqwest::Response {
     s.req(Method::POST, &p(&format!("/artifacts/{name}/versions")))

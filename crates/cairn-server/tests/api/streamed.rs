@@ -11,7 +11,7 @@ use futures::SinkExt;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use super::{P, p};
+use super::{P, p, post_commit};
 
 fn config(spool: &std::path::Path) -> cairn_server::Config {
     cairn_server::Config {
@@ -22,9 +22,7 @@ fn config(spool: &std::path::Path) -> cairn_server::Config {
 }
 
 fn post(s: &TestServer, name: &str, body: impl Into<reqwest::Body>) -> reqwest::RequestBuilder {
-    s.req(Method::POST, &p(&format!("/artifacts/{name}/versions")))
-        .header("content-type", "application/json")
-        .body(body)
+    post_commit(s, name).body(body)
 }
 
 fn spool_is_empty(dir: &std::path::Path) -> bool {

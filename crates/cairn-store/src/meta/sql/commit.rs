@@ -87,10 +87,10 @@ pub(super) async fn commit(
     conn: &mut AnyConnection,
     p: &ProjectKey,
     name: &ArtifactName,
-    req: CommitRequest,
+    mut req: CommitRequest,
 ) -> Result<CommitResponse> {
     // the request's shape is checked before anything is looked up
-    let content = match (req.manifest, req.patch) {
+    let content = match (req.manifest.take(), req.patch.take()) {
         (Some(m), None) => Content::Full(m),
         (None, Some(patch)) if req.base.is_some() => Content::Patch(patch),
         (None, Some(_)) => return Err(Error::Unprocessable("a patch needs a base version".into())),
@@ -100,11 +100,7 @@ pub(super) async fn commit(
             ));
         }
     };
-    let coll = collection_for_write(conn, p, name, req.type_.as_ref()).await?;
-    let base = match &req.base {
-        Some(r) => Some(rows::resolve_in(conn, &coll, r).await?),
-        None => None,
-    };
+    let (coll, base) = target(conn, p, name, &req).await?;
     // only what is new needs its blobs checked: a base's entries were checked at its commit
     let (body, new_entries) = match (content, base) {
         (Content::Full(m), _) => (Body::Whole(m.clone()), m),
@@ -125,16 +121,37 @@ pub(super) async fn commit(
         }
     };
     blobs::check(conn, p, &new_entries).await?;
-    let version = NewVersion {
-        body,
-        base,
-        aliases: req.aliases,
-        description: req.description,
-        metadata: req.metadata,
-        expect_latest: req.expect_latest,
-        logged_by: req.run,
+    commit_version(conn, &coll, NewVersion::of(req, body, base)).await
+}
+
+/// The collection `req` commits to (created with its type if new) and its base's index.
+async fn target(
+    conn: &mut AnyConnection,
+    p: &ProjectKey,
+    name: &ArtifactName,
+    req: &CommitRequest,
+) -> Result<(Collection, Option<u64>)> {
+    let coll = collection_for_write(conn, p, name, req.type_.as_ref()).await?;
+    let base = match &req.base {
+        Some(r) => Some(rows::resolve_in(conn, &coll, r).await?),
+        None => None,
     };
-    commit_version(conn, &coll, version).await
+    Ok((coll, base))
+}
+
+impl NewVersion {
+    /// The version `req` asks for, with its manifest as `body` (its content already taken).
+    fn of(req: CommitRequest, body: Body, base: Option<u64>) -> Self {
+        Self {
+            body,
+            base,
+            aliases: req.aliases,
+            description: req.description,
+            metadata: req.metadata,
+            expect_latest: req.expect_latest,
+            logged_by: req.run,
+        }
+    }
 }
 
 /// `POST …/versions` with its manifest streamed in pages (see `MetadataStore::commit_pages`).
@@ -150,11 +167,7 @@ pub(super) async fn commit_pages(
             "a streamed commit carries its manifest as pages only".into(),
         ));
     }
-    let coll = collection_for_write(conn, p, name, req.type_.as_ref()).await?;
-    let base = match &req.base {
-        Some(r) => Some(rows::resolve_in(conn, &coll, r).await?),
-        None => None,
-    };
+    let (coll, base) = target(conn, p, name, &req).await?;
     let mut writer = pages::PageWriter::default();
     let mut missing = BTreeSet::new();
     while let Some(piece) = pieces.next().await {
@@ -169,16 +182,8 @@ pub(super) async fn commit_pages(
         return Err(Error::MissingBlobs(missing.into_iter().collect()));
     }
     let (pages, digest) = writer.finish();
-    let version = NewVersion {
-        body: Body::Paged { pages, digest },
-        base,
-        aliases: req.aliases,
-        description: req.description,
-        metadata: req.metadata,
-        expect_latest: req.expect_latest,
-        logged_by: req.run,
-    };
-    commit_version(conn, &coll, version).await
+    let body = Body::Paged { pages, digest };
+    commit_version(conn, &coll, NewVersion::of(req, body, base)).await
 }
 
 /// Dedup or insert `v` as the collection's next version, then move its aliases onto it.
