@@ -81,6 +81,10 @@ pub struct ServeArgs {
     /// The built web app (Trunk's dist/), served at /.
     #[arg(long, default_value = "dist", env = "CAIRN_WEB_DIR")]
     web_dir: PathBuf,
+    /// Do not answer the W&B SDK (`POST /graphql` and its file routes; on by default: point
+    /// WANDB_BASE_URL at the registry and use a Cairn token as WANDB_API_KEY).
+    #[arg(long, env = "CAIRN_NO_WANDB")]
+    no_wandb: bool,
     /// An origin whose pages may call the API from the browser (CORS), e.g.
     /// https://dash.example.com; repeat for more. None: the registry's own origin only.
     #[arg(
@@ -262,7 +266,12 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         delay: args.shutdown_delay,
         grace: args.shutdown_grace,
     };
-    cairn_server::serve(listener, state, stop_signal(), drain).await?;
+    let extra = if args.no_wandb {
+        axum::Router::new()
+    } else {
+        cairn_wandb::router()
+    };
+    cairn_server::serve_with(listener, state, extra, stop_signal(), drain).await?;
     Ok(())
 }
 

@@ -80,13 +80,22 @@ pub fn now_secs() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// The secret of an `Authorization: Bearer <secret>` header (`None` for any other form).
-pub(crate) fn bearer_secret(value: &axum::http::HeaderValue) -> Option<&str> {
-    value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
+/// The secret of an `Authorization` header: `Bearer <secret>`, or `Basic` with the secret as
+/// the password (what the W&B SDK sends: `api:<key>`; the user name is not looked at).
+/// `None` for any other form.
+pub fn bearer_secret(value: &axum::http::HeaderValue) -> Option<String> {
+    use base64::Engine;
+    let value = value.to_str().ok()?;
+    if let Some(secret) = value.strip_prefix("Bearer ") {
+        return Some(secret.trim().to_owned());
+    }
+    let encoded = value.strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let pair = String::from_utf8(decoded).ok()?;
+    let (_, secret) = pair.split_once(':')?;
+    Some(secret.to_owned())
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -104,6 +113,7 @@ impl FromRequestParts<AppState> for Caller {
             .map(|c| crate::proxy::client(c.0.ip(), &parts.headers, &state.config.trusted_proxies));
         let limit = state.config.auth_failures_per_minute;
         let secret = bearer_secret(value);
+        let secret = secret.as_deref();
         // the secret is looked up by its SHA-256: a timing difference can only reveal a hash
         // prefix, which says nothing about any secret
         let record = match secret {
@@ -128,7 +138,7 @@ impl FromRequestParts<AppState> for Caller {
                 Err(ApiError::Unauthorized(if secret.is_some() {
                     "unknown token"
                 } else {
-                    "the Authorization header is not 'Bearer <token>'"
+                    "the Authorization header is not 'Bearer <token>' (or Basic with the token as password)"
                 }))
             }
         }

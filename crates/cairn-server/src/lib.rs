@@ -33,7 +33,7 @@ pub mod fairness;
 mod monitoring;
 pub mod proxy;
 pub mod quota;
-mod range;
+pub mod range;
 mod routes;
 mod serve;
 mod spool;
@@ -47,8 +47,8 @@ use cairn_store::{BlobStore, MetadataStore};
 
 pub use error::ApiError;
 
-pub use routes::{openapi, router};
-pub use serve::{Drain, serve};
+pub use routes::{openapi, router, router_with};
+pub use serve::{Drain, serve, serve_with};
 pub use throttle::Throttle;
 
 /// The default single-request blob size limit: 5 GiB.
@@ -140,7 +140,7 @@ impl Default for Config {
 
 /// Publish verified, staged bytes and record that `project` holds them, safely beside garbage
 /// collection; true if the project did not hold them before.
-pub(crate) async fn holding(
+pub async fn holding(
     state: &AppState,
     project: &cairn_store::ProjectKey,
     staged: cairn_store::Staged,

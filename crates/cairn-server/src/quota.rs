@@ -98,7 +98,7 @@ pub(crate) async fn room_for_pack(
 }
 
 /// Admit these blobs (digest and size) into `project`: only those it does not hold yet count.
-pub(crate) async fn admit_blobs(
+pub async fn admit_blobs(
     state: &AppState,
     project: &ProjectKey,
     blobs: &[(Digest, u64)],

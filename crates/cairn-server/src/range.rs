@@ -45,6 +45,48 @@ pub fn parse(header: Option<&str>, size: u64) -> Requested {
     }
 }
 
+/// A blob's bytes as a response: all of them, or the range `headers` ask for (206), with its
+/// length, `Accept-Ranges` and its digest as `ETag`.
+pub async fn respond(
+    state: &crate::AppState,
+    digest: &cairn_core::Digest,
+    size: u64,
+    headers: &axum::http::HeaderMap,
+) -> Result<axum::response::Response, crate::ApiError> {
+    use axum::body::Body;
+    use axum::http::{HeaderValue, StatusCode, header};
+    use axum::response::IntoResponse;
+    let requested = parse(
+        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
+        size,
+    );
+    let (status, part) = match requested {
+        Requested::Whole => (StatusCode::OK, None),
+        Requested::Part(r) => (StatusCode::PARTIAL_CONTENT, Some(r)),
+        Requested::Unsatisfiable => return Err(crate::ApiError::RangeNotSatisfiable { size }),
+    };
+    let stream =
+        cairn_store::content::read(state.meta.as_ref(), &state.blobs, digest, part.clone()).await?;
+    let mut res = (status, Body::from_stream(stream)).into_response();
+    let h = res.headers_mut();
+    let length = part.as_ref().map_or(size, |r| r.end - r.start);
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{digest}\"")) {
+        h.insert(header::ETAG, etag);
+    }
+    if let Some(r) = part
+        && let Ok(v) = HeaderValue::from_str(&format!("bytes {}-{}/{size}", r.start, r.end - 1))
+    {
+        h.insert(header::CONTENT_RANGE, v);
+    }
+    Ok(res)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,7 @@ use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use tower::ServiceExt;
 
-use crate::{AppState, router};
+use crate::AppState;
 
 /// How [`serve`] stops once its shutdown signal came.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub struct Drain {
     pub grace: std::time::Duration,
 }
 
-/// Serve [`router`]`(state)` on `listener` until `shutdown` resolves, then drain: answer
+/// Serve [`router`](crate::router)`(state)` on `listener` until `shutdown` resolves, then drain: answer
 /// `/api/v1/ready` with 503 and close each connection after its response for `drain.delay`,
 /// then stop accepting connections and let requests in flight finish for up to `drain.grace`
 /// before returning (those still running then are cut, as a crash would, which the stores are
@@ -42,13 +42,24 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     drain: Drain,
 ) -> std::io::Result<()> {
+    serve_with(listener, state, axum::Router::new(), shutdown, drain).await
+}
+
+/// [`serve`] with `extra` routes beside the API ([`crate::router_with`]).
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    extra: axum::Router<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    drain: Drain,
+) -> std::io::Result<()> {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(state.config.header_timeout);
     let draining = state.draining.clone();
-    let app = router(state);
+    let app = crate::router_with(state, extra);
     let graceful = GracefulShutdown::new();
     let mut stop = pin!(async move {
         shutdown.await;

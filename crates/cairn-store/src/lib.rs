@@ -39,8 +39,8 @@ pub use error::{Error, Result};
 pub use gc::{GcOptions, GcReport, collect, collect_garbage, finish_interrupted};
 pub use holding::hold;
 pub use meta::{
-    GcLock, GcMark, GcMarks, ManifestPages, MetadataStore, PAGE_ENTRIES, PoolUse, ProjectKey,
-    Recorded, Role, SqlStore, TokenRecord, WholeBlob,
+    BlobMd5, GcLock, GcMark, GcMarks, ManifestPages, Md5, MetadataStore, PAGE_ENTRIES, PoolUse,
+    ProjectKey, Recorded, Role, SqlStore, TokenRecord, WholeBlob,
 };
 pub use seam::{Seam, Step};
 pub use stream::Streams;

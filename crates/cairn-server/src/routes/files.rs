@@ -1,9 +1,8 @@
 //! Downloading a version's files, with `Range`.
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use cairn_core::wire::Problem;
 
 use super::params::FileParams;
@@ -11,7 +10,6 @@ use crate::AppState;
 use crate::auth::{Allowed, READ};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiPath;
-use crate::range::{self, Requested};
 
 /// A file of a version (`Range` supported). A reference entry answers 409 with its `ref`.
 #[utoipa::path(get, path = "/api/v1/projects/{entity}/{project}/artifacts/{name}/versions/{ref}/files/{*path}",
@@ -45,35 +43,5 @@ pub(crate) async fn get(
             });
         }
     };
-    let size = entry.size;
-    let requested = range::parse(
-        headers.get(header::RANGE).and_then(|v| v.to_str().ok()),
-        size,
-    );
-    let (status, part) = match requested {
-        Requested::Whole => (StatusCode::OK, None),
-        Requested::Part(r) => (StatusCode::PARTIAL_CONTENT, Some(r)),
-        Requested::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable { size }),
-    };
-    let stream =
-        cairn_store::content::read(state.meta.as_ref(), &state.blobs, &digest, part.clone())
-            .await?;
-    let mut res = (status, Body::from_stream(stream)).into_response();
-    let h = res.headers_mut();
-    let length = part.as_ref().map_or(size, |r| r.end - r.start);
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if let Ok(etag) = HeaderValue::from_str(&format!("\"{digest}\"")) {
-        h.insert(header::ETAG, etag);
-    }
-    if let Some(r) = part
-        && let Ok(v) = HeaderValue::from_str(&format!("bytes {}-{}/{size}", r.start, r.end - 1))
-    {
-        h.insert(header::CONTENT_RANGE, v);
-    }
-    Ok(res)
+    crate::range::respond(&state, &digest, entry.size, &headers).await
 }

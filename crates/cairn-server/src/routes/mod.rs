@@ -97,6 +97,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The registry's whole HTTP app: the API, its OpenAPI document and the web app.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// [`router`] with `extra` routes beside the API (a compatibility layer such as
+/// `cairn-wandb`'s), behind the same request ids, tracing, body timeout and drain handling.
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let config = state.config.clone();
     let draining = state.draining.clone();
     let api: Router<AppState> = api().split_for_parts().0;
@@ -118,6 +124,7 @@ pub fn router(state: AppState) -> Router {
             any(|| async { ApiError::NotFound("no such API route".into()) }),
         )
         .route("/metrics", axum::routing::get(crate::monitoring::render))
+        .merge(extra)
         .layer(DefaultBodyLimit::max(json_limit))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             config.body_timeout,

@@ -2,6 +2,7 @@
 //! aliases and pending distributed versions. Every rule of semantics §5–§7 that needs a
 //! transaction is kept here; the pure rules come from cairn-core.
 
+mod md5;
 mod paging;
 mod sql;
 
@@ -17,6 +18,7 @@ use cairn_core::{
     VersionIndex, VersionRef,
 };
 
+pub use md5::{BlobMd5, Md5};
 pub use sql::{GcLock, SqlStore};
 
 /// Entries in one stored manifest page at most; a streamed commit
@@ -193,6 +195,17 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
     async fn quota(&self, project: &ProjectKey) -> Result<Option<u64>>;
     /// Set (`Some`) or lift (`None`) the quota of `project`.
     async fn set_quota(&self, project: &ProjectKey, bytes: Option<u64>) -> Result<()>;
+    /// Record the MD5s of blobs `project` holds (an MD5 already recorded keeps its blob).
+    async fn record_md5(&self, project: &ProjectKey, blobs: &[BlobMd5]) -> Result<()>;
+    /// The blobs `project` recorded under these MD5s; MD5s it never recorded are left out.
+    async fn md5_blobs(&self, project: &ProjectKey, md5s: &[Md5]) -> Result<Vec<BlobMd5>>;
+    /// The MD5s `project` recorded for these blobs; blobs without one are left out.
+    async fn md5s_of(&self, project: &ProjectKey, digests: &[Digest]) -> Result<Vec<BlobMd5>>;
+    /// What a compatibility layer kept under `key` (JSON of its own).
+    async fn compat_state(&self, key: &str) -> Result<Option<String>>;
+    /// Keep `value` under `key`, replacing what was there unless `only_new`; false when
+    /// `only_new` and the key was taken (the first writer wins).
+    async fn set_compat_state(&self, key: &str, value: &str, only_new: bool) -> Result<bool>;
     /// Store a token under the SHA-256 of its secret.
     async fn create_token(&self, secret_hash: &Digest, token: &TokenRecord) -> Result<()>;
     /// The token whose secret hashes to `secret_hash`.

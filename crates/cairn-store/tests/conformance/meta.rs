@@ -60,6 +60,7 @@ pub async fn run(store: Arc<dyn MetadataStore>) {
     patches(&*store).await;
     super::large::run(&*store).await;
     super::paged::run(&*store).await;
+    super::compat::run(&*store).await;
     aliases_and_deletes(&*store).await;
     paging(&*store).await;
     distributed(&*store).await;

@@ -7,6 +7,7 @@
 pub mod blob;
 pub mod checkpoint;
 pub mod chunked;
+pub mod compat;
 pub mod gc;
 pub mod large;
 pub mod meta;

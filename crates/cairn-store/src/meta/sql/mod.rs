@@ -8,6 +8,7 @@
 mod blobs;
 mod cache;
 mod commit;
+mod compat;
 mod distributed;
 mod gc;
 mod lock;
@@ -239,6 +240,35 @@ impl MetadataStore for SqlStore {
 
     async fn set_quota(&self, project: &ProjectKey, bytes: Option<u64>) -> Result<()> {
         quotas::set(&self.write, project, bytes).await
+    }
+
+    async fn record_md5(&self, project: &ProjectKey, blobs: &[super::BlobMd5]) -> Result<()> {
+        compat::record_md5(&self.write, project, blobs).await
+    }
+
+    async fn md5_blobs(
+        &self,
+        project: &ProjectKey,
+        md5s: &[super::Md5],
+    ) -> Result<Vec<super::BlobMd5>> {
+        compat::md5_blobs(&self.read, project, md5s).await
+    }
+
+    async fn md5s_of(
+        &self,
+        project: &ProjectKey,
+        digests: &[Digest],
+    ) -> Result<Vec<super::BlobMd5>> {
+        compat::md5s_of(&self.read, project, digests).await
+    }
+
+    async fn compat_state(&self, key: &str) -> Result<Option<String>> {
+        // read from the writer: a replica reads back what another one just wrote
+        compat::get(&self.write, key).await
+    }
+
+    async fn set_compat_state(&self, key: &str, value: &str, only_new: bool) -> Result<bool> {
+        compat::put(&self.write, key, value, only_new).await
     }
 
     async fn create_token(&self, secret_hash: &Digest, token: &TokenRecord) -> Result<()> {

@@ -1,0 +1,431 @@
+//! Saving an artifact the W&B way: `CreateArtifact` opens a save (its state kept in the
+//! metadata store under `wandb:save:<id>`, so any replica answers the next step),
+//! `CreateArtifactFiles` hands out signed upload URLs for the MD5s the project lacks, the
+//! manifest is uploaded to a signed URL, and `CommitArtifact` commits it as a Cairn version —
+//! the same commit, dedup and aliases as the native API. A distributed save (`distributedID`)
+//! sends each run's manifest as a native upsert when it arrives, and commits with a finish.
+
+use cairn_core::wire::{CommitRequest, UpsertRequest};
+use cairn_core::{Alias, ArtifactName, DistributedId, TypeName, VersionRef};
+use cairn_server::AppState;
+use cairn_store::{ProjectKey, Role};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use super::Ctx;
+use crate::error::{Result, WandbError};
+use crate::ids::{self, ArtifactId};
+use crate::manifest::{self, WbManifest};
+use crate::ticket::{self, Grant};
+
+/// An artifact being saved.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Save {
+    /// `entity/project`.
+    pub project: String,
+    /// The collection.
+    pub name: ArtifactName,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub type_: TypeName,
+    /// W&B's digest of the manifest, as the client computed it.
+    pub digest: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// A JSON object.
+    pub metadata: Option<Map<String, Value>>,
+    /// Aliases to set.
+    pub aliases: Vec<Alias>,
+    /// The W&B run logging it (none when made outside a run).
+    pub run: Option<String>,
+    /// Distributed saves: the id every run shares.
+    pub distributed: Option<DistributedId>,
+    /// The version it was drafted from (`baseArtifactID`).
+    pub base: Option<String>,
+    /// The uploaded manifest (full saves).
+    pub manifest: Option<WbManifest>,
+    /// The version once committed.
+    pub committed: Option<u64>,
+}
+
+fn key(id: &str) -> String {
+    format!("wandb:save:{id}")
+}
+
+/// A save's state.
+pub async fn load(state: &AppState, id: &str) -> Result<Save> {
+    let raw =
+        state.meta.compat_state(&key(id)).await?.ok_or_else(|| {
+            WandbError::NotFound(format!("no artifact being saved with id {id:?}"))
+        })?;
+    Ok(serde_json::from_str(&raw)
+        .map_err(|e| cairn_store::Error::Corrupt(format!("W&B save {id}: {e}")))?)
+}
+
+async fn store(state: &AppState, id: &str, save: &Save) -> Result<()> {
+    let raw = serde_json::to_string(save).expect("a save serialises");
+    state.meta.set_compat_state(&key(id), &raw, false).await?;
+    Ok(())
+}
+
+impl Save {
+    fn project_key(&self) -> Result<ProjectKey> {
+        ticket::project_of(&self.project)
+    }
+}
+
+fn parse_metadata(raw: Option<&Value>) -> Result<Option<Map<String, Value>>> {
+    match raw {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Object(m)) => Ok(Some(m)),
+            Ok(Value::Null) => Ok(None),
+            _ => Err(WandbError::Invalid(format!(
+                "metadata {s:?} is not a JSON object"
+            ))),
+        },
+        Some(Value::Object(m)) => Ok(Some(m.clone())),
+        Some(other) => Err(WandbError::Invalid(format!(
+            "metadata {other} is not a JSON object"
+        ))),
+    }
+}
+
+/// `CreateArtifact`: open a save. Always `PENDING`: content the project already holds is not
+/// uploaded again (`CreateArtifactFiles` answers those with no URL), and a manifest equal to
+/// a committed version's commits to that version (Cairn's dedup).
+pub async fn create_artifact(ctx: &Ctx) -> Result<Value> {
+    let input = ctx.vars.get("input").cloned().unwrap_or(Value::Null);
+    let get = |k: &str| super::lookup(&input, k);
+    let need = |k: &str| {
+        get(k).ok_or_else(|| WandbError::Invalid(format!("CreateArtifact needs input.{k}")))
+    };
+    let p = ctx.project(&need("entityName")?, &need("projectName")?, Role::Write)?;
+    let name: ArtifactName = need("artifactCollectionName")?.parse()?;
+    let mut aliases = Vec::new();
+    for a in input
+        .get("aliases")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(alias) = a.get("alias").and_then(Value::as_str) {
+            aliases.push(alias.parse::<Alias>()?);
+        }
+    }
+    let run = get("runName");
+    if let Some(run) = &run {
+        super::session::ensure_run(ctx, &p, run, None, None).await?;
+    }
+    let save = Save {
+        project: p.to_string(),
+        name,
+        type_: need("artifactTypeName")?.parse()?,
+        digest: get("digest").unwrap_or_default(),
+        description: get("description"),
+        metadata: parse_metadata(input.get("metadata"))?,
+        aliases,
+        run,
+        distributed: get("distributedID").map(|d| d.parse()).transpose()?,
+        base: None,
+        manifest: None,
+        committed: None,
+    };
+    let id = format!("{:032x}", rand::random::<u128>());
+    store(&ctx.state, &id, &save).await?;
+    Ok(json!({
+        "createArtifact": {
+            "artifact": {
+                "id": ArtifactId::Save(id).encode(),
+                "state": "PENDING",
+                "artifactSequence": { "latestArtifact": null },
+            }
+        }
+    }))
+}
+
+fn save_of(ctx: &Ctx, var: &str) -> Result<String> {
+    match ArtifactId::decode(&ctx.var(var)?)? {
+        ArtifactId::Save(id) => Ok(id),
+        ArtifactId::Version { .. } => Err(WandbError::Invalid(
+            "that artifact is committed; a committed version cannot change".into(),
+        )),
+    }
+}
+
+async fn manifest_answer(ctx: &Ctx, field: &str, save_id: &str) -> Result<Value> {
+    let url = ctx
+        .signed(
+            "put",
+            Grant::PutManifest {
+                s: save_id.to_owned(),
+            },
+        )
+        .await?;
+    let mid = ids::manifest(save_id);
+    Ok(json!({
+        field: {
+            "artifactManifest": {
+                "id": mid,
+                "file": { "id": mid, "uploadUrl": url, "uploadHeaders": [] },
+            }
+        }
+    }))
+}
+
+/// `CreateArtifactManifest`: where the manifest goes; records the draft's base.
+pub async fn create_manifest(ctx: &Ctx) -> Result<Value> {
+    let id = save_of(ctx, "artifactID")?;
+    let mut save = load(&ctx.state, &id).await?;
+    let p = save.project_key()?;
+    Caller(ctx).require(&p)?;
+    if let Some(base) = ctx.opt("baseArtifactID") {
+        save.base = Some(base);
+        store(&ctx.state, &id, &save).await?;
+    }
+    manifest_answer(ctx, "createArtifactManifest", &id).await
+}
+
+/// `UpdateArtifactManifest`: the same, for distributed saves.
+pub async fn update_manifest(ctx: &Ctx) -> Result<Value> {
+    let id = ids::manifest_save(&ctx.var("artifactManifestID")?)?;
+    let save = load(&ctx.state, &id).await?;
+    Caller(ctx).require(&save.project_key()?)?;
+    manifest_answer(ctx, "updateArtifactManifest", &id).await
+}
+
+struct Caller<'a>(&'a Ctx);
+
+impl Caller<'_> {
+    fn require(&self, p: &ProjectKey) -> Result<()> {
+        self.0
+            .project(p.entity.as_str(), p.project.as_str(), Role::Write)?;
+        Ok(())
+    }
+}
+
+/// `CreateArtifactFiles`: an upload URL for each file whose MD5 the project does not hold;
+/// none (null) for those it does — W&B's checksum dedup, against what this project holds.
+pub async fn create_files(ctx: &Ctx) -> Result<Value> {
+    let specs = ctx
+        .vars
+        .pointer("/input/artifactFiles")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut saves: std::collections::HashMap<String, ProjectKey> = Default::default();
+    let mut edges = Vec::with_capacity(specs.len());
+    for spec in &specs {
+        let artifact = super::lookup(spec, "artifactID")
+            .ok_or_else(|| WandbError::Invalid("a file spec names no artifactID".into()))?;
+        let id = match ArtifactId::decode(&artifact)? {
+            ArtifactId::Save(id) => id,
+            ArtifactId::Version { .. } => {
+                return Err(WandbError::Invalid(
+                    "files cannot be added to a committed version".into(),
+                ));
+            }
+        };
+        let p = match saves.get(&id) {
+            Some(p) => p.clone(),
+            None => {
+                let p = load(&ctx.state, &id).await?.project_key()?;
+                Caller(ctx).require(&p)?;
+                saves.insert(id.clone(), p.clone());
+                p
+            }
+        };
+        let md5_b64 = super::lookup(spec, "md5")
+            .ok_or_else(|| WandbError::Invalid("a file spec has no md5".into()))?;
+        let md5 = manifest::md5_of(&md5_b64)?;
+        let held = match ctx.state.meta.md5_blobs(&p, &[md5]).await?.pop() {
+            Some(b) => ctx
+                .state
+                .meta
+                .missing_blobs(&p, &[b.digest])
+                .await?
+                .is_empty(),
+            None => false,
+        };
+        let url = if held {
+            Value::Null
+        } else {
+            Value::String(ctx.signed("put", Grant::put_blob(&p, &md5)).await?)
+        };
+        edges.push(json!({
+            "node": {
+                "storagePath": format!("{p}/{md5}"),
+                "uploadUrl": url,
+                "uploadHeaders": [],
+                "uploadMultipartUrls": null,
+                "artifact": { "id": artifact },
+            }
+        }));
+    }
+    Ok(json!({ "createArtifactFiles": { "files": { "edges": edges } } }))
+}
+
+/// The manifest of a save arrived (`PUT` to its signed URL): kept for the commit, or, for a
+/// distributed save, sent on as this run's upsert.
+pub async fn manifest_uploaded(state: &AppState, id: &str, wb: WbManifest) -> Result<()> {
+    let mut save = load(state, id).await?;
+    if save.committed.is_some() {
+        return Err(WandbError::Invalid(
+            "this artifact is already committed".into(),
+        ));
+    }
+    let p = save.project_key()?;
+    if let Some(dist) = &save.distributed {
+        let manifest = manifest::to_cairn(state, &p, &wb).await?;
+        let run = run_of(state, &p, save.run.as_deref()).await?;
+        let request = UpsertRequest {
+            type_: Some(save.type_.clone()),
+            manifest: Some(manifest),
+            aliases: save.aliases.clone(),
+            description: save.description.clone(),
+            metadata: save.metadata.clone(),
+            run,
+        };
+        state.meta.upsert(&p, &save.name, dist, request).await?;
+        return Ok(());
+    }
+    // resolve now so a file the project never received is refused at the upload
+    manifest::to_cairn(state, &p, &wb).await?;
+    save.manifest = Some(wb);
+    store(state, id, &save).await
+}
+
+async fn run_of(
+    state: &AppState,
+    p: &ProjectKey,
+    run: Option<&str>,
+) -> Result<Option<cairn_core::RunId>> {
+    let Some(run) = run else { return Ok(None) };
+    let Some(raw) = state
+        .meta
+        .compat_state(&format!("wandb:run:{p}/{run}"))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let v: Value = serde_json::from_str(&raw)
+        .map_err(|e| cairn_store::Error::Corrupt(format!("W&B run state {run}: {e}")))?;
+    Ok(v.get("id")
+        .and_then(Value::as_str)
+        .map(str::parse)
+        .transpose()?)
+}
+
+/// `CommitArtifact`: commit the save as a Cairn version (a distributed one: finish it).
+pub async fn commit(ctx: &Ctx) -> Result<Value> {
+    let id = save_of(ctx, "artifactID")?;
+    let mut save = load(&ctx.state, &id).await?;
+    let p = save.project_key()?;
+    Caller(ctx).require(&p)?;
+    let run = run_of(&ctx.state, &p, save.run.as_deref()).await?;
+    let response = match (&save.committed, &save.distributed) {
+        (Some(_), _) => None,
+        (None, Some(dist)) => {
+            let request = UpsertRequest {
+                type_: Some(save.type_.clone()),
+                aliases: save.aliases.clone(),
+                description: save.description.clone(),
+                metadata: save.metadata.clone(),
+                run,
+                ..UpsertRequest::default()
+            };
+            Some(ctx.state.meta.finish(&p, &save.name, dist, request).await?)
+        }
+        (None, None) => {
+            let wb = save.manifest.clone().ok_or_else(|| {
+                WandbError::Invalid("CommitArtifact before the manifest was uploaded".into())
+            })?;
+            let manifest = manifest::to_cairn(&ctx.state, &p, &wb).await?;
+            let base = match save.base.as_deref().map(ArtifactId::decode).transpose() {
+                Ok(Some(ArtifactId::Version {
+                    project,
+                    name,
+                    index,
+                })) if project == p && name == save.name => Some(VersionRef::Index(index)),
+                _ => None,
+            };
+            let request = CommitRequest {
+                type_: Some(save.type_.clone()),
+                manifest: Some(manifest),
+                base,
+                aliases: save.aliases.clone(),
+                description: save.description.clone(),
+                metadata: save.metadata.clone(),
+                run,
+                ..CommitRequest::default()
+            };
+            Some(ctx.state.meta.commit(&p, &save.name, request).await?)
+        }
+    };
+    if let Some(r) = response {
+        save.committed = Some(r.index);
+        save.manifest = None;
+        store(&ctx.state, &id, &save).await?;
+    }
+    let index = save.committed.expect("set above");
+    let version = ArtifactId::Version {
+        project: p,
+        name: save.name.clone(),
+        index,
+    };
+    Ok(json!({
+        "commitArtifact": { "artifact": { "id": version.encode(), "digest": save.digest } }
+    }))
+}
+
+/// The version an artifact id names (a save once committed names its version).
+pub async fn resolve(state: &AppState, id: &str) -> Result<(ProjectKey, ArtifactName, u64)> {
+    match ArtifactId::decode(id)? {
+        ArtifactId::Version {
+            project,
+            name,
+            index,
+        } => Ok((project, name, index)),
+        ArtifactId::Save(save_id) => {
+            let save = load(state, &save_id).await?;
+            let index = save.committed.ok_or_else(|| {
+                WandbError::NotFound(format!("artifact {id:?} is not committed yet"))
+            })?;
+            Ok((save.project_key()?, save.name, index))
+        }
+    }
+}
+
+/// `UseArtifact`: record that a run uses a version (lineage `used_by`). The Go core sends an
+/// `input` object, the Python SDK the same fields as variables.
+pub async fn use_artifact(ctx: &Ctx) -> Result<Value> {
+    let input = match ctx.vars.get("input") {
+        Some(i) if i.is_object() => i.clone(),
+        _ => ctx.vars.clone(),
+    };
+    let artifact = super::lookup(&input, "artifactID")
+        .ok_or_else(|| WandbError::Invalid("UseArtifact needs artifactID".into()))?;
+    let (p, name, index) = resolve(&ctx.state, &artifact).await?;
+    ctx.project(p.entity.as_str(), p.project.as_str(), Role::Read)?;
+    let run_entity = super::lookup(&input, "entityName").unwrap_or_else(|| p.entity.to_string());
+    let run_project = super::lookup(&input, "projectName").unwrap_or_else(|| p.project.to_string());
+    if let Some(run) = super::lookup(&input, "runName") {
+        let rp = ctx.project(&run_entity, &run_project, Role::Write)?;
+        // Cairn records use within a project: a run of another project is not linked
+        if rp == p {
+            let (run_id, _) = super::session::ensure_run(ctx, &p, &run, None, None).await?;
+            ctx.state
+                .meta
+                .use_version(&p, &run_id, &name, &VersionRef::Index(index))
+                .await?;
+        }
+    }
+    let v = ctx
+        .state
+        .meta
+        .version(&p, &name, &VersionRef::Index(index))
+        .await?;
+    let artifact = super::read::artifact_json(ctx, &p, &v).await?;
+    Ok(json!({ "useArtifact": { "artifact": artifact } }))
+}

@@ -1,0 +1,145 @@
+//! Who the key is, and runs: a W&B run is recorded as a Cairn run (its name the W&B run id)
+//! so what it logs and uses shows in Cairn's lineage. Run files and telemetry are accepted and
+//! discarded: Cairn keeps artifacts, not run history.
+
+use cairn_core::RunId;
+use cairn_core::wire::RunRequest;
+use cairn_store::{ProjectKey, Role};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::Ctx;
+use crate::error::Result;
+use crate::ids;
+use crate::ticket::Grant;
+
+/// `Viewer`: the key's token as a W&B user; its entity is the token's (or, for a token of
+/// every entity, its name).
+pub fn viewer(ctx: &Ctx) -> Result<Value> {
+    let entity = ctx.default_entity();
+    Ok(json!({
+        "viewer": {
+            "id": ids::run(&ProjectKey { entity: "viewer".parse()?, project: "viewer".parse()? }, &ctx.caller.name),
+            "entity": entity,
+            "username": ctx.caller.name,
+            "email": null,
+            "admin": ctx.caller.role == Role::Admin && ctx.caller.entity.is_none(),
+            "flags": "{}",
+            "teams": { "edges": [] },
+        }
+    }))
+}
+
+#[derive(Serialize, Deserialize)]
+struct RunState {
+    id: RunId,
+}
+
+fn run_key(p: &ProjectKey, run: &str) -> String {
+    format!("wandb:run:{p}/{run}")
+}
+
+/// The Cairn run recorded for a W&B run, if any.
+pub async fn cairn_run(ctx: &Ctx, p: &ProjectKey, run: &str) -> Result<Option<RunId>> {
+    let Some(raw) = ctx.state.meta.compat_state(&run_key(p, run)).await? else {
+        return Ok(None);
+    };
+    let s: RunState = serde_json::from_str(&raw)
+        .map_err(|e| cairn_store::Error::Corrupt(format!("W&B run state {run}: {e}")))?;
+    Ok(Some(s.id))
+}
+
+/// The Cairn run for a W&B run, created on first sight (concurrent first sights agree: the
+/// first recorded wins; a run another request created meanwhile is simply unused).
+pub async fn ensure_run(
+    ctx: &Ctx,
+    p: &ProjectKey,
+    run: &str,
+    group: Option<&str>,
+    job_type: Option<&str>,
+) -> Result<(RunId, bool)> {
+    if let Some(id) = cairn_run(ctx, p, run).await? {
+        return Ok((id, false));
+    }
+    let request = RunRequest {
+        name: Some(run.to_owned()),
+        group: group.and_then(|g| g.parse().ok()),
+        job_type: job_type.map(str::to_owned),
+    };
+    let created = ctx.state.meta.create_run(p, request).await?;
+    let state = serde_json::to_string(&RunState {
+        id: created.id.clone(),
+    })
+    .expect("a run id serialises");
+    let inserted = ctx
+        .state
+        .meta
+        .set_compat_state(&run_key(p, run), &state, true)
+        .await?;
+    if inserted {
+        return Ok((created.id, true));
+    }
+    Ok((cairn_run(ctx, p, run).await?.unwrap_or(created.id), false))
+}
+
+/// `UpsertBucket`: start (or update) a run.
+pub async fn upsert_bucket(ctx: &Ctx) -> Result<Value> {
+    let entity = ctx.opt("entity").unwrap_or_else(|| ctx.default_entity());
+    let project_name = ctx.opt("project").unwrap_or_else(|| "uncategorized".into());
+    let p = ctx.project(&entity, &project_name, Role::Write)?;
+    let name = match ctx.opt("name") {
+        Some(n) => n,
+        None => ctx.var("id")?,
+    };
+    let (_, inserted) = ensure_run(
+        ctx,
+        &p,
+        &name,
+        ctx.opt("groupName").as_deref(),
+        ctx.opt("jobType").as_deref(),
+    )
+    .await?;
+    Ok(json!({
+        "upsertBucket": {
+            "bucket": {
+                "id": ids::run(&p, &name),
+                "name": name,
+                "displayName": ctx.opt("displayName").unwrap_or_else(|| name.clone()),
+                "description": ctx.opt("description"),
+                "config": ctx.opt("config").unwrap_or_else(|| "{}".into()),
+                "sweepName": null,
+                "project": {
+                    "id": ids::project(&p),
+                    "name": p.project.as_str(),
+                    "entity": { "id": ids::project(&p), "name": p.entity.as_str() },
+                },
+                "historyLineCount": 0,
+            },
+            "inserted": inserted,
+        }
+    }))
+}
+
+/// `CreateRunFiles`: URLs for a run's files, which are accepted and discarded.
+pub async fn create_run_files(ctx: &Ctx) -> Result<Value> {
+    let p = ctx.project(&ctx.var("entity")?, &ctx.var("project")?, Role::Write)?;
+    let run = ctx.var("run")?;
+    let mut files = Vec::new();
+    for f in ctx
+        .vars
+        .get("files")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let url = ctx.signed("put", Grant::PutRunFile).await?;
+        files.push(json!({ "name": f, "uploadUrl": url }));
+    }
+    Ok(json!({
+        "createRunFiles": {
+            "runID": ids::run(&p, &run),
+            "uploadHeaders": [],
+            "files": files,
+        }
+    }))
+}

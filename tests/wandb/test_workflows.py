@@ -1,0 +1,214 @@
+"""Every workflow of W&B's "Create an artifact version" page (shared/spec/workflow.md), written
+with the real `wandb` SDK, against `cairn serve`; what it did is checked through Cairn's own API."""
+
+import base64
+import hashlib
+import os
+import pathlib
+
+import wandb
+
+from conftest import sha, write
+
+
+def test_inside_a_run_then_dedup_then_a_change(project, native):
+    write("ds/a.txt", "alpha\n")
+    write("ds/sub/b.csv", "x,y\n1,2\n")
+    with wandb.init(job_type="prep") as run:
+        art = wandb.Artifact("data", type="dataset", description="first cut", metadata={"rows": 1})
+        art.add_dir("ds")
+        run.log_artifact(art, aliases=["best"])
+        art.wait()
+        assert art.version == "v0"
+        run_id = run.id
+    m = native.manifest("data")
+    assert {p: e["digest"] for p, e in m.items()} == {
+        "a.txt": sha("alpha\n"),
+        "sub/b.csv": sha("x,y\n1,2\n"),
+    }
+    v = native.version("data")
+    assert v["version"] == "v0" and set(v["aliases"]) == {"best", "latest"}
+    assert v["description"] == "first cut" and v["metadata"] == {"rows": 1}
+    assert v["type"] == "dataset" and v["logged_by"]
+    run = native.get(f"/runs/{v['logged_by']}")
+    assert run["name"] == run_id and run["job_type"] == "prep"
+
+    # the same content again: no new version (checksum dedup)
+    with wandb.init() as run:
+        art = wandb.Artifact("data", type="dataset")
+        art.add_dir("ds")
+        run.log_artifact(art)
+        art.wait()
+        assert art.version == "v0"
+    assert native.versions("data") == ["v0"]
+
+    # changed content: v1
+    write("ds/a.txt", "alpha, fixed\n")
+    with wandb.init() as run:
+        art = wandb.Artifact("data", type="dataset")
+        art.add_dir("ds")
+        run.log_artifact(art)
+        art.wait()
+        assert art.version == "v1"
+    assert native.manifest("data", "v1")["a.txt"]["digest"] == sha("alpha, fixed\n")
+    assert sorted(native.versions("data")) == ["v0", "v1"]
+
+
+def test_outside_a_run(project, native):
+    write("model.bin", os.urandom(300_000))
+    art = wandb.Artifact("weights", type="model")
+    art.add_file("model.bin")
+    art.save()
+    art.wait()
+    assert art.version == "v0"
+    data = pathlib.Path("model.bin").read_bytes()
+    assert native.manifest("weights")["model.bin"] == {"digest": sha(data), "size": len(data)}
+    # the SDK logs it from a run of its own, of job type "auto"
+    logged_by = native.version("weights")["logged_by"]
+    assert native.get(f"/runs/{logged_by}")["job_type"] == "auto"
+
+
+def test_distributed_runs(project, native):
+    for i in (1, 2, 3):
+        write(f"image{i}.png", f"image {i}")
+    for i in (1, 2):
+        with wandb.init(group="g") as run:
+            a = wandb.Artifact("shards", type="dataset")
+            a.add_file(f"image{i}.png")
+            run.upsert_artifact(a, distributed_id="my_dist_artifact")
+    assert native.get("/artifacts/shards/distributed/my_dist_artifact")["file_count"] == 2
+    with wandb.init(group="g") as run:
+        a = wandb.Artifact("shards", type="dataset")
+        a.add_file("image3.png")
+        run.finish_artifact(a, distributed_id="my_dist_artifact")
+        a.wait()
+        assert a.version == "v0"
+    m = native.manifest("shards")
+    assert {p: e["digest"] for p, e in m.items()} == {
+        f"image{i}.png": sha(f"image {i}") for i in (1, 2, 3)
+    }
+
+
+def seed(native):
+    write("base/keep.txt", "keep")
+    write("base/modified_file.txt", "old")
+    write("base/dir_to_remove/x.txt", "x")
+    write("base/dir_to_remove/y.txt", "y")
+    with wandb.init() as run:
+        a = wandb.Artifact("my_artifact", type="dataset")
+        a.add_dir("base")
+        run.log_artifact(a)
+        a.wait()
+
+
+def edit(draft):
+    write("file_to_add.txt", "new")
+    write("modified_file.txt", "new version")
+    draft.add_file("file_to_add.txt")
+    draft.remove("dir_to_remove/")
+    draft.remove("modified_file.txt")
+    draft.add_file("modified_file.txt")
+
+
+EDITED = {
+    "keep.txt": sha("keep"),
+    "file_to_add.txt": sha("new"),
+    "modified_file.txt": sha("new version"),
+}
+
+
+def test_draft_inside_a_run(project, native):
+    seed(native)
+    with wandb.init(job_type="modify dataset") as run:
+        saved = run.use_artifact("my_artifact:latest")
+        draft = saved.new_draft()
+        edit(draft)
+        run.log_artifact(draft)
+        draft.wait()
+        assert draft.version == "v1"
+        user = run.id
+    assert {p: e["digest"] for p, e in native.manifest("my_artifact").items()} == EDITED
+    v1 = native.version("my_artifact", "v1")
+    assert v1["base"] == "v0"
+    lineage = native.get("/artifacts/my_artifact/versions/v0/lineage")
+    runs = [native.get(f"/runs/{r}")["name"] for r in lineage["used_by"]]
+    assert user in runs
+
+
+def test_draft_outside_a_run(project, native, registry):
+    seed(native)
+    saved = wandb.Api().artifact(f"team/{project}/my_artifact:latest")
+    draft = saved.new_draft()
+    edit(draft)
+    draft.save()
+    draft.wait()
+    assert draft.version == "v1"
+    assert {p: e["digest"] for p, e in native.manifest("my_artifact").items()} == EDITED
+
+
+def test_aliases_download_and_verify(project, native, tmp_path):
+    files = {"a/one.txt": "1", "two.bin": os.urandom(70_000)}
+    for p, c in files.items():
+        write(f"src/{p}", c)
+    with wandb.init() as run:
+        a = wandb.Artifact("dl", type="dataset")
+        a.add_dir("src")
+        run.log_artifact(a, aliases=["prod"])
+    api = wandb.Api()
+    for ref in ("prod", "latest", "v0"):
+        got = api.artifact(f"team/{project}/dl:{ref}")
+        assert got.version == "v0" and "prod" in got.aliases
+        root = got.download(root=str(tmp_path / ref))
+        for p, c in files.items():
+            data = c.encode() if isinstance(c, str) else c
+            assert pathlib.Path(root, p).read_bytes() == data
+        got.verify(root=root)
+    with wandb.init() as run:
+        used = run.use_artifact("dl:prod")
+        root = used.download(root=str(tmp_path / "in-run"))
+        assert pathlib.Path(root, "a/one.txt").read_text() == "1"
+
+
+def test_references(project, native, tmp_path):
+    outside = write(tmp_path / "outside" / "ref.txt", "referenced bytes")
+    with wandb.init() as run:
+        a = wandb.Artifact("refs", type="dataset")
+        a.add_reference(f"file://{outside}")
+        run.log_artifact(a)
+    entry = native.manifest("refs")["ref.txt"]
+    assert entry["ref"] == f"file://{outside}"
+    got = wandb.Api().artifact(f"team/{project}/refs:latest")
+    assert got.manifest.entries["ref.txt"].ref == f"file://{outside}"
+    root = got.download(root=str(tmp_path / "got"))
+    assert pathlib.Path(root, "ref.txt").read_text() == "referenced bytes"
+
+
+def test_a_native_version_is_used_by_wandb(project, native, registry, tmp_path):
+    """A version pushed through Cairn's own API (as `cairn put` or the web app do)."""
+    files = {"x/readme.md": b"# hi\n", "w.bin": os.urandom(50_000)}
+    s = native.s
+    base = native.base
+    for data in files.values():
+        r = s.put(f"{base}/blobs/{sha(data)}", data=data)
+        assert r.status_code in (200, 201), r.text
+    manifest = {p: {"digest": sha(d), "size": len(d)} for p, d in files.items()}
+    r = s.post(
+        f"{base}/artifacts/native/versions",
+        json={"type": "model", "manifest": {"version": 1, "contents": manifest}},
+    )
+    assert r.status_code == 201, r.text
+    got = wandb.Api().artifact(f"team/{project}/native:v0")
+    assert got.type == "model"
+    for p, d in files.items():
+        want = base64.b64encode(hashlib.md5(d).digest()).decode()
+        assert got.manifest.entries[p].digest == want
+    root = got.download(root=str(tmp_path / "native"))
+    for p, d in files.items():
+        assert pathlib.Path(root, p).read_bytes() == d
+    # and a W&B draft of it commits through the MD5 index
+    draft = got.new_draft()
+    write("extra.txt", "more")
+    draft.add_file("extra.txt")
+    draft.save()
+    draft.wait()
+    assert set(native.manifest("native")) == {"x/readme.md", "w.bin", "extra.txt"}
