@@ -1,0 +1,122 @@
+"""What the SDK cannot show: refusals. Signed URLs that were tampered with, bytes whose MD5 is
+not the one declared, MD5s resolved only within their project, operations Cairn does not
+implement, and tokens whose role does not allow the step — each refused with a clear message,
+nothing stored."""
+
+import base64
+import hashlib
+
+import pytest
+import requests
+import wandb
+
+from conftest import sha, write
+
+
+def gql(registry, query, variables=None, token=None):
+    r = requests.post(
+        registry["url"] + "/graphql",
+        json={"query": query, "variables": variables or {}},
+        auth=("api", token or registry["token"]),
+    )
+    return r
+
+
+def b64md5(data):
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+CREATE = """mutation CreateArtifact($input: CreateArtifactInput!) {
+  createArtifact(input: $input) { artifact { id state } } }"""
+FILES = """mutation CreateArtifactFiles($input: CreateArtifactFilesInput!) {
+  createArtifactFiles(input: $input) { files { edges { node { uploadUrl } } } } }"""
+
+
+def upload_url(registry, project, data):
+    """Open a save in `team/project` and ask where the bytes of `data` go."""
+    r = gql(registry, CREATE, {"input": {
+        "entityName": "team", "projectName": project, "artifactTypeName": "dataset",
+        "artifactCollectionName": "raw", "digest": "x"}})
+    artifact = r.json()["data"]["createArtifact"]["artifact"]
+    assert artifact["state"] == "PENDING"
+    r = gql(registry, FILES, {"input": {"artifactFiles": [
+        {"artifactID": artifact["id"], "name": "f", "md5": b64md5(data)}]}})
+    return r.json()["data"]["createArtifactFiles"]["files"]["edges"][0]["node"]["uploadUrl"]
+
+
+def test_bytes_with_another_md5_are_refused(registry, project, native):
+    url = upload_url(registry, project, b"the declared bytes")
+    r = requests.put(url, data=b"other bytes")
+    assert r.status_code == 400
+    assert "MD5" in r.text and "nothing was stored" in r.text
+    head = native.s.head(f"{native.base}/blobs/{sha(b'other bytes')}")
+    assert head.status_code == 404
+    # the right bytes go in, and are then held (no second URL is handed out)
+    assert requests.put(url, data=b"the declared bytes").status_code == 201
+    assert upload_url(registry, project, b"the declared bytes") is None
+
+
+def test_tampered_and_foreign_urls_are_refused(registry, project):
+    url = upload_url(registry, project, b"abc")
+    head, ticket = url.rsplit("/", 1)
+    payload, tag = ticket.split(".")
+    forged = payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB")
+    r = requests.put(f"{head}/{forged}.{tag}", data=b"abc")
+    assert r.status_code == 403 and "signature" in r.text
+    r = requests.put(f"{head}/not-a-ticket", data=b"abc")
+    assert r.status_code == 403
+    # an upload URL does not download
+    r = requests.get(url.replace("/put/", "/get/"))
+    assert r.status_code == 403 and "uploading" in r.text
+
+
+def test_md5s_resolve_only_within_their_project(registry, project):
+    data = b"shared between projects"
+    url = upload_url(registry, project, data)
+    assert requests.put(url, data=data).status_code == 201
+    assert upload_url(registry, project, data) is None
+    # another project must send the bytes itself: an MD5 it never received names nothing
+    assert upload_url(registry, project + "x", data) is not None
+
+
+def test_an_unknown_operation_is_named(registry):
+    r = gql(registry, "query SomethingElse { viewer { id } }")
+    assert r.status_code == 200
+    assert r.json()["errors"][0]["message"] == 'Cairn does not implement the W&B operation "SomethingElse"'
+    assert r.json()["data"] is None
+
+
+def test_an_unknown_key_is_refused(registry):
+    r = gql(registry, "query Viewer { viewer { id } }", token="cairn_" + "f" * 64)
+    assert r.status_code == 401
+    assert "unknown token" in r.json()["errors"][0]["message"]
+
+
+def test_a_read_token_downloads_but_cannot_log(registry, project, native, tmp_path, monkeypatch):
+    write("f.txt", "readable")
+    with wandb.init() as run:
+        a = wandb.Artifact("ro", type="dataset")
+        a.add_file("f.txt")
+        run.log_artifact(a)
+    r = native.s.post(registry["url"] + "/api/v1/tokens",
+                      json={"role": "read", "entity": "team", "name": "reader"})
+    assert r.status_code == 201, r.text
+    reader = r.json()["token"]
+    wandb.teardown()
+    monkeypatch.setenv("WANDB_API_KEY", reader)
+    got = wandb.Api(api_key=reader).artifact(f"team/{project}/ro:latest")
+    root = got.download(root=str(tmp_path / "ro"))
+    assert (tmp_path / "ro" / "f.txt").read_text() == "readable" and root
+    r = gql(registry, CREATE, {"input": {
+        "entityName": "team", "projectName": project, "artifactTypeName": "dataset",
+        "artifactCollectionName": "ro", "digest": "x"}}, token=reader)
+    assert r.status_code == 403
+    assert "write" in r.json()["errors"][0]["message"]
+    with pytest.raises(Exception):
+        with wandb.init() as run:
+            a = wandb.Artifact("ro", type="dataset")
+            write("g.txt", "not allowed")
+            a.add_file("g.txt")
+            run.log_artifact(a)
+            a.wait()
+    assert native.versions("ro") == ["v0"]
