@@ -212,3 +212,40 @@ def test_a_native_version_is_used_by_wandb(project, native, registry, tmp_path):
     draft.save()
     draft.wait()
     assert set(native.manifest("native")) == {"x/readme.md", "w.bin", "extra.txt"}
+
+
+def test_aliases_description_metadata_lineage_and_delete(project, native):
+    write("f.txt", "one")
+    with wandb.init(job_type="make") as run:
+        a = wandb.Artifact("cur", type="dataset")
+        a.add_file("f.txt")
+        run.log_artifact(a)
+        maker = run.id
+    write("f.txt", "two")
+    with wandb.init() as run:
+        a = wandb.Artifact("cur", type="dataset")
+        a.add_file("f.txt")
+        run.log_artifact(a, aliases=["best"])
+    with wandb.init(job_type="eval") as run:
+        run.use_artifact("cur:v0")
+        user = run.id
+    v0 = wandb.Api().artifact(f"team/{project}/cur:v0")
+    # move "best" to v0, add "prod", edit description and metadata
+    v0.aliases.extend(["best", "prod"])
+    v0.description = "the good one"
+    v0.metadata = {"score": 0.9}
+    v0.save()
+    v = native.version("cur", "v0")
+    assert set(v["aliases"]) == {"best", "prod"}
+    assert v["description"] == "the good one" and v["metadata"] == {"score": 0.9}
+    assert "best" not in native.version("cur", "v1")["aliases"]
+    # lineage as wandb reads it
+    v0 = wandb.Api().artifact(f"team/{project}/cur:v0")
+    assert v0.logged_by().name == maker
+    assert [r.name for r in v0.used_by()] == [user]
+    # remove an alias; delete a version (the registry's rule: its aliases go too only if asked)
+    v0.aliases.remove("prod")
+    v0.save()
+    assert set(native.version("cur", "v0")["aliases"]) == {"best"}
+    wandb.Api().artifact(f"team/{project}/cur:v0").delete(delete_aliases=True)
+    assert native.versions("cur") == ["v1"]

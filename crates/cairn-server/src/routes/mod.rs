@@ -101,13 +101,15 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// [`router`] with `extra` routes beside the API (a compatibility layer such as
-/// `cairn-wandb`'s), behind the same request ids, tracing, body timeout and drain handling.
+/// `cairn-wandb`'s), behind the same per-token fairness, request ids, tracing, body timeout
+/// and drain handling.
 pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let config = state.config.clone();
     let draining = state.draining.clone();
     let api: Router<AppState> = api().split_for_parts().0;
     let budget = crate::budget::JsonBudget::new(config.clone());
     let fair = crate::fairness::Fairness::new(&config);
+    let fair_extra = fair.clone();
     let json_limit = usize::try_from(config.max_json_body).unwrap_or(usize::MAX);
     crate::monitoring::install();
     crate::spool::clear_stale(&crate::commit_body::spool_parent(&config));
@@ -124,7 +126,12 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             any(|| async { ApiError::NotFound("no such API route".into()) }),
         )
         .route("/metrics", axum::routing::get(crate::monitoring::render))
-        .merge(extra)
+        // the same per-token request rate and uploads in flight as the API's routes
+        .merge(
+            extra.route_layer(axum::middleware::from_fn(move |req, next| {
+                crate::fairness::limit(fair_extra.clone(), req, next)
+            })),
+        )
         .layer(DefaultBodyLimit::max(json_limit))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             config.body_timeout,

@@ -3,6 +3,7 @@
 //! of the fields the SDK's query selects. An operation not listed here is refused with a
 //! GraphQL error naming it, and logged, never answered with a guess.
 
+mod curate;
 mod read;
 pub mod save;
 mod session;
@@ -97,7 +98,14 @@ fn operation(req: &Request) -> Option<String> {
     if let Some(name) = req.operation_name.as_ref().filter(|n| !n.is_empty()) {
         return Some(name.clone());
     }
-    let text = req.query.trim_start();
+    // skip comments (`#graphql` leads some of the Python SDK's queries)
+    let mut text = req.query.trim_start();
+    while let Some(comment) = text.strip_prefix('#') {
+        text = comment
+            .split_once('\n')
+            .map_or("", |(_, rest)| rest)
+            .trim_start();
+    }
     let rest = text
         .strip_prefix("query")
         .or_else(|| text.strip_prefix("mutation"))?;
@@ -141,7 +149,13 @@ pub async fn graphql(
         }
     };
     let Some(op) = operation(&req) else {
-        return WandbError::Invalid("the GraphQL request names no operation".into()).graphql();
+        let start: String = req.query.split_whitespace().collect::<Vec<_>>().join(" ");
+        let start: String = start.chars().take(120).collect();
+        tracing::warn!(query = %start, "W&B request without an operation name");
+        return WandbError::Invalid(format!(
+            "the GraphQL request names no operation (Cairn answers named operations only): {start}"
+        ))
+        .graphql();
     };
     let ctx = Ctx {
         state,
@@ -165,6 +179,7 @@ pub async fn graphql(
 async fn dispatch(op: &str, ctx: &Ctx) -> Result<Value> {
     match op {
         "Viewer" | "GetDefaultEntity" => session::viewer(ctx),
+        "Run" => session::run(ctx).await,
         "ServerFeaturesQuery" => Ok(json!({ "serverInfo": { "features": [] } })),
         "XXHashDigestsEnabled" => Ok(json!({ "entity": { "xxhashDigestsEnabled": false } })),
         "UpsertBucket" => session::upsert_bucket(ctx).await,
@@ -184,6 +199,13 @@ async fn dispatch(op: &str, ctx: &Ctx) -> Result<Value> {
         "FetchArtifactManifest" | "ArtifactManifest" => read::manifest(ctx).await,
         "GetArtifactMembershipFileUrls" => read::membership_files(ctx).await,
         "ArtifactFileURLsByManifestEntries" => read::files_by_entries(ctx).await,
+        "AddAliases" => curate::add_aliases(ctx).await,
+        "DeleteAliases" => curate::delete_aliases(ctx).await,
+        "UpdateArtifact" => curate::update_artifact(ctx).await,
+        "DeleteArtifact" => curate::delete_artifact(ctx).await,
+        "ArtifactCreatedBy" => curate::created_by(ctx).await,
+        "ArtifactUsedBy" => curate::used_by(ctx).await,
+        "IsProjectReadOnly" => curate::project_read_only(ctx).await,
         other => Err(WandbError::Unsupported(other.to_owned())),
     }
 }
@@ -215,6 +237,10 @@ mod tests {
             Some("Named")
         );
         assert_eq!(operation(&req("{ viewer { id } }", None)), None);
+        assert_eq!(
+            operation(&req("#graphql\n  # more\nquery Run($p: String!) {}", None)).as_deref(),
+            Some("Run")
+        );
     }
 
     #[test]

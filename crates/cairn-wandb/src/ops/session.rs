@@ -33,6 +33,9 @@ pub fn viewer(ctx: &Ctx) -> Result<Value> {
 #[derive(Serialize, Deserialize)]
 struct RunState {
     id: RunId,
+    /// The name of the token that started it.
+    #[serde(default)]
+    user: Option<String>,
 }
 
 fn run_key(p: &ProjectKey, run: &str) -> String {
@@ -41,12 +44,16 @@ fn run_key(p: &ProjectKey, run: &str) -> String {
 
 /// The Cairn run recorded for a W&B run, if any.
 pub async fn cairn_run(ctx: &Ctx, p: &ProjectKey, run: &str) -> Result<Option<RunId>> {
+    Ok(run_state(ctx, p, run).await?.map(|s| s.id))
+}
+
+async fn run_state(ctx: &Ctx, p: &ProjectKey, run: &str) -> Result<Option<RunState>> {
     let Some(raw) = ctx.state.meta.compat_state(&run_key(p, run)).await? else {
         return Ok(None);
     };
     let s: RunState = serde_json::from_str(&raw)
         .map_err(|e| cairn_store::Error::Corrupt(format!("W&B run state {run}: {e}")))?;
-    Ok(Some(s.id))
+    Ok(Some(s))
 }
 
 /// The Cairn run for a W&B run, created on first sight (concurrent first sights agree: the
@@ -69,6 +76,7 @@ pub async fn ensure_run(
     let created = ctx.state.meta.create_run(p, request).await?;
     let state = serde_json::to_string(&RunState {
         id: created.id.clone(),
+        user: Some(ctx.caller.name.clone()),
     })
     .expect("a run id serialises");
     let inserted = ctx
@@ -140,6 +148,46 @@ pub async fn create_run_files(ctx: &Ctx) -> Result<Value> {
             "runID": ids::run(&p, &run),
             "uploadHeaders": [],
             "files": files,
+        }
+    }))
+}
+
+/// `Run`: a run by its W&B id, as the public API's `Run` reads it (Cairn keeps no config,
+/// metrics or history: those are empty).
+pub async fn run(ctx: &Ctx) -> Result<Value> {
+    let p = ctx.project(&ctx.var("entity")?, &ctx.var("project")?, Role::Read)?;
+    let name = ctx.var("name")?;
+    let Some(state) = run_state(ctx, &p, &name).await? else {
+        return Ok(json!({ "project": { "run": null } }));
+    };
+    let run = ctx.state.meta.run(&p, &state.id).await?;
+    let user = state.user.unwrap_or_default();
+    Ok(json!({
+        "project": {
+            "run": {
+                "__typename": "Run",
+                "id": ids::run(&p, &name),
+                "projectId": 0,
+                "name": name,
+                "displayName": name,
+                "tags": [],
+                "sweepName": null,
+                "state": "finished",
+                "config": "{}",
+                "group": run.group.map(|g| g.to_string()),
+                "jobType": run.job_type,
+                "commit": null,
+                "readOnly": false,
+                "createdAt": run.created_at,
+                "heartbeatAt": run.created_at,
+                "description": null,
+                "notes": null,
+                "systemMetrics": "{}",
+                "summaryMetrics": "{}",
+                "historyLineCount": 0,
+                "historyKeys": null,
+                "user": { "name": user, "username": user },
+            }
         }
     }))
 }
