@@ -249,3 +249,57 @@ def test_aliases_description_metadata_lineage_and_delete(project, native):
     assert set(native.version("cur", "v0")["aliases"]) == {"best"}
     wandb.Api().artifact(f"team/{project}/cur:v0").delete(delete_aliases=True)
     assert native.versions("cur") == ["v1"]
+
+
+def test_an_incremental_artifact_adds_to_the_latest_version(project, native):
+    write("a.txt", "a")
+    with wandb.init() as run:
+        a = wandb.Artifact("inc", type="dataset")
+        a.add_file("a.txt")
+        run.log_artifact(a)
+    write("b.txt", "b")
+    with wandb.init() as run:
+        a = wandb.Artifact("inc", type="dataset", incremental=True)
+        a.add_file("b.txt")
+        run.log_artifact(a)
+        a.wait()
+        assert a.version == "v1"
+    assert set(native.manifest("inc")) == {"a.txt", "b.txt"}
+
+
+def test_browsing_with_the_public_api(project, native, tmp_path):
+    write("d/a.txt", "a")
+    write("d/b/c.txt", "c")
+    with wandb.init() as run:
+        a = wandb.Artifact("browse", type="dataset")
+        a.add_dir("d")
+        run.log_artifact(a)
+        logger = run.id
+    write("d/a.txt", "a2")
+    with wandb.init() as run:
+        a = wandb.Artifact("browse", type="dataset")
+        a.add_dir("d")
+        run.log_artifact(a)
+    with wandb.init() as run:
+        run.use_artifact("browse:v0")
+        reader = run.id
+    with wandb.init() as run:
+        m = wandb.Artifact("net", type="model")
+        m.add_file("d/a.txt")
+        run.log_artifact(m)
+    api = wandb.Api()
+    path = f"team/{project}"
+    assert api.artifact_exists(f"{path}/browse:v1")
+    assert not api.artifact_exists(f"{path}/browse:v7")
+    assert [v.version for v in api.artifacts("dataset", f"{path}/browse")] == ["v1", "v0"]
+    assert sorted(c.name for c in api.artifact_collections(path, "dataset")) == ["browse"]
+    assert sorted(t.name for t in api.artifact_types(path)) == ["dataset", "model"]
+    assert api.artifact_type("model", path).name == "model"
+    assert api.artifact_collection("dataset", f"{path}/browse").name == "browse"
+    v0 = api.artifact(f"{path}/browse:v0")
+    files = {f.name: f.size for f in v0.files()}
+    assert files == {"a.txt": 1, "b/c.txt": 1}
+    got = v0.get_entry("b/c.txt").download(root=str(tmp_path / "entry"))
+    assert pathlib.Path(got).read_text() == "c"
+    assert [x.version for x in api.run(f"{path}/{logger}").logged_artifacts()] == ["v0"]
+    assert [x.name for x in api.run(f"{path}/{reader}").used_artifacts()] == ["browse:v0"]

@@ -77,6 +77,11 @@ pub fn collection(p: &ProjectKey, name: &ArtifactName) -> String {
     encode(&format!("ArtifactSequence:{p}/{name}"))
 }
 
+/// An artifact type's id (within a project).
+pub fn artifact_type(p: &ProjectKey, name: &str) -> String {
+    encode(&format!("ArtifactType:{p}/{name}"))
+}
+
 /// A run's id.
 pub fn run(p: &ProjectKey, run: &str) -> String {
     encode(&format!("Run:{p}/{run}"))

@@ -140,6 +140,12 @@ pub struct ArtifactSummary {
     pub versions: u64,
     /// The version `latest` names.
     pub latest: Option<VersionIndex>,
+    /// When the collection was made (RFC 3339).
+    #[serde(default)]
+    pub created_at: String,
+    /// When its newest version was committed (RFC 3339), if it has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
 }
 
 /// One project in `GET /api/v1/projects`.

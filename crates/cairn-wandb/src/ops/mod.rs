@@ -3,6 +3,7 @@
 //! of the fields the SDK's query selects. An operation not listed here is refused with a
 //! GraphQL error naming it, and logged, never answered with a guess.
 
+mod browse;
 mod curate;
 mod read;
 pub mod save;
@@ -180,6 +181,8 @@ async fn dispatch(op: &str, ctx: &Ctx) -> Result<Value> {
     match op {
         "Viewer" | "GetDefaultEntity" => session::viewer(ctx),
         "Run" => session::run(ctx).await,
+        "RunOutputArtifacts" => session::run_artifacts(ctx, true).await,
+        "RunInputArtifacts" => session::run_artifacts(ctx, false).await,
         "ServerFeaturesQuery" => Ok(json!({ "serverInfo": { "features": [] } })),
         "XXHashDigestsEnabled" => Ok(json!({ "entity": { "xxhashDigestsEnabled": false } })),
         "UpsertBucket" => session::upsert_bucket(ctx).await,
@@ -206,6 +209,14 @@ async fn dispatch(op: &str, ctx: &Ctx) -> Result<Value> {
         "ArtifactCreatedBy" => curate::created_by(ctx).await,
         "ArtifactUsedBy" => curate::used_by(ctx).await,
         "IsProjectReadOnly" => curate::project_read_only(ctx).await,
+        "ArtifactMembershipFiles" => browse::membership_files(ctx).await,
+        "ProjectArtifacts" => browse::versions(ctx).await,
+        "ProjectArtifactTypes" => browse::types(ctx).await,
+        "ProjectArtifactType" => browse::artifact_type(ctx).await,
+        "ArtifactTypeArtifactCollections" | "ProjectArtifactCollections" => {
+            browse::list_collections(ctx).await
+        }
+        "ProjectArtifactCollection" => browse::collection(ctx).await,
         other => Err(WandbError::Unsupported(other.to_owned())),
     }
 }

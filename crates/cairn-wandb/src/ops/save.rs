@@ -46,6 +46,10 @@ pub struct Save {
     pub manifest: Option<WbManifest>,
     /// The version once committed.
     pub committed: Option<u64>,
+    /// An `incremental=True` artifact (manifest type INCREMENTAL): its files are added to the
+    /// latest version's.
+    #[serde(default)]
+    pub incremental: bool,
 }
 
 fn key(id: &str) -> String {
@@ -131,6 +135,7 @@ pub async fn create_artifact(ctx: &Ctx) -> Result<Value> {
         base: None,
         manifest: None,
         committed: None,
+        incremental: false,
     };
     let id = format!("{:032x}", rand::random::<u128>());
     store(&ctx.state, &id, &save).await?;
@@ -180,8 +185,11 @@ pub async fn create_manifest(ctx: &Ctx) -> Result<Value> {
     let mut save = load(&ctx.state, &id).await?;
     let p = save.project_key()?;
     Caller(ctx).require(&p)?;
-    if let Some(base) = ctx.opt("baseArtifactID") {
-        save.base = Some(base);
+    let incremental = ctx.opt("manifestType").as_deref() == Some("INCREMENTAL");
+    let base = ctx.opt("baseArtifactID");
+    if base.is_some() || incremental {
+        save.base = base;
+        save.incremental = incremental;
         store(&ctx.state, &id, &save).await?;
     }
     manifest_answer(ctx, "createArtifactManifest", &id).await
@@ -350,9 +358,32 @@ pub async fn commit(ctx: &Ctx) -> Result<Value> {
                 })) if project == p && name == save.name => Some(VersionRef::Index(index)),
                 _ => None,
             };
+            let latest = VersionRef::latest();
+            let extends = save.incremental
+                && ctx
+                    .state
+                    .meta
+                    .version(&p, &save.name, &latest)
+                    .await
+                    .is_ok();
+            let (manifest, patch, base) = if extends {
+                // an incremental artifact adds its files to the latest version's
+                let put = manifest
+                    .iter()
+                    .map(|(p, e)| (p.clone(), e.clone()))
+                    .collect();
+                let patch = cairn_core::Patch {
+                    put,
+                    remove: Vec::new(),
+                };
+                (None, Some(patch), Some(latest))
+            } else {
+                (Some(manifest), None, base)
+            };
             let request = CommitRequest {
                 type_: Some(save.type_.clone()),
-                manifest: Some(manifest),
+                manifest,
+                patch,
                 base,
                 aliases: save.aliases.clone(),
                 description: save.description.clone(),

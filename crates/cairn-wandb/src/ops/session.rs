@@ -191,3 +191,31 @@ pub async fn run(ctx: &Ctx) -> Result<Value> {
         }
     }))
 }
+
+/// `RunOutputArtifacts` / `RunInputArtifacts`: the versions a run logged or used (deleted
+/// ones left out).
+pub async fn run_artifacts(ctx: &Ctx, logged: bool) -> Result<Value> {
+    let p = ctx.project(&ctx.var("entity")?, &ctx.var("project")?, Role::Read)?;
+    let Some(id) = cairn_run(ctx, &p, &ctx.var("run")?).await? else {
+        return Ok(json!({ "project": { "run": null } }));
+    };
+    let run = ctx.state.meta.run(&p, &id).await?;
+    let keys = if logged { run.logged } else { run.used };
+    let mut edges = Vec::new();
+    for k in &keys {
+        let r = cairn_core::VersionRef::Index(k.version.0);
+        match ctx.state.meta.version(&p, &k.name, &r).await {
+            Ok(v) => {
+                let node = super::read::artifact_json(ctx, &p, &v).await?;
+                edges.push(json!({ "node": node }));
+            }
+            Err(cairn_store::Error::NotFound(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(json!({ "project": { "run": { "artifacts": {
+        "totalCount": edges.len(),
+        "pageInfo": { "__typename": "PageInfo", "hasNextPage": false, "endCursor": null },
+        "edges": edges,
+    }}}}))
+}

@@ -21,10 +21,13 @@ pub(super) async fn list_artifacts(
 ) -> Result<ArtifactList> {
     let page = Page::of(q)?;
     let type_ = q.type_.as_deref().map(TypeName::new).transpose()?;
-    let rows: Vec<(String, String, i64, Option<i64>)> = sqlx::query_as(
+    type Row = (String, String, i64, Option<i64>, String, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT c.name, c.type,
                 (SELECT count(*) FROM versions v WHERE v.collection_id = c.id),
-                (SELECT idx FROM aliases a WHERE a.collection_id = c.id AND a.alias = 'latest')
+                (SELECT idx FROM aliases a WHERE a.collection_id = c.id AND a.alias = 'latest'),
+                c.created_at,
+                (SELECT max(v.created_at) FROM versions v WHERE v.collection_id = c.id)
          FROM collections c
          WHERE c.entity = $1 AND c.project = $2 AND ($3 IS NULL OR c.type = $4) AND c.name > $5
          ORDER BY c.name LIMIT $6",
@@ -40,12 +43,14 @@ pub(super) async fn list_artifacts(
     let corrupt = |e: cairn_core::Error| Error::Corrupt(e.to_string());
     let mut artifacts = rows
         .into_iter()
-        .map(|(name, type_, versions, latest)| {
+        .map(|(name, type_, versions, latest, created_at, updated_at)| {
             Ok(ArtifactSummary {
                 name: ArtifactName::new(name).map_err(corrupt)?,
                 type_: TypeName::new(type_).map_err(corrupt)?,
                 versions: versions as u64,
                 latest: latest.map(|i| VersionIndex(i as u64)),
+                created_at,
+                updated_at,
             })
         })
         .collect::<Result<Vec<_>>>()?;
