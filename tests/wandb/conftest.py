@@ -64,9 +64,17 @@ def registry(request, tmp_path_factory):
         ]
     log = open(data / "serve.log", "w")
     proc, url = start(binary, args, env, log)
-    yield {"url": url, "token": ADMIN, "backend": request.param, "log": data / "serve.log"}
-    proc.terminate()
-    proc.wait(timeout=20)
+    procs = [proc]
+    found = {"url": url, "token": ADMIN, "backend": request.param, "log": data / "serve.log"}
+    if request.param == "postgres-s3":
+        # a second stateless replica on the same stores
+        other, found["replica"] = start(binary, args, env, log)
+        procs.append(other)
+    yield found
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait(timeout=20)
     log.close()
 
 

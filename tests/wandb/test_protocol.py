@@ -120,3 +120,16 @@ def test_a_read_token_downloads_but_cannot_log(registry, project, native, tmp_pa
             run.log_artifact(a)
             a.wait()
     assert native.versions("ro") == ["v0"]
+
+
+def test_signed_urls_hold_on_every_replica(registry, project, native):
+    """A URL one replica signed is honoured by another (the secret is in the shared store)."""
+    if "replica" not in registry:
+        pytest.skip("one replica on SQLite")
+    data = b"sent to the other replica"
+    url = upload_url(registry, project, data)
+    other = url.replace(registry["url"], registry["replica"])
+    assert other != url
+    assert requests.put(other, data=data).status_code == 201
+    head = native.s.head(f"{registry['replica']}/api/v1/projects/team/{project}/blobs/{sha(data)}")
+    assert head.status_code == 200

@@ -206,6 +206,11 @@ pub trait MetadataStore: Send + Sync + Debug + 'static {
     /// Keep `value` under `key`, replacing what was there unless `only_new`; false when
     /// `only_new` and the key was taken (the first writer wins).
     async fn set_compat_state(&self, key: &str, value: &str, only_new: bool) -> Result<bool>;
+    /// Forget what was kept under `key`.
+    async fn delete_compat_state(&self, key: &str) -> Result<()>;
+    /// Forget the keys that start with `prefix` (ending in an ASCII character) and were last
+    /// written before `before` (RFC 3339, UTC); how many were.
+    async fn expire_compat_state(&self, prefix: &str, before: &str) -> Result<u64>;
     /// Store a token under the SHA-256 of its secret.
     async fn create_token(&self, secret_hash: &Digest, token: &TokenRecord) -> Result<()>;
     /// The token whose secret hashes to `secret_hash`.

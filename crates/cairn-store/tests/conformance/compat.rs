@@ -90,4 +90,42 @@ pub async fn run(store: &dyn MetadataStore) {
         store.compat_state(key).await.unwrap().as_deref(),
         Some("{\"n\":3}")
     );
+
+    // expiry by prefix and age; a key outside the prefix stays
+    for k in [
+        "conformance:old:a",
+        "conformance:old:b",
+        "conformance:olden",
+    ] {
+        store.set_compat_state(k, "{}", false).await.unwrap();
+    }
+    let future = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    assert_eq!(
+        store
+            .expire_compat_state("conformance:old:", &past)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .expire_compat_state("conformance:old:", &future)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(store.compat_state("conformance:old:a").await.unwrap(), None);
+    assert!(
+        store
+            .compat_state("conformance:olden")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    store
+        .delete_compat_state("conformance:olden")
+        .await
+        .unwrap();
+    assert_eq!(store.compat_state("conformance:olden").await.unwrap(), None);
 }

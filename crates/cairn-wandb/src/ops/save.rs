@@ -52,23 +52,53 @@ pub struct Save {
     pub incremental: bool,
 }
 
-fn key(id: &str) -> String {
-    format!("wandb:save:{id}")
-}
+/// Saves in progress, forgotten a week after their last step (a client that died mid-way).
+const PENDING: &str = "wandb:save:";
+/// Committed saves, kept: the SDK holds on to the id it was given at the start.
+const DONE: &str = "wandb:saved:";
+/// How long an unfinished save is kept.
+const PENDING_DAYS: i64 = 7;
 
-/// A save's state.
+/// A save's state (in progress or committed).
 pub async fn load(state: &AppState, id: &str) -> Result<Save> {
+    let mut raw = state.meta.compat_state(&format!("{PENDING}{id}")).await?;
+    if raw.is_none() {
+        raw = state.meta.compat_state(&format!("{DONE}{id}")).await?;
+    }
     let raw =
-        state.meta.compat_state(&key(id)).await?.ok_or_else(|| {
-            WandbError::NotFound(format!("no artifact being saved with id {id:?}"))
-        })?;
+        raw.ok_or_else(|| WandbError::NotFound(format!("no artifact being saved with id {id:?}")))?;
     Ok(serde_json::from_str(&raw)
         .map_err(|e| cairn_store::Error::Corrupt(format!("W&B save {id}: {e}")))?)
 }
 
+/// Keep a save's state: committed ones (without their manifest) under their own prefix, the
+/// pending row then dropped.
 async fn store(state: &AppState, id: &str, save: &Save) -> Result<()> {
     let raw = serde_json::to_string(save).expect("a save serialises");
-    state.meta.set_compat_state(&key(id), &raw, false).await?;
+    if save.committed.is_some() {
+        let done = format!("{DONE}{id}");
+        state.meta.set_compat_state(&done, &raw, false).await?;
+        state
+            .meta
+            .delete_compat_state(&format!("{PENDING}{id}"))
+            .await?;
+    } else {
+        let pending = format!("{PENDING}{id}");
+        state.meta.set_compat_state(&pending, &raw, false).await?;
+    }
+    Ok(())
+}
+
+/// Forget saves no step touched for [`PENDING_DAYS`].
+async fn expire_abandoned(state: &AppState) -> Result<()> {
+    let cutoff = (chrono::Utc::now() - chrono::Duration::days(PENDING_DAYS)).to_rfc3339();
+    let n = state.meta.expire_compat_state(PENDING, &cutoff).await?;
+    if n > 0 {
+        tracing::info!(
+            saves = n,
+            "forgot W&B saves abandoned for {PENDING_DAYS} days"
+        );
+    }
     Ok(())
 }
 
@@ -139,6 +169,7 @@ pub async fn create_artifact(ctx: &Ctx) -> Result<Value> {
     };
     let id = format!("{:032x}", rand::random::<u128>());
     store(&ctx.state, &id, &save).await?;
+    expire_abandoned(&ctx.state).await?;
     Ok(json!({
         "createArtifact": {
             "artifact": {

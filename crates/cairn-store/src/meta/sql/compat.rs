@@ -106,3 +106,36 @@ pub(super) async fn put(pool: &AnyPool, key: &str, value: &str, only_new: bool) 
         .await?;
     Ok(done.rows_affected() > 0)
 }
+
+/// Forget `key`.
+pub(super) async fn delete(pool: &AnyPool, key: &str) -> Result<()> {
+    sqlx::query("DELETE FROM compat_state WHERE key = $1")
+        .bind(key)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Forget the keys starting with `prefix` last written before `before` (RFC 3339); how many.
+pub(super) async fn expire(pool: &AnyPool, prefix: &str, before: &str) -> Result<u64> {
+    // keys from `prefix` up to (not including) the same prefix with its last byte bumped:
+    // a range the primary key serves, with no LIKE escaping to get wrong
+    let mut end = prefix.as_bytes().to_vec();
+    match end.last_mut() {
+        Some(b) if *b < 0x7f => *b += 1,
+        _ => {
+            return Err(Error::Unprocessable(format!(
+                "a state prefix must end in an ASCII character: {prefix:?}"
+            )));
+        }
+    }
+    let end = String::from_utf8(end).expect("ASCII bumped stays UTF-8");
+    let done =
+        sqlx::query("DELETE FROM compat_state WHERE key >= $1 AND key < $2 AND updated_at < $3")
+            .bind(prefix)
+            .bind(end)
+            .bind(before)
+            .execute(pool)
+            .await?;
+    Ok(done.rows_affected())
+}

@@ -271,6 +271,14 @@ impl MetadataStore for SqlStore {
         compat::put(&self.write, key, value, only_new).await
     }
 
+    async fn delete_compat_state(&self, key: &str) -> Result<()> {
+        compat::delete(&self.write, key).await
+    }
+
+    async fn expire_compat_state(&self, prefix: &str, before: &str) -> Result<u64> {
+        compat::expire(&self.write, prefix, before).await
+    }
+
     async fn create_token(&self, secret_hash: &Digest, token: &TokenRecord) -> Result<()> {
         tokens::create(&self.write, secret_hash, token).await
     }
