@@ -1,0 +1,120 @@
+"""Benchmark (issue 19): the real `wandb` SDK against Cairn, with Cairn's own CLI on the same
+data and the same registry as the baseline. Steps: a first upload (2,000 files of 16 KiB and
+one of 256 MiB), the same content again (dedup), a one-file change, a download to an empty
+folder. Prints a Markdown table of wall times (median of --repeat runs, each step in a fresh
+project). Usage: python3 bench/wandb.py CAIRN_BIN WANDB_PYTHON [--repeat N]"""
+
+import os
+import pathlib
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+TOKEN = "cairn_" + "5" * 64
+
+WANDB_STEP = r'''
+import sys, time, wandb
+step, project, src, out = sys.argv[1:5]
+t0 = time.perf_counter()
+if step == "download":
+    a = wandb.Api().artifact(f"team/{project}/data:latest")
+    a.download(root=out)
+else:
+    with wandb.init(project=project, entity="team") as run:
+        t0 = time.perf_counter()
+        if step == "edit":
+            draft = run.use_artifact("data:latest").new_draft()
+            draft.remove("small/f00000.bin")
+            draft.add_file(src + "/small/f00000.bin", name="small/f00000.bin")
+            a = draft
+        else:
+            a = wandb.Artifact("data", type="dataset")
+            a.add_dir(src)
+        run.log_artifact(a)
+        a.wait()
+print(time.perf_counter() - t0)
+'''
+
+
+def serve(binary, data):
+    proc = subprocess.Popen(
+        [binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", str(data)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env=dict(os.environ, CAIRN_ADMIN_TOKEN=TOKEN, RUST_LOG="error"),
+    )
+    for line in proc.stdout:
+        m = re.search(r"Cairn is running at (http://[^/\s]+)/", line)
+        if m:
+            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
+            return proc, m.group(1)
+    raise SystemExit("cairn serve did not start")
+
+
+def make_data(root):
+    small = root / "small"
+    small.mkdir(parents=True)
+    for i in range(2000):
+        (small / f"f{i:05}.bin").write_bytes(os.urandom(16 * 1024))
+    with open(root / "large.bin", "wb") as f:
+        for _ in range(256):
+            f.write(os.urandom(1 << 20))
+
+
+def main():
+    binary, wandb_python = sys.argv[1], sys.argv[2]
+    repeat = int(sys.argv[sys.argv.index("--repeat") + 1]) if "--repeat" in sys.argv else 3
+    work = pathlib.Path(tempfile.mkdtemp(prefix="bench-wandb-"))
+    src = work / "src"
+    make_data(src)
+    step_py = work / "step.py"
+    step_py.write_text(WANDB_STEP)
+    proc, url = serve(binary, work / "registry")
+    env = dict(os.environ, WANDB_BASE_URL=url, WANDB_API_KEY=TOKEN, WANDB_SILENT="true",
+               WANDB_DIR=str(work), WANDB_CACHE_DIR=str(work / "wcache"),
+               CAIRN_HOST=url, CAIRN_TOKEN=TOKEN, CAIRN_SILENT="1",
+               CAIRN_CONFIG=str(work / "none.json"))
+    times = {}
+    try:
+        for _ in range(repeat):
+            project = "p" + uuid.uuid4().hex[:10]
+            changed = work / "changed"
+            shutil.rmtree(changed, ignore_errors=True)
+            shutil.copytree(src, changed)
+            (changed / "small" / "f00000.bin").write_bytes(os.urandom(16 * 1024))
+            # wandb: a fresh cache each run, or its downloads are cache hits
+            shutil.rmtree(work / "wcache", ignore_errors=True)
+            for step, data in (("first", src), ("again", src), ("edit", changed), ("download", src)):
+                out = work / f"out-w-{project}-{step}"
+                r = subprocess.run([wandb_python, str(step_py), step, project, str(data), str(out)],
+                                   env=env, capture_output=True, text=True, check=True)
+                times.setdefault(("wandb", step), []).append(float(r.stdout.split()[-1]))
+            name = f"team/{project}/native"
+            for step, cmd in (
+                ("first", ["put", "--name", name, "--type", "dataset", f"{src}:"]),
+                ("again", ["put", "--name", name, "--type", "dataset", f"{src}:"]),
+                ("edit", ["put", "--name", name, "--type", "dataset", f"{changed}:"]),
+                ("download", ["get", name, "--root", str(work / f"out-c-{project}")]),
+            ):
+                t0 = time.perf_counter()
+                subprocess.run([binary, *cmd], env=env, capture_output=True, check=True)
+                times.setdefault(("cairn", step), []).append(time.perf_counter() - t0)
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(work, ignore_errors=True)
+    print("| step (2,000 × 16 KiB + 256 MiB) | `wandb` 0.31 → Cairn | `cairn` CLI → Cairn |")
+    print("|---|---|---|")
+    for step in ("first", "again", "edit", "download"):
+        w = statistics.median(times[("wandb", step)])
+        c = statistics.median(times[("cairn", step)])
+        print(f"| {step} | {w:.2f} s | {c:.2f} s |")
+
+
+if __name__ == "__main__":
+    main()
