@@ -1,4 +1,4 @@
-//! The workflows of shared/spec/workflow.md through the `cairn` binary, against a real registry.
+//! The workflows of docs/workflow.md through the `cairn` binary, against a real registry.
 
 use std::path::Path;
 

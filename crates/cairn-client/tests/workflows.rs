@@ -1,4 +1,4 @@
-//! Every workflow of shared/spec/workflow.md through the SDK, against a real registry.
+//! Every workflow of docs/workflow.md through the SDK, against a real registry.
 
 use std::path::Path;
 

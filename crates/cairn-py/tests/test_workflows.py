@@ -1,4 +1,4 @@
-"""Every example of shared/spec/workflow.md, in Python with `import cairn` where W&B has
+"""Every example of docs/workflow.md, in Python with `import cairn` where W&B has
 `import wandb`, against a real registry."""
 
 import threading

@@ -2,7 +2,7 @@
 //!
 //! The registry as a library: [`router`] builds the axum app for an [`AppState`] (a metadata
 //! store, a blob store and a [`Config`]); `cairn serve` only opens the stores and serves it.
-//! Every route of `shared/spec/api.md` is here, documented in the OpenAPI document served at
+//! Every route of `docs/api.md` is here, documented in the OpenAPI document served at
 //! `GET /api/v1/openapi.json` ([`openapi`]).
 //!
 //! ```

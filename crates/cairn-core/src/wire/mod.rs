@@ -1,4 +1,4 @@
-//! The JSON bodies of the HTTP API (`shared/spec/api.md`), defined once for the server, the
+//! The JSON bodies of the HTTP API (`docs/api.md`), defined once for the server, the
 //! SDK and the web app.
 
 use std::collections::BTreeMap;

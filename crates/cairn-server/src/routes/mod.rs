@@ -29,7 +29,7 @@ use crate::{AppState, web};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Cairn registry", description = "Artifact registry for datasets and models (shared/spec/api.md)."),
+    info(title = "Cairn registry", description = "Artifact registry for datasets and models (docs/api.md)."),
     components(schemas(cairn_core::wire::Problem)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
@@ -109,7 +109,16 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let api: Router<AppState> = api().split_for_parts().0;
     let budget = crate::budget::JsonBudget::new(config.clone());
     let fair = crate::fairness::Fairness::new(&config);
-    let fair_extra = fair.clone();
+    // the same per-token request rate and uploads in flight as the API's routes (a route
+    // layer on a router without routes panics)
+    let extra = if extra.has_routes() {
+        let fair = fair.clone();
+        extra.route_layer(axum::middleware::from_fn(move |req, next| {
+            crate::fairness::limit(fair.clone(), req, next)
+        }))
+    } else {
+        extra
+    };
     let json_limit = usize::try_from(config.max_json_body).unwrap_or(usize::MAX);
     crate::monitoring::install();
     crate::spool::clear_stale(&crate::commit_body::spool_parent(&config));
@@ -126,12 +135,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             any(|| async { ApiError::NotFound("no such API route".into()) }),
         )
         .route("/metrics", axum::routing::get(crate::monitoring::render))
-        // the same per-token request rate and uploads in flight as the API's routes
-        .merge(
-            extra.route_layer(axum::middleware::from_fn(move |req, next| {
-                crate::fairness::limit(fair_extra.clone(), req, next)
-            })),
-        )
+        .merge(extra)
         .layer(DefaultBodyLimit::max(json_limit))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             config.body_timeout,

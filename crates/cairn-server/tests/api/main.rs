@@ -1,4 +1,4 @@
-//! The HTTP contract (shared/spec/api.md) and the rules of shared/spec/semantics.md, against a
+//! The HTTP contract (docs/api.md) and the rules of docs/semantics.md, against a
 //! real registry on a loopback port.
 
 mod aliases;
