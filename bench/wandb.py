@@ -90,15 +90,20 @@ def main():
             # wandb: a fresh cache each run, or its downloads are cache hits
             shutil.rmtree(work / "wcache", ignore_errors=True)
             for step, data in (("first", src), ("again", src), ("edit", changed), ("download", src)):
+                if step == "download":
+                    # wandb keeps what it uploaded in its cache: download with an empty one
+                    shutil.rmtree(work / "wcache", ignore_errors=True)
                 out = work / f"out-w-{project}-{step}"
                 r = subprocess.run([wandb_python, str(step_py), step, project, str(data), str(out)],
                                    env=env, capture_output=True, text=True, check=True)
                 times.setdefault(("wandb", step), []).append(float(r.stdout.split()[-1]))
-            name = f"team/{project}/native"
+            # another project (it holds none of wandb's blobs), a fresh stat cache
+            name = f"team/{project}-native/native"
+            env["CAIRN_STAT_CACHE"] = str(work / f"stat-{project}")
             for step, cmd in (
-                ("first", ["put", "--name", name, "--type", "dataset", f"{src}:"]),
-                ("again", ["put", "--name", name, "--type", "dataset", f"{src}:"]),
-                ("edit", ["put", "--name", name, "--type", "dataset", f"{changed}:"]),
+                ("first", ["put", "--name", name, "--type", "dataset", str(src)]),
+                ("again", ["put", "--name", name, "--type", "dataset", str(src)]),
+                ("edit", ["put", "--name", name, "--type", "dataset", str(changed)]),
                 ("download", ["get", name, "--root", str(work / f"out-c-{project}")]),
             ):
                 t0 = time.perf_counter()

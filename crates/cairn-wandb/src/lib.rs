@@ -42,4 +42,9 @@ pub fn router() -> Router<AppState> {
             "/artifactsV2/{region}/{entity}/{project}/{collection}/{*rest}",
             get(files::artifact_file),
         )
+        // the SDK's telemetry probe: 404 turns it off (the web app would answer it otherwise)
+        .route(
+            "/sdk/otel/v1/metrics",
+            post(|| async { axum::http::StatusCode::NOT_FOUND }),
+        )
 }

@@ -101,64 +101,121 @@ struct Signed {
     x: i64,
 }
 
-/// The registry's URL secret: made once, at random, by the first replica to need it.
-async fn secret(state: &AppState) -> Result<Vec<u8>> {
-    if let Some(s) = state.meta.compat_state(SECRET_KEY).await? {
-        return Ok(s.into_bytes());
+/// Signs and checks tickets under the registry's URL secret.
+#[derive(Clone)]
+pub struct Signer {
+    secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Signer")
     }
-    let fresh: [u8; 32] = rand::random();
-    let hex: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
-    // the first writer wins; read back whichever that was
-    state.meta.set_compat_state(SECRET_KEY, &hex, true).await?;
-    let kept = state.meta.compat_state(SECRET_KEY).await?;
-    Ok(kept.unwrap_or(hex).into_bytes())
 }
 
-fn mac(secret: &[u8], payload: &str) -> HmacSha256 {
-    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(payload.as_bytes());
-    mac
+impl Signer {
+    /// The registry's URL secret: made once, at random, by the first replica to need it.
+    pub async fn load(state: &AppState) -> Result<Self> {
+        if let Some(s) = state.meta.compat_state(SECRET_KEY).await? {
+            return Ok(Self {
+                secret: s.into_bytes(),
+            });
+        }
+        let fresh: [u8; 32] = rand::random();
+        let hex: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+        // the first writer wins; read back whichever that was
+        state.meta.set_compat_state(SECRET_KEY, &hex, true).await?;
+        let kept = state.meta.compat_state(SECRET_KEY).await?;
+        Ok(Self {
+            secret: kept.unwrap_or(hex).into_bytes(),
+        })
+    }
+
+    fn mac(&self, payload: &str) -> HmacSha256 {
+        let mut mac =
+            HmacSha256::new_from_slice(&self.secret).expect("HMAC takes keys of any length");
+        mac.update(payload.as_bytes());
+        mac
+    }
+
+    /// A ticket (the last segment of a signed URL) granting `grant` for [`TTL_SECS`].
+    pub fn sign(&self, grant: Grant) -> String {
+        self.sign_until(grant, cairn_server::auth::now_secs() + TTL_SECS)
+    }
+
+    fn sign_until(&self, grant: Grant, expiry: i64) -> String {
+        let signed = Signed { grant, x: expiry };
+        let json = serde_json::to_vec(&signed).expect("a grant serialises");
+        let payload = URL_SAFE_NO_PAD.encode(json);
+        let tag = URL_SAFE_NO_PAD.encode(self.mac(&payload).finalize().into_bytes());
+        format!("{payload}.{tag}")
+    }
+
+    /// What a ticket grants, if its signature holds and it has not expired.
+    pub fn verify(&self, ticket: &str) -> Result<Grant> {
+        let (payload, tag) = ticket
+            .split_once('.')
+            .ok_or_else(|| WandbError::Ticket("this is not a signed Cairn URL".into()))?;
+        let tag = URL_SAFE_NO_PAD
+            .decode(tag)
+            .map_err(|_| WandbError::Ticket("this URL's signature is malformed".into()))?;
+        // constant-time comparison
+        self.mac(payload)
+            .verify_slice(&tag)
+            .map_err(|_| WandbError::Ticket("this URL's signature does not match".into()))?;
+        let raw = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| WandbError::Ticket("this URL's payload is malformed".into()))?;
+        let signed: Signed = serde_json::from_slice(&raw)
+            .map_err(|_| WandbError::Ticket("this URL's payload is malformed".into()))?;
+        if signed.x < cairn_server::auth::now_secs() {
+            return Err(WandbError::Ticket(
+                "this signed URL has expired: ask for a new one".into(),
+            ));
+        }
+        Ok(signed.grant)
+    }
 }
 
-/// A ticket (the last segment of a signed URL) granting `grant` for [`TTL_SECS`].
-pub async fn sign(state: &AppState, grant: Grant) -> Result<String> {
-    let secret = secret(state).await?;
-    let signed = Signed {
-        grant,
-        x: cairn_server::auth::now_secs() + TTL_SECS,
-    };
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&signed).expect("a grant serialises"));
-    let tag = URL_SAFE_NO_PAD.encode(mac(&secret, &payload).finalize().into_bytes());
-    Ok(format!("{payload}.{tag}"))
-}
-
-/// What a ticket grants, if its signature holds and it has not expired.
+/// What a ticket grants ([`Signer::verify`] under the registry's secret).
 pub async fn verify(state: &AppState, ticket: &str) -> Result<Grant> {
-    let (payload, tag) = ticket
-        .split_once('.')
-        .ok_or_else(|| WandbError::Ticket("this is not a signed Cairn URL".into()))?;
-    let tag = URL_SAFE_NO_PAD
-        .decode(tag)
-        .map_err(|_| WandbError::Ticket("this URL's signature is malformed".into()))?;
-    let secret = secret(state).await?;
-    // constant-time comparison
-    mac(&secret, payload)
-        .verify_slice(&tag)
-        .map_err(|_| WandbError::Ticket("this URL's signature does not match".into()))?;
-    let raw = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| WandbError::Ticket("this URL's payload is malformed".into()))?;
-    let signed: Signed = serde_json::from_slice(&raw)
-        .map_err(|_| WandbError::Ticket("this URL's payload is malformed".into()))?;
-    if signed.x < cairn_server::auth::now_secs() {
-        return Err(WandbError::Ticket(
-            "this signed URL has expired: ask for a new one".into(),
-        ));
-    }
-    Ok(signed.grant)
+    Signer::load(state).await?.verify(ticket)
 }
 
 /// The URL of a ticket under the registry's address as the client called it.
 pub fn url(base: &str, verb: &str, ticket: &str) -> String {
     format!("{}/wandb/v1/{verb}/{ticket}", base.trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer(secret: &str) -> Signer {
+        Signer {
+            secret: secret.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn tickets_verify_only_under_their_secret_and_before_expiry() {
+        let s = signer("one");
+        let grant = Grant::PutManifest { s: "abc".into() };
+        assert_eq!(s.verify(&s.sign(grant.clone())).unwrap(), grant);
+        let e = signer("two").verify(&s.sign(grant.clone())).unwrap_err();
+        assert!(e.to_string().contains("does not match"), "{e}");
+        let old = s.sign_until(grant.clone(), cairn_server::auth::now_secs() - 1);
+        let e = s.verify(&old).unwrap_err();
+        assert!(e.to_string().contains("expired"), "{e}");
+        // the payload cannot be swapped under a signature
+        let other = s.sign(Grant::PutManifest { s: "xyz".into() });
+        let (payload, _) = other.split_once('.').unwrap();
+        let (_, tag) = s
+            .sign(grant)
+            .split_once('.')
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .unwrap();
+        assert!(s.verify(&format!("{payload}.{tag}")).is_err());
+        assert!(s.verify("no-dot").is_err());
+    }
 }

@@ -33,6 +33,8 @@ pub struct Ctx {
     pub base: String,
     /// The operation's variables.
     pub vars: Value,
+    /// The URL signer, read from the store once per request.
+    pub signer: tokio::sync::OnceCell<crate::ticket::Signer>,
 }
 
 impl Ctx {
@@ -67,8 +69,11 @@ impl Ctx {
 
     /// A signed URL for `grant`.
     pub async fn signed(&self, verb: &str, grant: crate::ticket::Grant) -> Result<String> {
-        let t = crate::ticket::sign(&self.state, grant).await?;
-        Ok(crate::ticket::url(&self.base, verb, &t))
+        let signer = self
+            .signer
+            .get_or_try_init(|| crate::ticket::Signer::load(&self.state))
+            .await?;
+        Ok(crate::ticket::url(&self.base, verb, &signer.sign(grant)))
     }
 }
 
@@ -163,6 +168,7 @@ pub async fn graphql(
         caller,
         base: base_url(&headers),
         vars: req.variables.unwrap_or(Value::Null),
+        signer: tokio::sync::OnceCell::new(),
     };
     match dispatch(&op, &ctx).await {
         Ok(data) => axum::Json(json!({ "data": data })).into_response(),

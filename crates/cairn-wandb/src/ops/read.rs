@@ -242,11 +242,18 @@ pub async fn membership_files(ctx: &Ctx) -> Result<Value> {
     }))
 }
 
-/// `ArtifactFileURLsByManifestEntries`: URLs for the entries the client names.
+/// `ArtifactFileURLsByManifestEntries`: URLs for the entries the client names (the manifest
+/// read once, whatever the number of entries).
 pub async fn files_by_entries(ctx: &Ctx) -> Result<Value> {
     let (p, name, index) = super::save::resolve(&ctx.state, &ctx.var("id")?).await?;
     ctx.project(p.entity.as_str(), p.project.as_str(), Role::Read)?;
-    let r = VersionRef::Index(index);
+    let (_, m) = ctx
+        .state
+        .meta
+        .manifest(&p, &name, &VersionRef::Index(index))
+        .await?;
+    let entries: std::collections::BTreeMap<&str, &cairn_core::Entry> =
+        m.iter().map(|(path, e)| (path.as_str(), e)).collect();
     let mut edges = Vec::new();
     for want in ctx
         .vars
@@ -258,9 +265,8 @@ pub async fn files_by_entries(ctx: &Ctx) -> Result<Value> {
         let Some(path) = want.get("name").and_then(Value::as_str) else {
             continue;
         };
-        let (_, entry) = ctx.state.meta.entry(&p, &name, &r, path).await?;
-        if let Some(e) = entry {
-            edges.push(json!({ "node": file_node(ctx, &p, path, &e).await? }));
+        if let Some(e) = entries.get(path) {
+            edges.push(json!({ "node": file_node(ctx, &p, path, e).await? }));
         }
     }
     Ok(json!({

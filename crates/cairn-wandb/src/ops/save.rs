@@ -8,7 +8,9 @@
 use cairn_core::wire::{CommitRequest, UpsertRequest};
 use cairn_core::{Alias, ArtifactName, DistributedId, TypeName, VersionRef};
 use cairn_server::AppState;
-use cairn_store::{ProjectKey, Role};
+use std::collections::{HashMap, HashSet};
+
+use cairn_store::{Md5, ProjectKey, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -253,8 +255,9 @@ pub async fn create_files(ctx: &Ctx) -> Result<Value> {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let mut saves: std::collections::HashMap<String, ProjectKey> = Default::default();
-    let mut edges = Vec::with_capacity(specs.len());
+    // each spec's save, project and MD5 (saves loaded and checked once each)
+    let mut saves: HashMap<String, ProjectKey> = HashMap::new();
+    let mut files = Vec::with_capacity(specs.len());
     for spec in &specs {
         let artifact = super::lookup(spec, "artifactID")
             .ok_or_else(|| WandbError::Invalid("a file spec names no artifactID".into()))?;
@@ -277,17 +280,28 @@ pub async fn create_files(ctx: &Ctx) -> Result<Value> {
         };
         let md5_b64 = super::lookup(spec, "md5")
             .ok_or_else(|| WandbError::Invalid("a file spec has no md5".into()))?;
-        let md5 = manifest::md5_of(&md5_b64)?;
-        let held = match ctx.state.meta.md5_blobs(&p, &[md5]).await?.pop() {
-            Some(b) => ctx
-                .state
-                .meta
-                .missing_blobs(&p, &[b.digest])
-                .await?
-                .is_empty(),
-            None => false,
-        };
-        let url = if held {
+        files.push((artifact, p, manifest::md5_of(&md5_b64)?));
+    }
+    // which MD5s each project holds, in two queries per project
+    let mut held: HashSet<(ProjectKey, Md5)> = HashSet::new();
+    for p in saves.values().collect::<HashSet<_>>() {
+        let md5s: Vec<Md5> = files.iter().filter(|f| &f.1 == p).map(|f| f.2).collect();
+        let known = ctx.state.meta.md5_blobs(p, &md5s).await?;
+        let digests: Vec<_> = known.iter().map(|b| b.digest).collect();
+        let missing: HashSet<_> = ctx
+            .state
+            .meta
+            .missing_blobs(p, &digests)
+            .await?
+            .into_iter()
+            .collect();
+        for b in known.into_iter().filter(|b| !missing.contains(&b.digest)) {
+            held.insert((p.clone(), b.md5));
+        }
+    }
+    let mut edges = Vec::with_capacity(files.len());
+    for (artifact, p, md5) in files {
+        let url = if held.contains(&(p.clone(), md5)) {
             Value::Null
         } else {
             Value::String(ctx.signed("put", Grant::put_blob(&p, &md5)).await?)

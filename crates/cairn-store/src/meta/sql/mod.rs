@@ -263,8 +263,8 @@ impl MetadataStore for SqlStore {
     }
 
     async fn compat_state(&self, key: &str) -> Result<Option<String>> {
-        // read from the writer: a replica reads back what another one just wrote
-        compat::get(&self.write, key).await
+        // committed writes are visible to the readers at once (SQLite's WAL, PostgreSQL)
+        compat::get(&self.read, key).await
     }
 
     async fn set_compat_state(&self, key: &str, value: &str, only_new: bool) -> Result<bool> {
