@@ -85,14 +85,69 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(quotas::set))
 }
 
-/// The OpenAPI document of every route (wildcards written `{path}`).
+/// The OpenAPI document of every route (wildcards written `{path}`), each operation listing
+/// the answers every route can give besides its own (401, 403, 429).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = api().split_for_parts();
     doc.paths.paths = std::mem::take(&mut doc.paths.paths)
         .into_iter()
         .map(|(path, item)| (path.replace("{*", "{"), item))
         .collect();
+    common_responses(&mut doc);
     doc
+}
+
+/// Routes that need no token.
+const PUBLIC: [&str; 3] = ["/api/v1/health", "/api/v1/ready", "/api/v1/openapi.json"];
+
+/// Add to every operation that needs a token the answers any such route gives: 401 (no,
+/// unknown or expired token), 403 (a role or scope that does not reach the path), 429 (too
+/// many requests or failed sign-ins, with `Retry-After`).
+fn common_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let problem = |what: &str| {
+        ResponseBuilder::new()
+            .description(what)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    let common = [
+        ("401", "no token, or an unknown or expired one"),
+        (
+            "403",
+            "the token's role or scope does not reach this entity or project",
+        ),
+        (
+            "429",
+            "too many requests, uploads in flight or failed sign-ins; retry after Retry-After seconds",
+        ),
+    ];
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if PUBLIC.contains(&path.as_str()) {
+            continue;
+        }
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+        ];
+        for op in ops.into_iter().flatten() {
+            for (status, what) in common {
+                op.responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| problem(what).into());
+            }
+        }
+    }
 }
 
 /// The registry's whole HTTP app: the API, its OpenAPI document and the web app.

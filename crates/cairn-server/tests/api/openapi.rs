@@ -69,6 +69,18 @@ async fn the_openapi_document_and_docs_api_md_list_the_same_routes() {
         .collect();
     assert_eq!(names, ["entity", "project", "digest"]);
     assert!(doc["components"]["schemas"]["CommitRequest"].is_object());
+    // every route that needs a token lists the answers any of them can give
+    for (method, path) in &served {
+        let responses = doc["paths"][path][method]["responses"].as_object().unwrap();
+        let public = ["/api/v1/health", "/api/v1/ready", "/api/v1/openapi.json"];
+        for status in ["401", "403", "429"] {
+            assert_eq!(
+                responses.contains_key(status),
+                !public.contains(&path.as_str()),
+                "{method} {path}: {status}"
+            );
+        }
+    }
 }
 
 #[tokio::test]
