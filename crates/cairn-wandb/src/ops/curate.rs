@@ -13,8 +13,13 @@ use super::Ctx;
 use crate::error::{Result, WandbError};
 use crate::ids;
 
+/// The `input` object, or the variables themselves (the Go core of earlier releases sends
+/// `UpdateArtifact($artifactID, $metadata)`).
 fn input(ctx: &Ctx) -> Value {
-    ctx.vars.get("input").cloned().unwrap_or(Value::Null)
+    match ctx.vars.get("input") {
+        Some(i) if i.is_object() => i.clone(),
+        _ => ctx.vars.clone(),
+    }
 }
 
 async fn target(ctx: &Ctx, role: Role) -> Result<(ProjectKey, cairn_core::ArtifactName, u64)> {

@@ -123,6 +123,15 @@ fn operation(req: &Request) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
+/// An unnamed `{ viewer { … } }` (how earlier releases check a key) is `Viewer`.
+fn anonymous_viewer(req: &Request) -> Option<String> {
+    let text: String = req.query.split_whitespace().collect::<Vec<_>>().join(" ");
+    let body = text.strip_prefix("query").unwrap_or(&text).trim_start();
+    body.strip_prefix('{')
+        .is_some_and(|rest| rest.trim_start().starts_with("viewer"))
+        .then(|| "Viewer".to_owned())
+}
+
 /// The registry's address as the client called it.
 fn base_url(headers: &HeaderMap) -> String {
     let host = headers
@@ -154,7 +163,7 @@ pub async fn graphql(
             return WandbError::Invalid(format!("not a GraphQL request: {e}")).graphql();
         }
     };
-    let Some(op) = operation(&req) else {
+    let Some(op) = operation(&req).or_else(|| anonymous_viewer(&req)) else {
         let start: String = req.query.split_whitespace().collect::<Vec<_>>().join(" ");
         let start: String = start.chars().take(120).collect();
         tracing::warn!(query = %start, "W&B request without an operation name");
@@ -185,7 +194,7 @@ pub async fn graphql(
 
 async fn dispatch(op: &str, ctx: &Ctx) -> Result<Value> {
     match op {
-        "Viewer" | "GetDefaultEntity" => session::viewer(ctx),
+        "Viewer" | "GetViewer" | "GetDefaultEntity" => session::viewer(ctx),
         "Run" => session::run(ctx).await,
         "RunOutputArtifacts" => session::run_artifacts(ctx, true).await,
         "RunInputArtifacts" => session::run_artifacts(ctx, false).await,
@@ -208,6 +217,7 @@ async fn dispatch(op: &str, ctx: &Ctx) -> Result<Value> {
         "FetchArtifactManifest" | "ArtifactManifest" => read::manifest(ctx).await,
         "GetArtifactMembershipFileUrls" => read::membership_files(ctx).await,
         "ArtifactFileURLsByManifestEntries" => read::files_by_entries(ctx).await,
+        "ArtifactFileURLs" => read::file_urls(ctx).await,
         "AddAliases" => curate::add_aliases(ctx).await,
         "DeleteAliases" => curate::delete_aliases(ctx).await,
         "UpdateArtifact" => curate::update_artifact(ctx).await,
@@ -254,6 +264,15 @@ mod tests {
             Some("Named")
         );
         assert_eq!(operation(&req("{ viewer { id } }", None)), None);
+        assert_eq!(
+            anonymous_viewer(&req("{ viewer { id } }", None)).as_deref(),
+            Some("Viewer")
+        );
+        assert_eq!(
+            anonymous_viewer(&req("query { viewer { id } }", None)).as_deref(),
+            Some("Viewer")
+        );
+        assert_eq!(anonymous_viewer(&req("{ project { id } }", None)), None);
         assert_eq!(
             operation(&req("#graphql\n  # more\nquery Run($p: String!) {}", None)).as_deref(),
             Some("Run")

@@ -242,6 +242,37 @@ pub async fn membership_files(ctx: &Ctx) -> Result<Value> {
     }))
 }
 
+/// `ArtifactFileURLs` (earlier releases' downloads): a version's files with URLs, paged.
+pub async fn file_urls(ctx: &Ctx) -> Result<Value> {
+    let (p, name, index) = super::save::resolve(&ctx.state, &ctx.var("id")?).await?;
+    ctx.project(p.entity.as_str(), p.project.as_str(), Role::Read)?;
+    let (_, m) = ctx
+        .state
+        .meta
+        .manifest(&p, &name, &VersionRef::Index(index))
+        .await?;
+    let after: usize = ctx.opt("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let per_page = ctx
+        .vars
+        .get("perPage")
+        .and_then(Value::as_u64)
+        .unwrap_or(1000)
+        .clamp(1, 10_000) as usize;
+    let mut edges = Vec::new();
+    for (path, e) in m.iter().skip(after).take(per_page) {
+        edges.push(json!({ "node": file_node(ctx, &p, path.as_str(), e).await? }));
+    }
+    let end = after + edges.len();
+    Ok(json!({
+        "artifact": {
+            "files": {
+                "pageInfo": { "hasNextPage": end < m.len(), "endCursor": end.to_string() },
+                "edges": edges,
+            }
+        }
+    }))
+}
+
 /// `ArtifactFileURLsByManifestEntries`: URLs for the entries the client names (the manifest
 /// read once, whatever the number of entries).
 pub async fn files_by_entries(ctx: &Ctx) -> Result<Value> {

@@ -249,9 +249,11 @@ impl Caller<'_> {
 /// `CreateArtifactFiles`: an upload URL for each file whose MD5 the project does not hold;
 /// none (null) for those it does — W&B's checksum dedup, against what this project holds.
 pub async fn create_files(ctx: &Ctx) -> Result<Value> {
+    // `input.artifactFiles` (wandb 0.31), `artifactFiles` (earlier releases)
     let specs = ctx
         .vars
         .pointer("/input/artifactFiles")
+        .or_else(|| ctx.vars.get("artifactFiles"))
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
