@@ -128,8 +128,7 @@ async fn run_json(ctx: &Ctx, p: &ProjectKey, id: &RunId) -> Result<Value> {
 
 /// `ArtifactCreatedBy`: the run that logged a version (null when none did).
 pub async fn created_by(ctx: &Ctx) -> Result<Value> {
-    let (p, name, index) = super::save::resolve(&ctx.state, &ctx.var("id")?).await?;
-    ctx.project(p.entity.as_str(), p.project.as_str(), Role::Read)?;
+    let (p, name, index) = ctx.readable("id").await?;
     let lineage = ctx
         .state
         .meta
@@ -144,8 +143,7 @@ pub async fn created_by(ctx: &Ctx) -> Result<Value> {
 
 /// `ArtifactUsedBy`: the runs that used a version.
 pub async fn used_by(ctx: &Ctx) -> Result<Value> {
-    let (p, name, index) = super::save::resolve(&ctx.state, &ctx.var("id")?).await?;
-    ctx.project(p.entity.as_str(), p.project.as_str(), Role::Read)?;
+    let (p, name, index) = ctx.readable("id").await?;
     let lineage = ctx
         .state
         .meta

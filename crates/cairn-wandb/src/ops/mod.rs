@@ -67,6 +67,13 @@ impl Ctx {
         Ok(key)
     }
 
+    /// The committed version the artifact id in variable `var` names, checked readable.
+    pub async fn readable(&self, var: &str) -> Result<(ProjectKey, cairn_core::ArtifactName, u64)> {
+        let (p, name, index) = save::resolve(&self.state, &self.var(var)?).await?;
+        self.project(p.entity.as_str(), p.project.as_str(), Role::Read)?;
+        Ok((p, name, index))
+    }
+
     /// A signed URL for `grant`.
     pub async fn signed(&self, verb: &str, grant: crate::ticket::Grant) -> Result<String> {
         let signer = self

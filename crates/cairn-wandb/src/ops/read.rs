@@ -205,12 +205,12 @@ async fn file_node(ctx: &Ctx, p: &ProjectKey, path: &str, e: &cairn_core::Entry)
     Ok(json!({ "__typename": "File", "name": path, "directUrl": url, "sizeBytes": e.size }))
 }
 
-/// `GetArtifactMembershipFileUrls`: a version's files with URLs, a page at a time.
-pub async fn membership_files(ctx: &Ctx) -> Result<Value> {
-    let p = ctx.project(&ctx.var("entity")?, &ctx.var("project")?, Role::Read)?;
-    let name: ArtifactName = ctx.var("collection")?.parse()?;
-    let r: VersionRef = ctx.var("alias")?.parse()?;
-    let (_, m) = ctx.state.meta.manifest(&p, &name, &r).await?;
+/// A page of a version's files (`cursor`: how many came before, `perPage`), and where it ends.
+async fn files_page(
+    ctx: &Ctx,
+    p: &ProjectKey,
+    m: &cairn_core::Manifest,
+) -> Result<(Vec<Value>, usize)> {
     let after: usize = ctx.opt("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
     let per_page = ctx
         .vars
@@ -220,9 +220,19 @@ pub async fn membership_files(ctx: &Ctx) -> Result<Value> {
         .clamp(1, 10_000) as usize;
     let mut edges = Vec::new();
     for (path, e) in m.iter().skip(after).take(per_page) {
-        edges.push(json!({ "node": file_node(ctx, &p, path.as_str(), e).await? }));
+        edges.push(json!({ "node": file_node(ctx, p, path.as_str(), e).await? }));
     }
     let end = after + edges.len();
+    Ok((edges, end))
+}
+
+/// `GetArtifactMembershipFileUrls`: a version's files with URLs, a page at a time.
+pub async fn membership_files(ctx: &Ctx) -> Result<Value> {
+    let p = ctx.project(&ctx.var("entity")?, &ctx.var("project")?, Role::Read)?;
+    let name: ArtifactName = ctx.var("collection")?.parse()?;
+    let r: VersionRef = ctx.var("alias")?.parse()?;
+    let (_, m) = ctx.state.meta.manifest(&p, &name, &r).await?;
+    let (edges, end) = files_page(ctx, &p, &m).await?;
     Ok(json!({
         "project": {
             "artifactCollection": {
@@ -244,25 +254,13 @@ pub async fn membership_files(ctx: &Ctx) -> Result<Value> {
 
 /// `ArtifactFileURLs` (earlier releases' downloads): a version's files with URLs, paged.
 pub async fn file_urls(ctx: &Ctx) -> Result<Value> {
-    let (p, name, index) = super::save::resolve(&ctx.state, &ctx.var("id")?).await?;
-    ctx.project(p.entity.as_str(), p.project.as_str(), Role::Read)?;
+    let (p, name, index) = ctx.readable("id").await?;
     let (_, m) = ctx
         .state
         .meta
         .manifest(&p, &name, &VersionRef::Index(index))
         .await?;
-    let after: usize = ctx.opt("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
-    let per_page = ctx
-        .vars
-        .get("perPage")
-        .and_then(Value::as_u64)
-        .unwrap_or(1000)
-        .clamp(1, 10_000) as usize;
-    let mut edges = Vec::new();
-    for (path, e) in m.iter().skip(after).take(per_page) {
-        edges.push(json!({ "node": file_node(ctx, &p, path.as_str(), e).await? }));
-    }
-    let end = after + edges.len();
+    let (edges, end) = files_page(ctx, &p, &m).await?;
     Ok(json!({
         "artifact": {
             "files": {
@@ -276,8 +274,7 @@ pub async fn file_urls(ctx: &Ctx) -> Result<Value> {
 /// `ArtifactFileURLsByManifestEntries`: URLs for the entries the client names (the manifest
 /// read once, whatever the number of entries).
 pub async fn files_by_entries(ctx: &Ctx) -> Result<Value> {
-    let (p, name, index) = super::save::resolve(&ctx.state, &ctx.var("id")?).await?;
-    ctx.project(p.entity.as_str(), p.project.as_str(), Role::Read)?;
+    let (p, name, index) = ctx.readable("id").await?;
     let (_, m) = ctx
         .state
         .meta
