@@ -89,6 +89,8 @@ def main():
                     os.environ,
                     PATH=f"{pathlib.Path(binary).parent}:{os.environ['PATH']}",
                     CAIRN_HOST=url, CAIRN_TOKEN=TOKEN, CAIRN_CONFIG=str(work / ".cairn.json"),
+                    # the registry's own data dir (`cairn backup` examples)
+                    CAIRN_DATA_DIR=str(tmp / "registry"),
                     CAIRN_SILENT="1", CAIRN_STAT_CACHE=str(work / ".stat-cache"),
                     WANDB_BASE_URL=url, WANDB_API_KEY=TOKEN, WANDB_SILENT="true",
                     WANDB_DIR=str(work), WANDB_CACHE_DIR=str(work / ".wandb-cache"),

@@ -1,6 +1,7 @@
 //! `cairn`: run the registry, manage its tokens, and use it: put, draft, upsert, finish, get,
 //! verify, ls, alias, diff, quota, login.
 
+mod backup;
 mod commands;
 mod gc;
 mod serve;
@@ -42,6 +43,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Delete blobs no version references, older than a grace period (safe while serving).
     Gc(gc::GcArgs),
+    /// Copy the embedded default's database and blobs into a new folder, consistently, while
+    /// the registry runs (`cairn serve --data-dir` that folder restores it).
+    Backup(backup::BackupArgs),
     /// Manage access tokens (on the registry's machine).
     #[command(subcommand)]
     Token(TokenCommand),
@@ -220,6 +224,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Gc(args) => gc::run(args, out).await,
+        Command::Backup(args) => backup::run(args, out).await,
         Command::Token(TokenCommand::Create {
             entity,
             project,

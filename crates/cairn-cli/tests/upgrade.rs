@@ -185,3 +185,75 @@ fn keeps_working(fixture: &str, stored_whole: bool) {
         String::from_utf8_lossy(&verify.stderr)
     );
 }
+
+/// `cairn backup` while the registry serves, then a restore: the backup served alone gives back
+/// exactly what was committed before it (a version committed after it is not there), its
+/// tokens included; a second backup into the same folder is refused.
+#[test]
+fn a_backup_taken_while_serving_restores_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let config = dir.path().join("config.json");
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    let big: Vec<u8> = (0..400_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(src.join("big.bin"), &big).unwrap();
+    std::fs::write(src.join("sub/a.txt"), "before the backup").unwrap();
+    let (server, url) = serve(&data);
+    let put = |url: &str| {
+        json(cairn(
+            url,
+            &config,
+            &[
+                "put",
+                src.to_str().unwrap(),
+                "--name",
+                "ds",
+                "--type",
+                "dataset",
+            ],
+        ))
+    };
+    assert_eq!(put(&url)["version"], "v0");
+    let backup = dir.path().join("backup");
+    let b = backup.to_str().unwrap();
+    let d = data.to_str().unwrap();
+    let report = json(cairn(
+        &url,
+        &config,
+        &["backup", "--data-dir", d, "--to", b],
+    ));
+    assert!(report["blob_bytes"].as_u64().unwrap() > 0, "{report}");
+    let again = cairn(&url, &config, &["backup", "--data-dir", d, "--to", b]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("is not empty"));
+    // committed after the backup: not in it
+    std::fs::write(src.join("sub/a.txt"), "after the backup").unwrap();
+    assert_eq!(put(&url)["version"], "v1");
+    drop(server);
+
+    let (_restored, url) = serve(&backup);
+    let root = dir.path().join("got");
+    json(cairn(
+        &url,
+        &config,
+        &["get", "ds:latest", "--root", root.to_str().unwrap()],
+    ));
+    assert!(std::fs::read(root.join("big.bin")).unwrap() == big);
+    assert_eq!(
+        std::fs::read_to_string(root.join("sub/a.txt")).unwrap(),
+        "before the backup"
+    );
+    let v1 = cairn(
+        &url,
+        &config,
+        &["get", "ds:v1", "--root", root.to_str().unwrap()],
+    );
+    assert!(!v1.status.success(), "v1 was committed after the backup");
+    let verify = cairn(&url, &config, &["verify", "ds:v0", root.to_str().unwrap()]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}

@@ -85,6 +85,24 @@ fn drivers() {
 }
 
 impl SqlStore {
+    /// Write a consistent copy of an SQLite database to `dest` (one read transaction:
+    /// `VACUUM INTO`, writers go on); PostgreSQL is backed up with its own tools.
+    pub async fn snapshot_into(&self, dest: &Path) -> Result<()> {
+        if self.dialect != Dialect::Sqlite {
+            return Err(Error::Unprocessable(
+                "a PostgreSQL database is backed up with pg_dump".into(),
+            ));
+        }
+        let dest = dest
+            .to_str()
+            .ok_or_else(|| Error::Unprocessable(format!("{} is not UTF-8", dest.display())))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(dest)
+            .execute(&self.read)
+            .await?;
+        Ok(())
+    }
+
     /// Open (creating and migrating if needed) the SQLite database at `path`.
     pub async fn open(path: &Path) -> Result<Self> {
         drivers();
