@@ -133,3 +133,11 @@ def test_signed_urls_hold_on_every_replica(registry, project, native):
     assert requests.put(other, data=data).status_code == 201
     head = native.s.head(f"{registry['replica']}/api/v1/projects/team/{project}/blobs/{sha(data)}")
     assert head.status_code == 200
+
+
+def test_an_oversized_graphql_body_is_refused_before_it_is_read(registry):
+    big = "x" * (33 << 20)
+    r = requests.post(registry["url"] + "/graphql", auth=("api", registry["token"]),
+                      json={"query": "query Viewer { viewer { id } }", "variables": {"pad": big}})
+    assert r.status_code == 413
+    assert "at most 32 MiB" in r.json()["errors"][0]["message"]

@@ -27,11 +27,19 @@ use cairn_server::AppState;
 
 pub use error::WandbError;
 
+/// The largest GraphQL request body: 32 MiB.
+pub const GRAPHQL_LIMIT: usize = 32 << 20;
+
 /// The routes the `wandb` SDK calls: `POST /graphql`, run file streams, signed uploads and
 /// downloads, and the V2 artifact file route; give them to [`cairn_server::router_with`].
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/graphql", post(ops::graphql))
+        .route(
+            "/graphql",
+            // the SDK's operations are small (file specs come in batches); a larger body is
+            // refused (413) before it is read into memory
+            post(ops::graphql).layer(axum::extract::DefaultBodyLimit::max(GRAPHQL_LIMIT)),
+        )
         .route(
             "/files/{entity}/{project}/{run}/file_stream",
             post(files::file_stream),

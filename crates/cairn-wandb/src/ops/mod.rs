@@ -158,8 +158,20 @@ pub async fn graphql(
     State(state): State<AppState>,
     caller: std::result::Result<Caller, cairn_server::ApiError>,
     headers: HeaderMap,
-    body: Bytes,
+    body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            let status = e.status();
+            let message = format!(
+                "the GraphQL request could not be read ({e}); at most {} MiB",
+                crate::GRAPHQL_LIMIT >> 20
+            );
+            let body = serde_json::json!({ "data": null, "errors": [{ "message": message }] });
+            return (status, axum::Json(body)).into_response();
+        }
+    };
     let caller = match caller {
         Ok(c) => c.0,
         Err(e) => return WandbError::Unauthorized(e.to_string()).graphql(),
