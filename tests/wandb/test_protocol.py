@@ -141,3 +141,22 @@ def test_an_oversized_graphql_body_is_refused_before_it_is_read(registry):
                       json={"query": "query Viewer { viewer { id } }", "variables": {"pad": big}})
     assert r.status_code == 413
     assert "at most 32 MiB" in r.json()["errors"][0]["message"]
+
+
+def test_no_wandb_turns_the_layer_off(registry, tmp_path):
+    from conftest import start
+    import os
+    binary = os.environ.get("CAIRN_BIN")
+    env = dict(os.environ, CAIRN_ADMIN_TOKEN=registry["token"], RUST_LOG="error")
+    with open(tmp_path / "log", "w") as log:
+        proc, url = start(binary, ["--no-wandb", "--data-dir", str(tmp_path / "d"),
+                                   "--web-dir", str(tmp_path / "no-web")], env, log)
+        try:
+            r = requests.post(url + "/graphql", auth=("api", registry["token"]),
+                              json={"query": "query Viewer { viewer { id } }"})
+            assert r.status_code == 404, r.status_code
+            assert "--no-wandb" in r.json()["errors"][0]["message"]
+            assert requests.get(url + "/api/v1/health").status_code == 200
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)

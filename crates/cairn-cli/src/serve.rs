@@ -267,7 +267,7 @@ pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
         grace: args.shutdown_grace,
     };
     let extra = if args.no_wandb {
-        axum::Router::new()
+        cairn_wandb::disabled()
     } else {
         cairn_wandb::router()
     };

@@ -56,3 +56,17 @@ pub fn router() -> Router<AppState> {
             post(|| async { axum::http::StatusCode::NOT_FOUND }),
         )
 }
+
+/// With the layer off (`cairn serve --no-wandb`): `/graphql` answers 404 with a GraphQL error
+/// that says so, instead of the web app's page, so the SDK reports something a user can act on.
+pub fn disabled() -> Router<AppState> {
+    Router::new().route(
+        "/graphql",
+        axum::routing::any(|| async {
+            let message =
+                "this Cairn registry does not answer the W&B SDK (it runs with --no-wandb)";
+            let body = serde_json::json!({ "data": null, "errors": [{ "message": message }] });
+            (axum::http::StatusCode::NOT_FOUND, axum::Json(body))
+        }),
+    )
+}
