@@ -303,3 +303,29 @@ def test_browsing_with_the_public_api(project, native, tmp_path):
     assert pathlib.Path(got).read_text() == "c"
     assert [x.version for x in api.run(f"{path}/{logger}").logged_artifacts()] == ["v0"]
     assert [x.name for x in api.run(f"{path}/{reader}").used_artifacts()] == ["browse:v0"]
+
+
+def test_a_resumed_run_is_the_same_cairn_run(project, native):
+    write("w.bin", "epoch 1")
+    with wandb.init(id="preempted1", resume="allow") as run:
+        assert not run.resumed
+        a = wandb.Artifact("ckpt", type="model")
+        a.add_file("w.bin")
+        run.log_artifact(a)
+    wandb.teardown()
+    write("w.bin", "epoch 2")
+    with wandb.init(id="preempted1", resume="must") as run:
+        assert run.resumed
+        a = wandb.Artifact("ckpt", type="model")
+        a.add_file("w.bin")
+        run.log_artifact(a)
+    v0, v1 = native.version("ckpt", "v0"), native.version("ckpt", "v1")
+    assert v0["logged_by"] == v1["logged_by"]
+    assert native.get(f"/runs/{v0['logged_by']}")["name"] == "preempted1"
+    # resume="must" for a run that never started is refused, naming the problem
+    wandb.teardown()
+    try:
+        wandb.init(id="never-started", resume="must")
+        raise AssertionError("resume='must' of an unknown run went through")
+    except wandb.errors.UsageError as e:
+        assert "does not exist" in str(e)

@@ -215,6 +215,7 @@ async fn dispatch(op: &str, ctx: &Ctx) -> Result<Value> {
     match op {
         "Viewer" | "GetViewer" | "GetDefaultEntity" => session::viewer(ctx),
         "Run" => session::run(ctx).await,
+        "RunResumeStatus" => session::resume_status(ctx).await,
         "RunOutputArtifacts" => session::run_artifacts(ctx, true).await,
         "RunInputArtifacts" => session::run_artifacts(ctx, false).await,
         "ServerFeaturesQuery" => Ok(json!({ "serverInfo": { "features": [] } })),
