@@ -329,3 +329,19 @@ def test_a_resumed_run_is_the_same_cairn_run(project, native):
         raise AssertionError("resume='must' of an unknown run went through")
     except wandb.errors.UsageError as e:
         assert "does not exist" in str(e)
+
+
+def test_models_and_tables(project, native):
+    write("model/w.pt", os.urandom(2000))
+    with wandb.init() as run:
+        run.log({"loss": 0.5})  # run history: accepted and discarded
+        run.log_model(path="model", name="net", aliases=["prod"])
+        table = wandb.Table(columns=["a", "b"], data=[[1, 2], [3, 4]])
+        art = wandb.Artifact("tab", type="eval")
+        art.add(table, "results")
+        run.log_artifact(art)
+    assert "prod" in native.version("net")["aliases"]
+    with wandb.init() as run:
+        path = run.use_model("net:prod")
+        assert pathlib.Path(path).read_bytes() == pathlib.Path("model/w.pt").read_bytes()
+        assert run.use_artifact("tab:latest").get("results").data == [[1, 2], [3, 4]]
