@@ -82,6 +82,11 @@ pub fn artifact_type(p: &ProjectKey, name: &str) -> String {
     encode(&format!("ArtifactType:{p}/{name}"))
 }
 
+/// A user's id: the token's name.
+pub fn user(name: &str) -> String {
+    encode(&format!("User:{name}"))
+}
+
 /// A run's id.
 pub fn run(p: &ProjectKey, run: &str) -> String {
     encode(&format!("Run:{p}/{run}"))

@@ -25,7 +25,7 @@ fn input(ctx: &Ctx) -> Value {
 async fn target(ctx: &Ctx, role: Role) -> Result<(ProjectKey, cairn_core::ArtifactName, u64)> {
     let id = super::lookup(&input(ctx), "artifactID")
         .ok_or_else(|| WandbError::Invalid("the input names no artifactID".into()))?;
-    let (p, name, index) = super::save::resolve(&ctx.state, &id).await?;
+    let (p, name, index) = super::commit::resolve(&ctx.state, &id).await?;
     ctx.project(p.entity.as_str(), p.project.as_str(), role)?;
     Ok((p, name, index))
 }

@@ -4,6 +4,7 @@
 //! GraphQL error naming it, and logged, never answered with a guess.
 
 mod browse;
+mod commit;
 mod curate;
 mod read;
 pub mod save;
@@ -69,7 +70,7 @@ impl Ctx {
 
     /// The committed version the artifact id in variable `var` names, checked readable.
     pub async fn readable(&self, var: &str) -> Result<(ProjectKey, cairn_core::ArtifactName, u64)> {
-        let (p, name, index) = save::resolve(&self.state, &self.var(var)?).await?;
+        let (p, name, index) = commit::resolve(&self.state, &self.var(var)?).await?;
         self.project(p.entity.as_str(), p.project.as_str(), Role::Read)?;
         Ok((p, name, index))
     }
@@ -230,8 +231,8 @@ async fn dispatch(op: &str, ctx: &Ctx) -> Result<Value> {
         "CreateArtifactManifest" => save::create_manifest(ctx).await,
         "UpdateArtifactManifest" => save::update_manifest(ctx).await,
         "CreateArtifactFiles" => save::create_files(ctx).await,
-        "CommitArtifact" => save::commit(ctx).await,
-        "UseArtifact" => save::use_artifact(ctx).await,
+        "CommitArtifact" => commit::commit(ctx).await,
+        "UseArtifact" => commit::use_artifact(ctx).await,
         "ArtifactByID" => read::by_id(ctx).await,
         "ArtifactMembershipByName" => read::membership_by_name(ctx).await,
         "FetchArtifactManifest" | "ArtifactManifest" => read::manifest(ctx).await,

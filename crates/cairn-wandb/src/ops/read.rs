@@ -138,7 +138,7 @@ async fn version(
 
 /// `ArtifactByID`.
 pub async fn by_id(ctx: &Ctx) -> Result<Value> {
-    let (p, name, index) = match super::save::resolve(&ctx.state, &ctx.var("id")?).await {
+    let (p, name, index) = match super::commit::resolve(&ctx.state, &ctx.var("id")?).await {
         Ok(found) => found,
         Err(WandbError::NotFound(_)) => return Ok(json!({ "artifact": null })),
         Err(e) => return Err(e),
@@ -185,7 +185,7 @@ pub async fn membership_by_name(ctx: &Ctx) -> Result<Value> {
 pub async fn manifest(ctx: &Ctx) -> Result<Value> {
     let id = ctx.opt("id").or_else(|| ctx.opt("artifact_id"));
     let id = id.ok_or_else(|| WandbError::Invalid("the variable \"id\" is missing".into()))?;
-    let (p, name, index) = super::save::resolve(&ctx.state, &id).await?;
+    let (p, name, index) = super::commit::resolve(&ctx.state, &id).await?;
     ctx.project(p.entity.as_str(), p.project.as_str(), Role::Read)?;
     let url = ctx
         .signed("get", Grant::get_manifest(&p, &name, index))

@@ -19,7 +19,7 @@ pub fn viewer(ctx: &Ctx) -> Result<Value> {
     let entity = ctx.default_entity();
     Ok(json!({
         "viewer": {
-            "id": ids::run(&ProjectKey { entity: "viewer".parse()?, project: "viewer".parse()? }, &ctx.caller.name),
+            "id": ids::user(&ctx.caller.name),
             "entity": entity,
             "username": ctx.caller.name,
             "email": null,
