@@ -37,8 +37,8 @@ pub fn router() -> Router<AppState> {
         .route(
             "/graphql",
             // the SDK's operations are small (file specs come in batches); a larger body is
-            // refused (413) before it is read into memory
-            post(ops::graphql).layer(axum::extract::DefaultBodyLimit::max(GRAPHQL_LIMIT)),
+            // refused (413) before it is read into memory (ops::graphql)
+            post(ops::graphql),
         )
         .route(
             "/files/{entity}/{project}/{run}/file_stream",

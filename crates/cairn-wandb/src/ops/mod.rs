@@ -159,23 +159,31 @@ pub async fn graphql(
     State(state): State<AppState>,
     caller: std::result::Result<Caller, cairn_server::ApiError>,
     headers: HeaderMap,
-    body: std::result::Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
-    let body = match body {
-        Ok(b) => b,
-        Err(e) => {
-            let status = e.status();
-            let message = format!(
-                "the GraphQL request could not be read ({e}); at most {} MiB",
-                crate::GRAPHQL_LIMIT >> 20
-            );
-            let body = serde_json::json!({ "data": null, "errors": [{ "message": message }] });
-            return (status, axum::Json(body)).into_response();
-        }
-    };
+    // the key first: no body is read for an unknown caller
     let caller = match caller {
         Ok(c) => c.0,
         Err(e) => return WandbError::Unauthorized(e.to_string()).graphql(),
+    };
+    let too_large = || {
+        let message = format!(
+            "the GraphQL request is over {} MiB; Cairn refuses it",
+            crate::GRAPHQL_LIMIT >> 20
+        );
+        let body = json!({ "data": null, "errors": [{ "message": message }] });
+        (axum::http::StatusCode::PAYLOAD_TOO_LARGE, axum::Json(body)).into_response()
+    };
+    // refused from its declared length before a byte is read; else read up to the limit
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > crate::GRAPHQL_LIMIT) {
+        return too_large();
+    }
+    let body: Bytes = match axum::body::to_bytes(body, crate::GRAPHQL_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => return too_large(),
     };
     let req: Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
