@@ -38,7 +38,13 @@ pub async fn upload(
             put_blob(&state, &ticket::project_of(&p)?, m.parse()?, &headers, body).await
         }
         Grant::PutManifest { s } => {
-            let limit = usize::try_from(state.config.max_json_body).unwrap_or(usize::MAX);
+            // a W&B manifest is parsed whole (the SDK holds it whole too): at most
+            // --max-json-body, refused from its declared length before it is read
+            let limit = state.config.max_json_body;
+            if declared_length(&headers).is_some_and(|n| n > limit) {
+                return Err(cairn_store::Error::TooLarge { limit }.into());
+            }
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
             let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
                 WandbError::Invalid(format!("the manifest upload could not be read: {e}"))
             })?;
@@ -66,10 +72,7 @@ async fn put_blob(
     body: Body,
 ) -> Result<StatusCode> {
     let limit = state.config.max_blob_size;
-    let declared = headers
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
+    if declared_length(headers).is_some_and(|n| n > limit) {
         return Err(cairn_store::Error::TooLarge { limit }.into());
     }
     let stream = body.into_data_stream().map_err(std::io::Error::other);
@@ -116,6 +119,13 @@ async fn put_blob(
     } else {
         StatusCode::OK
     })
+}
+
+/// The request's `Content-Length`, if it states one.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
 }
 
 /// A file's bytes as a stream.
