@@ -10,6 +10,7 @@ mod files;
 mod identity;
 mod params;
 mod quotas;
+mod reference;
 mod runs;
 mod uploads;
 mod versions;
@@ -54,6 +55,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(identity::health))
         .routes(routes!(identity::ready))
         .routes(routes!(identity::openapi_json))
+        .routes(routes!(reference::reference))
         .routes(routes!(identity::whoami))
         .routes(routes!(identity::projects))
         .routes(routes!(identity::create_token))
@@ -98,7 +100,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// Routes that need no token.
-const PUBLIC: [&str; 3] = ["/api/v1/health", "/api/v1/ready", "/api/v1/openapi.json"];
+const PUBLIC: [&str; 4] = [
+    "/api/v1/health",
+    "/api/v1/ready",
+    "/api/v1/openapi.json",
+    "/api/v1/reference",
+];
 
 /// Add to every operation that needs a token the answers any such route gives: 401 (no,
 /// unknown or expired token), 403 (a role or scope that does not reach the path), 429 (too

@@ -72,7 +72,12 @@ async fn the_openapi_document_and_docs_api_md_list_the_same_routes() {
     // every route that needs a token lists the answers any of them can give
     for (method, path) in &served {
         let responses = doc["paths"][path][method]["responses"].as_object().unwrap();
-        let public = ["/api/v1/health", "/api/v1/ready", "/api/v1/openapi.json"];
+        let public = [
+            "/api/v1/health",
+            "/api/v1/ready",
+            "/api/v1/openapi.json",
+            "/api/v1/reference",
+        ];
         for status in ["401", "403", "429"] {
             assert_eq!(
                 responses.contains_key(status),
@@ -197,4 +202,24 @@ async fn metrics_are_scraped_in_the_prometheus_format() {
         "{text}"
     );
     assert!(text.contains("cairn_http_received_bytes_total{"), "{text}");
+}
+
+#[tokio::test]
+async fn the_api_reference_is_one_page_without_a_token() {
+    let s = TestServer::start().await;
+    let res = reqwest::get(format!("{}/api/v1/reference", s.url))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = res.text().await.unwrap();
+    assert!(page.contains(
+        "<code>POST /api/v1/projects/{entity}/{project}/artifacts/{name}/versions</code>"
+    ));
+    assert!(page.contains("id=\"schema-CommitRequest\""));
 }
