@@ -345,3 +345,31 @@ def test_models_and_tables(project, native):
         path = run.use_model("net:prod")
         assert pathlib.Path(path).read_bytes() == pathlib.Path("model/w.pt").read_bytes()
         assert run.use_artifact("tab:latest").get("results").data == [[1, 2], [3, 4]]
+
+
+def test_the_cli_drafts_what_wandb_logged_and_wandb_reads_it_back(project, registry, native, tmp_path):
+    """Both ways through Cairn's own CLI: a wandb version drafted with `cairn draft`."""
+    import subprocess
+
+    write("d/a.txt", "from wandb")
+    write("d/b.txt", "to be removed")
+    with wandb.init() as run:
+        a = wandb.Artifact("both", type="dataset")
+        a.add_dir("d")
+        run.log_artifact(a)
+    write("c.txt", "from the CLI")
+    env = dict(os.environ, CAIRN_HOST=registry["url"], CAIRN_TOKEN=registry["token"],
+               CAIRN_CONFIG=str(tmp_path / "cli.json"), CAIRN_SILENT="1")
+    ls = subprocess.run([os.environ["CAIRN_BIN"], "--json", "ls", f"team/{project}/both"],
+                        env=env, capture_output=True, text=True)
+    assert ls.returncode == 0 and '"v0"' in ls.stdout, ls.stderr
+    draft = subprocess.run(
+        [os.environ["CAIRN_BIN"], "--json", "draft", f"team/{project}/both:latest",
+         "--add", "c.txt", "--remove", "b.txt", "--alias", "cli"],
+        env=env, capture_output=True, text=True)
+    assert draft.returncode == 0, draft.stderr
+    got = wandb.Api().artifact(f"team/{project}/both:cli")
+    assert got.version == "v1"
+    root = pathlib.Path(got.download(root=str(tmp_path / "back")))
+    assert sorted(p.name for p in root.iterdir()) == ["a.txt", "c.txt"]
+    assert (root / "c.txt").read_text() == "from the CLI"
