@@ -62,7 +62,8 @@ async fn every_route_denies_whom_it_should() {
             };
             let public = path == "/api/v1/health"
                 || path == "/api/v1/ready"
-                || path == "/api/v1/openapi.json";
+                || path == "/api/v1/openapi.json"
+                || path == "/api/v1/reference";
             let writes = !matches!(method, Method::GET | Method::HEAD);
             let in_project = path.starts_with("/api/v1/projects/");
             let status = |r: reqwest::Response| r.status();
