@@ -6,15 +6,16 @@ project). Usage: python3 bench/wandb.py CAIRN_BIN WANDB_PYTHON [--repeat N]"""
 
 import os
 import pathlib
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+from registry import start  # noqa: E402  (tests/registry.py)
 
 TOKEN = "cairn_" + "5" * 64
 
@@ -43,17 +44,8 @@ print(time.perf_counter() - t0)
 
 
 def serve(binary, data):
-    proc = subprocess.Popen(
-        [binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", str(data)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        env=dict(os.environ, CAIRN_ADMIN_TOKEN=TOKEN, RUST_LOG="error"),
-    )
-    for line in proc.stdout:
-        m = re.search(r"Cairn is running at (http://[^/\s]+)/", line)
-        if m:
-            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-            return proc, m.group(1)
-    raise SystemExit("cairn serve did not start")
+    return start(binary, ["--data-dir", str(data)],
+                 dict(os.environ, CAIRN_ADMIN_TOKEN=TOKEN, RUST_LOG="error"))
 
 
 def cpu(pid):

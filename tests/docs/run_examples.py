@@ -18,9 +18,10 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import threading
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from registry import start  # noqa: E402
 TOKEN = "cairn_" + "d0c5" * 16
 BLOCK = re.compile(r"(?:<!-- run-before: (.*?) -->\n)?```(\w+)([^\n]*)\n(.*?)```", re.S)
 
@@ -60,17 +61,8 @@ def python_for(body):
 
 
 def serve(binary, data):
-    proc = subprocess.Popen(
-        [binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", str(data)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        env=dict(os.environ, CAIRN_ADMIN_TOKEN=TOKEN, RUST_LOG="error"),
-    )
-    for line in proc.stdout:
-        m = re.search(r"Cairn is running at (http://[^/\s]+)/", line)
-        if m:
-            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-            return proc, m.group(1)
-    raise SystemExit("cairn serve did not start")
+    return start(binary, ["--data-dir", str(data)],
+                 dict(os.environ, CAIRN_ADMIN_TOKEN=TOKEN, RUST_LOG="error"))
 
 
 def main():

@@ -5,9 +5,8 @@ directory, with WANDB_* pointing at the registry."""
 import hashlib
 import os
 import pathlib
-import re
 import subprocess
-import threading
+import sys
 import uuid
 
 import pytest
@@ -15,6 +14,8 @@ import requests
 import wandb
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from registry import start  # noqa: E402  (tests/registry.py, shared with tests/docs and bench/)
 ADMIN = "cairn_" + "0123456789abcdef" * 4
 
 
@@ -25,27 +26,6 @@ def backends():
     elif os.environ.get("CAIRN_REQUIRE_SERVICES"):
         raise RuntimeError("CAIRN_REQUIRE_SERVICES is set but PostgreSQL/S3 are not configured")
     return out
-
-
-def start(binary, args, env, log):
-    proc = subprocess.Popen(
-        [binary, "serve", "--addr", "127.0.0.1:0", *args],
-        stdout=subprocess.PIPE,
-        stderr=log,
-        text=True,
-        env=env,
-    )
-    url = None
-    for line in proc.stdout:
-        found = re.search(r"Cairn is running at (http://[^/\s]+)/", line)
-        if found:
-            url = found.group(1)
-            break
-    if url is None:
-        proc.kill()
-        raise RuntimeError(f"{binary} serve did not start (exit {proc.wait()})")
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
-    return proc, url
 
 
 @pytest.fixture(scope="session", params=backends())

@@ -4,9 +4,7 @@ whole session; each test gets its own project, working directory and `CAIRN_*` e
 import hashlib
 import os
 import pathlib
-import re
-import subprocess
-import threading
+import sys
 import uuid
 
 import pytest
@@ -14,6 +12,8 @@ import pytest
 import cairn
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "tests"))
+from registry import start  # noqa: E402  (tests/registry.py, shared with the other suites)
 
 
 @pytest.fixture(scope="session")
@@ -21,23 +21,12 @@ def registry(tmp_path_factory):
     binary = os.environ.get("CAIRN_BIN") or str(ROOT / "target" / "debug" / "cairn")
     data = tmp_path_factory.mktemp("registry")
     token = "cairn-py-tests-" + uuid.uuid4().hex
-    proc = subprocess.Popen(
-        [binary, "serve", "--addr", "127.0.0.1:0", "--data-dir", str(data)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=dict(os.environ, CAIRN_ADMIN_TOKEN=token, RUST_LOG="warn"),
+    proc, url = start(
+        binary,
+        ["--data-dir", str(data)],
+        dict(os.environ, CAIRN_ADMIN_TOKEN=token, RUST_LOG="warn"),
+        stderr=None,
     )
-    url = None
-    for line in proc.stdout:
-        found = re.search(r"Cairn is running at (http://[^/\s]+)/", line)
-        if found:
-            url = found.group(1)
-            break
-    if url is None:
-        proc.kill()
-        pytest.fail(f"{binary} serve did not start (exit {proc.wait()})")
-    # keep reading so the server never blocks on a full pipe
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()
     yield {"url": url, "token": token, "data": data}
     proc.terminate()
     proc.wait(timeout=20)
