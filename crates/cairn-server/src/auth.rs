@@ -1,6 +1,7 @@
 //! Bearer tokens: who is calling, and what they may do where. Tokens are random secrets; the
 //! registry keeps only their SHA-256.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
@@ -83,11 +84,11 @@ pub fn now_secs() -> i64 {
 /// The secret of an `Authorization` header: `Bearer <secret>`, or `Basic` with the secret as
 /// the password (what the W&B SDK sends: `api:<key>`; the user name is not looked at).
 /// `None` for any other form.
-pub fn bearer_secret(value: &axum::http::HeaderValue) -> Option<String> {
+pub fn bearer_secret(value: &axum::http::HeaderValue) -> Option<Cow<'_, str>> {
     use base64::Engine;
     let value = value.to_str().ok()?;
     if let Some(secret) = value.strip_prefix("Bearer ") {
-        return Some(secret.trim().to_owned());
+        return Some(Cow::Borrowed(secret.trim()));
     }
     let encoded = value.strip_prefix("Basic ")?;
     let decoded = base64::engine::general_purpose::STANDARD
@@ -95,7 +96,7 @@ pub fn bearer_secret(value: &axum::http::HeaderValue) -> Option<String> {
         .ok()?;
     let pair = String::from_utf8(decoded).ok()?;
     let (_, secret) = pair.split_once(':')?;
-    Some(secret.to_owned())
+    Some(Cow::Owned(secret.to_owned()))
 }
 
 impl FromRequestParts<AppState> for Caller {

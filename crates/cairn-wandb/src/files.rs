@@ -109,7 +109,7 @@ async fn put_blob(
     }
     cairn_server::quota::admit_blobs(state, project, &[(blob.digest, blob.size)]).await?;
     let file = tokio::fs::File::open(&path).await.map_err(io)?;
-    let bytes = read_file(file);
+    let bytes = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).boxed();
     let staged = state.blobs.stage(&blob.digest, bytes, limit).await?;
     let new = cairn_server::holding(state, project, staged).await?;
     state.meta.record_md5(project, &[blob]).await?;
@@ -126,23 +126,6 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse().ok())
-}
-
-/// A file's bytes as a stream.
-fn read_file(file: tokio::fs::File) -> cairn_store::ByteStream {
-    futures::stream::unfold(file, |mut file| async move {
-        use tokio::io::AsyncReadExt;
-        let mut buf = vec![0u8; 256 * 1024];
-        match file.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(bytes::Bytes::from(buf)), file))
-            }
-            Err(e) => Some((Err(e), file)),
-        }
-    })
-    .boxed()
 }
 
 /// `GET /wandb/v1/get/{ticket}`: a blob (with `Range`) or a version's W&B manifest.

@@ -51,19 +51,20 @@ pub async fn membership_files(ctx: &Ctx) -> Result<Value> {
         .iter()
         .filter(|(path, _)| wanted.as_ref().is_none_or(|w| w.contains(path.as_str())))
         .collect();
+    let page: Vec<_> = selected.iter().skip(after).take(take).collect();
+    // the page's MD5s in one lookup
+    let blobs: Vec<_> = page.iter().filter_map(|(_, e)| e.stored_blob()).collect();
+    let md5s = crate::md5sum::of_blobs(&ctx.state, &p, &blobs).await?;
     let mut edges = Vec::new();
-    for (path, e) in selected.iter().skip(after).take(take) {
+    for (path, e) in page {
         let url = match (&e.reference, e.stored_blob()) {
             (None, Some(d)) => ctx.signed("get", Grant::get_blob(&p, &d)).await?,
             (r, _) => r.clone().unwrap_or_default(),
         };
-        let md5 = match e.stored_blob() {
-            Some(d) => crate::md5sum::of_blobs(&ctx.state, &p, &[d])
-                .await?
-                .get(&d)
-                .map(crate::manifest::b64),
-            None => None,
-        };
+        let md5 = e
+            .stored_blob()
+            .and_then(|d| md5s.get(&d))
+            .map(crate::manifest::b64);
         edges.push(json!({ "node": {
             "__typename": "File",
             "id": ids::collection(&p, &name) + "/" + path.as_str(),

@@ -8,10 +8,9 @@ use cairn_store::{ProjectKey, Role};
 use serde_json::{Value, json};
 
 use super::Ctx;
-use super::save::{Caller, load, save_of, store};
+use super::save::{load, save_of, store};
 use crate::error::{Result, WandbError};
 use crate::ids::ArtifactId;
-use crate::manifest;
 
 /// The Cairn run recorded for a save's W&B run, if any.
 pub(super) async fn run_of(
@@ -19,20 +18,10 @@ pub(super) async fn run_of(
     p: &ProjectKey,
     run: Option<&str>,
 ) -> Result<Option<cairn_core::RunId>> {
-    let Some(run) = run else { return Ok(None) };
-    let Some(raw) = state
-        .meta
-        .compat_state(&format!("wandb:run:{p}/{run}"))
-        .await?
-    else {
-        return Ok(None);
-    };
-    let v: Value = serde_json::from_str(&raw)
-        .map_err(|e| cairn_store::Error::Corrupt(format!("W&B run state {run}: {e}")))?;
-    Ok(v.get("id")
-        .and_then(Value::as_str)
-        .map(str::parse)
-        .transpose()?)
+    match run {
+        Some(run) => super::session::cairn_run(state, p, run).await,
+        None => Ok(None),
+    }
 }
 
 /// `CommitArtifact`: commit the save as a Cairn version (a distributed one: finish it).
@@ -40,7 +29,7 @@ pub async fn commit(ctx: &Ctx) -> Result<Value> {
     let id = save_of(ctx, "artifactID")?;
     let mut save = load(&ctx.state, &id).await?;
     let p = save.project_key()?;
-    Caller(ctx).require(&p)?;
+    ctx.require(&p, Role::Write)?;
     let run = run_of(&ctx.state, &p, save.run.as_deref()).await?;
     let response = match (&save.committed, &save.distributed) {
         (Some(_), _) => None,
@@ -56,10 +45,9 @@ pub async fn commit(ctx: &Ctx) -> Result<Value> {
             Some(ctx.state.meta.finish(&p, &save.name, dist, request).await?)
         }
         (None, None) => {
-            let wb = save.manifest.clone().ok_or_else(|| {
+            let manifest = save.resolved.take().ok_or_else(|| {
                 WandbError::Invalid("CommitArtifact before the manifest was uploaded".into())
             })?;
-            let manifest = manifest::to_cairn(&ctx.state, &p, &wb).await?;
             let base = match save.base.as_deref().map(ArtifactId::decode).transpose() {
                 Ok(Some(ArtifactId::Version {
                     project,
@@ -106,7 +94,6 @@ pub async fn commit(ctx: &Ctx) -> Result<Value> {
     };
     if let Some(r) = response {
         save.committed = Some(r.index);
-        save.manifest = None;
         store(&ctx.state, &id, &save).await?;
     }
     let index = save.committed.expect("set above");
@@ -148,7 +135,7 @@ pub async fn use_artifact(ctx: &Ctx) -> Result<Value> {
     let artifact = super::lookup(&input, "artifactID")
         .ok_or_else(|| WandbError::Invalid("UseArtifact needs artifactID".into()))?;
     let (p, name, index) = resolve(&ctx.state, &artifact).await?;
-    ctx.project(p.entity.as_str(), p.project.as_str(), Role::Read)?;
+    ctx.require(&p, Role::Read)?;
     let run_entity = super::lookup(&input, "entityName").unwrap_or_else(|| p.entity.to_string());
     let run_project = super::lookup(&input, "projectName").unwrap_or_else(|| p.project.to_string());
     if let Some(run) = super::lookup(&input, "runName") {

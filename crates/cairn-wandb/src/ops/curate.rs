@@ -26,7 +26,7 @@ async fn target(ctx: &Ctx, role: Role) -> Result<(ProjectKey, cairn_core::Artifa
     let id = super::lookup(&input(ctx), "artifactID")
         .ok_or_else(|| WandbError::Invalid("the input names no artifactID".into()))?;
     let (p, name, index) = super::commit::resolve(&ctx.state, &id).await?;
-    ctx.project(p.entity.as_str(), p.project.as_str(), role)?;
+    ctx.require(&p, role)?;
     Ok((p, name, index))
 }
 
@@ -126,14 +126,17 @@ async fn run_json(ctx: &Ctx, p: &ProjectKey, id: &RunId) -> Result<Value> {
     }))
 }
 
+/// The lineage of the version the `id` variable names (checked readable).
+async fn lineage(ctx: &Ctx) -> Result<(ProjectKey, cairn_core::wire::Lineage)> {
+    let (p, name, index) = ctx.readable("id").await?;
+    let r = VersionRef::Index(index);
+    let lineage = ctx.state.meta.lineage(&p, &name, &r).await?;
+    Ok((p, lineage))
+}
+
 /// `ArtifactCreatedBy`: the run that logged a version (null when none did).
 pub async fn created_by(ctx: &Ctx) -> Result<Value> {
-    let (p, name, index) = ctx.readable("id").await?;
-    let lineage = ctx
-        .state
-        .meta
-        .lineage(&p, &name, &VersionRef::Index(index))
-        .await?;
+    let (p, lineage) = lineage(ctx).await?;
     let run = match &lineage.logged_by {
         Some(id) => run_json(ctx, &p, id).await?,
         None => Value::Null,
@@ -143,12 +146,7 @@ pub async fn created_by(ctx: &Ctx) -> Result<Value> {
 
 /// `ArtifactUsedBy`: the runs that used a version.
 pub async fn used_by(ctx: &Ctx) -> Result<Value> {
-    let (p, name, index) = ctx.readable("id").await?;
-    let lineage = ctx
-        .state
-        .meta
-        .lineage(&p, &name, &VersionRef::Index(index))
-        .await?;
+    let (p, lineage) = lineage(ctx).await?;
     let mut edges = Vec::new();
     for id in &lineage.used_by {
         edges.push(json!({ "node": run_json(ctx, &p, id).await? }));
@@ -159,8 +157,6 @@ pub async fn used_by(ctx: &Ctx) -> Result<Value> {
 /// `IsProjectReadOnly`: whether the key may write to the project.
 pub async fn project_read_only(ctx: &Ctx) -> Result<Value> {
     let p = ctx.project(&ctx.var("entity")?, &ctx.var("project")?, Role::Read)?;
-    let writable = ctx
-        .project(p.entity.as_str(), p.project.as_str(), Role::Write)
-        .is_ok();
+    let writable = ctx.require(&p, Role::Write).is_ok();
     Ok(json!({ "project": { "readOnly": !writable } }))
 }

@@ -64,14 +64,20 @@ impl Ctx {
             entity: entity.parse::<Entity>()?,
             project: project.parse::<Project>()?,
         };
-        Caller(self.caller.clone()).require(&key, role)?;
+        self.require(&key, role)?;
         Ok(key)
+    }
+
+    /// Fail unless the key has `role` on `project`.
+    pub fn require(&self, project: &ProjectKey, role: Role) -> Result<()> {
+        Caller(self.caller.clone()).require(project, role)?;
+        Ok(())
     }
 
     /// The committed version the artifact id in variable `var` names, checked readable.
     pub async fn readable(&self, var: &str) -> Result<(ProjectKey, cairn_core::ArtifactName, u64)> {
         let (p, name, index) = commit::resolve(&self.state, &self.var(var)?).await?;
-        self.project(p.entity.as_str(), p.project.as_str(), Role::Read)?;
+        self.require(&p, Role::Read)?;
         Ok((p, name, index))
     }
 

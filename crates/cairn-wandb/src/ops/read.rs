@@ -143,7 +143,7 @@ pub async fn by_id(ctx: &Ctx) -> Result<Value> {
         Err(WandbError::NotFound(_)) => return Ok(json!({ "artifact": null })),
         Err(e) => return Err(e),
     };
-    ctx.project(p.entity.as_str(), p.project.as_str(), Role::Read)?;
+    ctx.require(&p, Role::Read)?;
     let v = version(ctx, &p, &name, &VersionRef::Index(index)).await?;
     Ok(json!({ "artifact": artifact_json(ctx, &p, &v).await? }))
 }
@@ -186,7 +186,7 @@ pub async fn manifest(ctx: &Ctx) -> Result<Value> {
     let id = ctx.opt("id").or_else(|| ctx.opt("artifact_id"));
     let id = id.ok_or_else(|| WandbError::Invalid("the variable \"id\" is missing".into()))?;
     let (p, name, index) = super::commit::resolve(&ctx.state, &id).await?;
-    ctx.project(p.entity.as_str(), p.project.as_str(), Role::Read)?;
+    ctx.require(&p, Role::Read)?;
     let url = ctx
         .signed("get", Grant::get_manifest(&p, &name, index))
         .await?;
@@ -252,14 +252,17 @@ pub async fn membership_files(ctx: &Ctx) -> Result<Value> {
     }))
 }
 
+/// The manifest of the version the `id` variable names (checked readable).
+async fn readable_manifest(ctx: &Ctx) -> Result<(ProjectKey, cairn_core::Manifest)> {
+    let (p, name, index) = ctx.readable("id").await?;
+    let r = VersionRef::Index(index);
+    let (_, m) = ctx.state.meta.manifest(&p, &name, &r).await?;
+    Ok((p, m))
+}
+
 /// `ArtifactFileURLs` (earlier releases' downloads): a version's files with URLs, paged.
 pub async fn file_urls(ctx: &Ctx) -> Result<Value> {
-    let (p, name, index) = ctx.readable("id").await?;
-    let (_, m) = ctx
-        .state
-        .meta
-        .manifest(&p, &name, &VersionRef::Index(index))
-        .await?;
+    let (p, m) = readable_manifest(ctx).await?;
     let (edges, end) = files_page(ctx, &p, &m).await?;
     Ok(json!({
         "artifact": {
@@ -274,12 +277,7 @@ pub async fn file_urls(ctx: &Ctx) -> Result<Value> {
 /// `ArtifactFileURLsByManifestEntries`: URLs for the entries the client names (the manifest
 /// read once, whatever the number of entries).
 pub async fn files_by_entries(ctx: &Ctx) -> Result<Value> {
-    let (p, name, index) = ctx.readable("id").await?;
-    let (_, m) = ctx
-        .state
-        .meta
-        .manifest(&p, &name, &VersionRef::Index(index))
-        .await?;
+    let (p, m) = readable_manifest(ctx).await?;
     let entries: std::collections::BTreeMap<&str, &cairn_core::Entry> =
         m.iter().map(|(path, e)| (path.as_str(), e)).collect();
     let mut edges = Vec::new();

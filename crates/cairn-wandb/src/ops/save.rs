@@ -44,8 +44,10 @@ pub struct Save {
     pub distributed: Option<DistributedId>,
     /// The version it was drafted from (`baseArtifactID`).
     pub base: Option<String>,
-    /// The uploaded manifest (full saves).
-    pub manifest: Option<WbManifest>,
+    /// The uploaded manifest, resolved to Cairn's through the project's MD5 index (full saves;
+    /// dropped once committed).
+    #[serde(default)]
+    pub resolved: Option<cairn_core::Manifest>,
     /// The version once committed.
     pub committed: Option<u64>,
     /// An `incremental=True` artifact (manifest type INCREMENTAL): its files are added to the
@@ -165,7 +167,7 @@ pub async fn create_artifact(ctx: &Ctx) -> Result<Value> {
         run,
         distributed: get("distributedID").map(|d| d.parse()).transpose()?,
         base: None,
-        manifest: None,
+        resolved: None,
         committed: None,
         incremental: false,
     };
@@ -217,7 +219,7 @@ pub async fn create_manifest(ctx: &Ctx) -> Result<Value> {
     let id = save_of(ctx, "artifactID")?;
     let mut save = load(&ctx.state, &id).await?;
     let p = save.project_key()?;
-    Caller(ctx).require(&p)?;
+    ctx.require(&p, Role::Write)?;
     let incremental = ctx.opt("manifestType").as_deref() == Some("INCREMENTAL");
     let base = ctx.opt("baseArtifactID");
     if base.is_some() || incremental {
@@ -232,19 +234,8 @@ pub async fn create_manifest(ctx: &Ctx) -> Result<Value> {
 pub async fn update_manifest(ctx: &Ctx) -> Result<Value> {
     let id = ids::manifest_save(&ctx.var("artifactManifestID")?)?;
     let save = load(&ctx.state, &id).await?;
-    Caller(ctx).require(&save.project_key()?)?;
+    ctx.require(&save.project_key()?, Role::Write)?;
     manifest_answer(ctx, "updateArtifactManifest", &id).await
-}
-
-/// The caller, allowed to write to a save's project.
-pub(super) struct Caller<'a>(pub(super) &'a Ctx);
-
-impl Caller<'_> {
-    pub(super) fn require(&self, p: &ProjectKey) -> Result<()> {
-        self.0
-            .project(p.entity.as_str(), p.project.as_str(), Role::Write)?;
-        Ok(())
-    }
 }
 
 /// `CreateArtifactFiles`: an upload URL for each file whose MD5 the project does not hold;
@@ -276,7 +267,7 @@ pub async fn create_files(ctx: &Ctx) -> Result<Value> {
             Some(p) => p.clone(),
             None => {
                 let p = load(&ctx.state, &id).await?.project_key()?;
-                Caller(ctx).require(&p)?;
+                ctx.require(&p, Role::Write)?;
                 saves.insert(id.clone(), p.clone());
                 p
             }
@@ -332,8 +323,9 @@ pub async fn manifest_uploaded(state: &AppState, id: &str, wb: WbManifest) -> Re
         ));
     }
     let p = save.project_key()?;
+    // resolved once, here: a file the project never received is refused at the upload
+    let manifest = manifest::to_cairn(state, &p, &wb).await?;
     if let Some(dist) = &save.distributed {
-        let manifest = manifest::to_cairn(state, &p, &wb).await?;
         let run = super::commit::run_of(state, &p, save.run.as_deref()).await?;
         let request = UpsertRequest {
             type_: Some(save.type_.clone()),
@@ -346,8 +338,6 @@ pub async fn manifest_uploaded(state: &AppState, id: &str, wb: WbManifest) -> Re
         state.meta.upsert(&p, &save.name, dist, request).await?;
         return Ok(());
     }
-    // resolve now so a file the project never received is refused at the upload
-    manifest::to_cairn(state, &p, &wb).await?;
-    save.manifest = Some(wb);
+    save.resolved = Some(manifest);
     store(state, id, &save).await
 }

@@ -4,6 +4,7 @@
 
 use cairn_core::RunId;
 use cairn_core::wire::RunRequest;
+use cairn_server::AppState;
 use cairn_store::{ProjectKey, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -43,12 +44,12 @@ fn run_key(p: &ProjectKey, run: &str) -> String {
 }
 
 /// The Cairn run recorded for a W&B run, if any.
-pub async fn cairn_run(ctx: &Ctx, p: &ProjectKey, run: &str) -> Result<Option<RunId>> {
-    Ok(run_state(ctx, p, run).await?.map(|s| s.id))
+pub async fn cairn_run(state: &AppState, p: &ProjectKey, run: &str) -> Result<Option<RunId>> {
+    Ok(run_state(state, p, run).await?.map(|s| s.id))
 }
 
-async fn run_state(ctx: &Ctx, p: &ProjectKey, run: &str) -> Result<Option<RunState>> {
-    let Some(raw) = ctx.state.meta.compat_state(&run_key(p, run)).await? else {
+async fn run_state(state: &AppState, p: &ProjectKey, run: &str) -> Result<Option<RunState>> {
+    let Some(raw) = state.meta.compat_state(&run_key(p, run)).await? else {
         return Ok(None);
     };
     let s: RunState = serde_json::from_str(&raw)
@@ -65,7 +66,7 @@ pub async fn ensure_run(
     group: Option<&str>,
     job_type: Option<&str>,
 ) -> Result<(RunId, bool)> {
-    if let Some(id) = cairn_run(ctx, p, run).await? {
+    if let Some(id) = cairn_run(&ctx.state, p, run).await? {
         return Ok((id, false));
     }
     let request = RunRequest {
@@ -87,7 +88,10 @@ pub async fn ensure_run(
     if inserted {
         return Ok((created.id, true));
     }
-    Ok((cairn_run(ctx, p, run).await?.unwrap_or(created.id), false))
+    Ok((
+        cairn_run(&ctx.state, p, run).await?.unwrap_or(created.id),
+        false,
+    ))
 }
 
 /// `UpsertBucket`: start (or update) a run.
@@ -157,7 +161,7 @@ pub async fn create_run_files(ctx: &Ctx) -> Result<Value> {
 pub async fn run(ctx: &Ctx) -> Result<Value> {
     let p = ctx.project(&ctx.var("entity")?, &ctx.var("project")?, Role::Read)?;
     let name = ctx.var("name")?;
-    let Some(state) = run_state(ctx, &p, &name).await? else {
+    let Some(state) = run_state(&ctx.state, &p, &name).await? else {
         return Ok(json!({ "project": { "run": null } }));
     };
     let run = ctx.state.meta.run(&p, &state.id).await?;
@@ -196,7 +200,7 @@ pub async fn run(ctx: &Ctx) -> Result<Value> {
 /// ones left out).
 pub async fn run_artifacts(ctx: &Ctx, logged: bool) -> Result<Value> {
     let p = ctx.project(&ctx.var("entity")?, &ctx.var("project")?, Role::Read)?;
-    let Some(id) = cairn_run(ctx, &p, &ctx.var("run")?).await? else {
+    let Some(id) = cairn_run(&ctx.state, &p, &ctx.var("run")?).await? else {
         return Ok(json!({ "project": { "run": null } }));
     };
     let run = ctx.state.meta.run(&p, &id).await?;
@@ -227,7 +231,7 @@ pub async fn resume_status(ctx: &Ctx) -> Result<Value> {
     let project = ctx.opt("project").unwrap_or_else(|| "uncategorized".into());
     let p = ctx.project(&entity, &project, Role::Read)?;
     let name = ctx.var("name")?;
-    let bucket = match cairn_run(ctx, &p, &name).await? {
+    let bucket = match cairn_run(&ctx.state, &p, &name).await? {
         None => Value::Null,
         Some(_) => json!({
             "id": ids::run(&p, &name),

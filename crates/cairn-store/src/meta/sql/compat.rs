@@ -6,8 +6,10 @@ use sqlx::AnyPool;
 use crate::error::{Error, Result};
 use crate::meta::{BlobMd5, Md5, ProjectKey};
 
-/// Record MD5s of blobs `p` holds; an MD5 already recorded keeps its first blob.
+/// Record MD5s of blobs `p` holds, in one transaction; an MD5 already recorded keeps its first
+/// blob.
 pub(super) async fn record_md5(pool: &AnyPool, p: &ProjectKey, blobs: &[BlobMd5]) -> Result<()> {
+    let mut tx = pool.begin().await?;
     for b in blobs {
         let size = i64::try_from(b.size)
             .map_err(|_| Error::Unprocessable(format!("a size of {} bytes", b.size)))?;
@@ -20,9 +22,10 @@ pub(super) async fn record_md5(pool: &AnyPool, p: &ProjectKey, blobs: &[BlobMd5]
         .bind(b.md5.to_string())
         .bind(b.digest.to_string())
         .bind(size)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
     }
+    tx.commit().await?;
     Ok(())
 }
 
