@@ -8,7 +8,7 @@ value holds "…" (a placeholder for the reader's own token) keeps the value the
 and the README's address `http://127.0.0.1:8080` stands for the registry the harness started. Python blocks run in the virtualenv that has what they import (`cairn`:
 target/python from scripts/test-python; `wandb`: scripts/wandb-venv).
 
-Usage: python3 tests/docs/run_examples.py [FILE.md …]   (default: README.md docs/*.md)
+Usage: python3 tests/docs/run_examples.py [FILE.md …]   (default: README.md and docs/, the guide)
 Exit 1 naming each failing block (file, line, its output)."""
 
 import os
@@ -67,7 +67,7 @@ def serve(binary, data):
 
 def main():
     files = [pathlib.Path(a).resolve() for a in sys.argv[1:]] or (
-        [ROOT / "README.md"] + sorted((ROOT / "docs").glob("*.md")))
+        [ROOT / "README.md"] + sorted((ROOT / "docs").rglob("*.md")))
     binary = os.environ.get("CAIRN_BIN") or str(ROOT / "target" / "debug" / "cairn")
     failures, ran, skipped = [], 0, 0
     with tempfile.TemporaryDirectory(prefix="cairn-docs-") as tmp:
@@ -75,7 +75,7 @@ def main():
         proc, url = serve(binary, tmp / "registry")
         try:
             for md in files:
-                work = tmp / md.stem
+                work = tmp / (str(md.relative_to(ROOT)) if md.is_relative_to(ROOT) else md.name).replace("/", "_")
                 work.mkdir()
                 env = dict(
                     os.environ,

@@ -93,6 +93,23 @@ impl Api {
             .await
     }
 
+    /// Change the description and/or metadata (`None`: unchanged; metadata replaces the old)
+    /// of the version `path` names (`[[entity/]project/]name:ref`); the version's contents
+    /// never change.
+    pub async fn update_version(
+        &self,
+        path: &str,
+        update: &cairn_core::wire::VersionUpdate,
+    ) -> Result<Version> {
+        let version = self.artifact(path).await?;
+        let info = version.info();
+        let url = version.project.api(&format!(
+            "/artifacts/{}/versions/{}",
+            info.name, info.version
+        ));
+        self.http.json(Method::PATCH, &url, Some(update)).await
+    }
+
     /// Remove `alias` from the collection `path` names (`[[entity/]project/]name`).
     pub async fn delete_alias(&self, path: &str, alias: &str) -> Result<()> {
         let p = self.parse_path(path)?;

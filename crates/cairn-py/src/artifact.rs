@@ -28,10 +28,12 @@ pub(crate) enum State {
         project: ProjectRef,
         outcome: Option<CommitOutcome>,
     },
-    /// A committed version read from the registry; `aliases` is what `save()` will make them.
+    /// A committed version read from the registry; `aliases` is what `save()` will make them,
+    /// `edit` the description and metadata it will set (`None`: unchanged).
     Fetched {
         version: Box<ArtifactVersion>,
         aliases: Vec<String>,
+        edit: cairn_core::wire::VersionUpdate,
     },
 }
 
@@ -55,6 +57,7 @@ impl PyArtifact {
             state: State::Fetched {
                 version: Box::new(version),
                 aliases,
+                edit: Default::default(),
             },
         }
     }
@@ -222,8 +225,19 @@ impl PyArtifact {
     /// `aliases` changed moves them.
     #[pyo3(signature = (project=None))]
     fn save(mut slf: PyRefMut<'_, Self>, py: Python<'_>, project: Option<&str>) -> PyResult<()> {
-        if let State::Fetched { version, aliases } = &slf.state {
-            return save_aliases(py, version, aliases);
+        if let State::Fetched {
+            version,
+            aliases,
+            edit,
+        } = &slf.state
+        {
+            save_aliases(py, version, aliases)?;
+            if *edit != cairn_core::wire::VersionUpdate::default() {
+                let path = qualified(version);
+                let api = connect()?;
+                block(py, api.update_version(&path, edit))?.or_raise()?;
+            }
+            return Ok(());
         }
         if let Some(run) = current(py).filter(|_| project.is_none()) {
             return run.borrow(py).log(py, &mut slf, Vec::new());
@@ -422,12 +436,20 @@ impl PyArtifact {
     fn description(&self) -> Option<String> {
         match &self.state {
             State::Draft(a) | State::Logged { artifact: a, .. } => a.description.clone(),
-            State::Fetched { version, .. } => version.info().description.clone(),
+            State::Fetched { version, edit, .. } => edit
+                .description
+                .clone()
+                .or_else(|| version.info().description.clone()),
         }
     }
 
+    /// On a fetched version, `save()` sets it on the version (its contents never change).
     #[setter]
     fn set_description(&mut self, description: Option<String>) -> PyResult<()> {
+        if let State::Fetched { edit, .. } = &mut self.state {
+            edit.description = Some(description.unwrap_or_default());
+            return Ok(());
+        }
         self.draft("change the description")?.description = description;
         Ok(())
     }
@@ -440,14 +462,21 @@ impl PyArtifact {
             State::Draft(a) | State::Logged { artifact: a, .. } => {
                 a.metadata.as_ref().unwrap_or(&empty)
             }
-            State::Fetched { version, .. } => &version.info().metadata,
+            State::Fetched { version, edit, .. } => {
+                edit.metadata.as_ref().unwrap_or(&version.info().metadata)
+            }
         };
         from_json(py, map)
     }
 
+    /// On a fetched version, `save()` replaces the version's metadata with it.
     #[setter]
     fn set_metadata(&mut self, py: Python<'_>, metadata: Bound<'_, PyDict>) -> PyResult<()> {
         let map = to_json_map(py, &metadata)?;
+        if let State::Fetched { edit, .. } = &mut self.state {
+            edit.metadata = Some(map);
+            return Ok(());
+        }
         self.draft("change the metadata")?.metadata = Some(map);
         Ok(())
     }

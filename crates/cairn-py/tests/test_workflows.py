@@ -3,6 +3,8 @@
 
 import threading
 
+import pytest
+
 import cairn
 from conftest import digests, sha, write
 
@@ -238,3 +240,23 @@ def test_moving_aliases_on_a_fetched_version(project):
     v0.aliases = v0.aliases + ["production"]
     v0.save()
     assert cairn.Api().artifact("model:production").version == "v0"
+
+
+def test_editing_the_description_and_metadata_of_a_fetched_version(project):
+    write("a.txt", "a")
+    x = cairn.Artifact("notes", "dataset", description="first", metadata={"k": 1})
+    x.add_file("a.txt")
+    x.save()
+    v0 = cairn.Api().artifact("notes:v0")
+    v0.description = "**better**"
+    v0.metadata = {"accuracy": 0.5, "nested": {"a": [1, 2]}}
+    assert v0.description == "**better**"  # what save() will set
+    v0.save()
+    again = cairn.Api().artifact("notes:latest")
+    assert again.version == "v0"  # the contents did not change: no new version
+    assert again.description == "**better**"
+    assert again.metadata == {"accuracy": 0.5, "nested": {"a": [1, 2]}}
+    assert again.digest == v0.digest
+    # a logged artifact still refuses: its version is the registry's
+    with pytest.raises(cairn.ArtifactFinalizedError):
+        x.description = "no"

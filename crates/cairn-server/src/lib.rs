@@ -30,6 +30,7 @@ mod commit_body;
 pub mod error;
 mod extract;
 pub mod fairness;
+mod guide;
 mod monitoring;
 pub mod proxy;
 pub mod quota;

@@ -19,6 +19,7 @@ use crate::Config;
 /// Serve the configured web dir (Trunk's `dist/`) if it holds an `index.html`, else a page
 /// that says how to build it; then the security headers and CORS around everything.
 pub(crate) fn service(router: Router, config: &Config) -> Router {
+    let router = router.merge(crate::guide::routes(config.web_dir.as_deref()));
     let index = config
         .web_dir
         .as_deref()
@@ -43,8 +44,9 @@ pub(crate) fn service(router: Router, config: &Config) -> Router {
         }),
     };
     let csp = policy(index.as_deref(), &config.frame_ancestors);
+    // the guide at /docs sets a policy of its own first
     let router = router
-        .layer(SetResponseHeaderLayer::overriding(
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_str(&csp).unwrap_or(HeaderValue::from_static("default-src 'self'")),
         ))
@@ -104,11 +106,7 @@ fn policy(index: Option<&Path>, frame_ancestors: &[String]) -> String {
         .and_then(|i| std::fs::read_to_string(i).ok())
         .unwrap_or_default();
     let hashes: String = inline_scripts(&html)
-        .map(|s| {
-            let digest = Digest::of(s.as_bytes());
-            let b64 = base64::engine::general_purpose::STANDARD.encode(digest.as_bytes());
-            format!(" 'sha256-{b64}'")
-        })
+        .map(|s| format!(" {}", script_hash(s)))
         .collect();
     let ancestors = if frame_ancestors.is_empty() {
         "'self'".to_owned()
@@ -122,8 +120,15 @@ fn policy(index: Option<&Path>, frame_ancestors: &[String]) -> String {
     )
 }
 
+/// A CSP source allowing exactly the inline script `body`: `'sha256-<base64>'`.
+pub(crate) fn script_hash(body: &str) -> String {
+    let digest = Digest::of(body.as_bytes());
+    let b64 = base64::engine::general_purpose::STANDARD.encode(digest.as_bytes());
+    format!("'sha256-{b64}'")
+}
+
 /// The bodies of the `<script>` elements without `src`.
-fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
     let mut rest = html;
     std::iter::from_fn(move || {
         loop {

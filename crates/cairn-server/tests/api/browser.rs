@@ -113,3 +113,97 @@ async fn cors_answers_listed_origins_only_and_never_with_credentials() {
     let res = preflight(&s, "https://dash.example.com").await.unwrap();
     assert!(res.headers().get("access-control-allow-origin").is_none());
 }
+
+/// The guide at /docs (mdBook's build in `<web-dir>/docs`): its own policy with its pages'
+/// inline scripts by hash, `/docs` → `/docs/`, its 404 page; not built, a page saying how.
+#[tokio::test]
+async fn the_guide_is_served_at_docs_with_its_own_script_hashes() {
+    let (s, dist) = server(&[], &[]).await;
+    // not built yet: a 404 that says how, never the web app
+    let res = s
+        .client
+        .get(format!("{}/docs/", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(res.text().await.unwrap().contains("mdbook build docs"));
+
+    let docs = dist.path().join("docs");
+    std::fs::create_dir_all(docs.join("guide")).unwrap();
+    std::fs::write(
+        docs.join("index.html"),
+        "<script>var root = \"\";</script>guide home",
+    )
+    .unwrap();
+    std::fs::write(
+        docs.join("guide/create.html"),
+        "<script>var root = \"../\";</script><script src=\"../book.js\"></script>create",
+    )
+    .unwrap();
+    std::fs::write(docs.join("404.html"), "no such page").unwrap();
+    let (s, _dist) = {
+        let config = cairn_server::Config {
+            web_dir: Some(dist.path().to_owned()),
+            ..Default::default()
+        };
+        (TestServer::with_config(config).await, dist)
+    };
+
+    let res = s
+        .client
+        .get(format!("{}/docs", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.url().path(), "/docs/", "redirected to the folder");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("guide home"));
+
+    let res = s
+        .client
+        .get(format!("{}/docs/guide/create.html", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let hash = |body: &str| {
+        base64::engine::general_purpose::STANDARD
+            .encode(cairn_core::Digest::of(body.as_bytes()).as_bytes())
+    };
+    for inline in ["var root = \"\";", "var root = \"../\";"] {
+        assert!(csp.contains(&format!("'sha256-{}'", hash(inline))), "{csp}");
+    }
+    let scripts = csp
+        .split(';')
+        .find(|d| d.trim().starts_with("script-src"))
+        .unwrap();
+    assert!(
+        !scripts.contains("unsafe") && !scripts.contains("wasm"),
+        "{csp}"
+    );
+    assert!(res.text().await.unwrap().contains("create"));
+
+    let res = s
+        .client
+        .get(format!("{}/docs/nope.html", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(res.text().await.unwrap(), "no such page");
+
+    // the web app keeps its own policy
+    let res = s
+        .client
+        .get(format!("{}/ent/proj", s.url))
+        .send()
+        .await
+        .unwrap();
+    let csp = res.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
+}
