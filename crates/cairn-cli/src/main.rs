@@ -250,10 +250,12 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
                 expires_at: expires_in.map(|d| cairn_server::auth::now_secs() + d.as_secs() as i64),
                 ..cairn_store::TokenRecord::new(name.clone(), entity, role)
             };
-            println!(
-                "{}",
-                cairn_server::auth::create_token(&meta, &record).await?
-            );
+            let token = cairn_server::auth::create_token(&meta, &record).await?;
+            let answer = cairn_core::wire::TokenResponse {
+                expires_at: record.expires_at.map(cairn_server::auth::rfc3339),
+                token,
+            };
+            out.print(&answer, || answer.token.clone());
             Ok(())
         }
         Command::Login { entity, project } => {

@@ -81,6 +81,13 @@ pub fn now_secs() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// Unix seconds as RFC 3339 (`2026-12-07T17:00:00Z`): token expiry on the wire.
+pub fn rfc3339(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// The secret of an `Authorization` header: `Bearer <secret>`, or `Basic` with the secret as
 /// the password (what the W&B SDK sends: `api:<key>`; the user name is not looked at).
 /// `None` for any other form.

@@ -7,7 +7,7 @@ use cairn_core::wire::{Health, Problem, TokenRequest, TokenResponse, Whoami};
 use cairn_store::{Role, TokenRecord};
 
 use crate::AppState;
-use crate::auth::{Caller, create_token as new_token, now_secs};
+use crate::auth::{Caller, create_token as new_token, now_secs, rfc3339};
 use crate::error::ApiError;
 use crate::error::ApiResult;
 use crate::extract::ApiJson;
@@ -82,12 +82,6 @@ pub(crate) async fn whoami(Caller(token): Caller) -> Json<Whoami> {
         project: token.project.map(|p| p.to_string()),
         expires_at: token.expires_at.map(rfc3339),
     })
-}
-
-fn rfc3339(secs: i64) -> String {
-    chrono::DateTime::from_timestamp(secs, 0)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Longest life of a token made by anyone but an admin of every entity.
