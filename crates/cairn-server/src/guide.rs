@@ -30,6 +30,7 @@ pub(crate) fn routes<S: Clone + Send + Sync + 'static>(web_dir: Option<&Path>) -
         Some(dir) => Router::new()
             .fallback_service(
                 ServeDir::new(dir)
+                    .precompressed_br()
                     .precompressed_gzip()
                     .not_found_service(ServeFile::new(dir.join("404.html"))),
             )

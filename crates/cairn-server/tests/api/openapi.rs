@@ -106,10 +106,12 @@ async fn serves_the_web_app_with_spa_fallback() {
     let dist = tempfile::tempdir().unwrap();
     std::fs::write(dist.path().join("index.html"), "<html>cairn app</html>").unwrap();
     std::fs::write(dist.path().join("app.js"), "console.log(1)").unwrap();
-    // a hashed asset and its gzip sibling (scripts/web-tools precompresses the build)
+    // a hashed asset and its brotli and gzip siblings (scripts/compress-dist.mjs precompresses
+    // the build)
     let wasm = "cairn-web-0123456789abcdef_bg.wasm";
     std::fs::write(dist.path().join(wasm), vec![0u8; 4096]).unwrap();
     std::fs::write(dist.path().join(format!("{wasm}.gz")), b"gzipped").unwrap();
+    std::fs::write(dist.path().join(format!("{wasm}.br")), b"brotli").unwrap();
     let config = cairn_server::Config {
         web_dir: Some(dist.path().to_owned()),
         ..Default::default()
@@ -137,6 +139,15 @@ async fn serves_the_web_app_with_spa_fallback() {
         "public, max-age=31536000, immutable"
     );
     assert_eq!(zipped.bytes().await.unwrap().as_ref(), b"gzipped");
+    let br = s
+        .client
+        .get(format!("{}/{wasm}", s.url))
+        .header("accept-encoding", "gzip, deflate, br, zstd")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(br.headers()["content-encoding"], "br");
+    assert_eq!(br.bytes().await.unwrap().as_ref(), b"brotli");
     let plain = get(&format!("/{wasm}")).await.unwrap();
     assert!(plain.headers().get("content-encoding").is_none());
     assert_eq!(plain.bytes().await.unwrap().len(), 4096);
