@@ -30,7 +30,7 @@ test('the guide is served at /docs: pages, sidebar, search, no CSP violation', a
     await page.locator('.sidebar').getByRole('link', { name: 'Create a version' }).first().click();
     await page.locator('main h1').filter({ hasText: 'Create a version' }).waitFor();
     assert.match(new URL(page.url()).pathname, /^\/docs\/guide\/create\.html$/);
-    assert.ok(await page.locator('main img[src$="version.png"]').count() > 0, 'the screenshot is on the page');
+    assert.ok(await page.locator('main img[src$="create-light.png"]').count() > 0, 'the screenshot is on the page');
     // the right arrow key (book.js) leads on to the next page
     await page.keyboard.press('ArrowRight');
     await page.locator('main h1').filter({ hasText: 'Distributed versions' }).waitFor();

@@ -1,0 +1,106 @@
+// Screenshots of every page of the web app (and the guide), in light and in dark mode, into
+// docs/screenshots/<page>-<light|dark>.png: a real `cairn serve` with a small project made
+// through the API (two versions, a run, an alias, a README, a CSV, JSON and an image), each page
+// opened in Chromium and captured once it shows what it is for. The README shows the main
+// ones. Run by scripts/screenshots (after the web app is built); not a test: it asserts only
+// that each page got to the state it waits for.
+// Env: see harness.mjs; OUT (default ../../docs/screenshots).
+import fs from 'node:fs';
+import path from 'node:path';
+import { TOKEN, launch, sha, startRegistry } from './harness.mjs';
+
+const OUT = path.resolve(process.env.OUT ?? '../../docs/screenshots');
+const P = '/api/v1/projects/acme/vision';
+
+async function call(base, method, p, body, type = 'application/json') {
+  const res = await fetch(`${base}${p}`, {
+    method,
+    headers: { Authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': type }) },
+    body: body === undefined ? undefined : (Buffer.isBuffer(body) ? body : JSON.stringify(body)),
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${p}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function commit(base, name, files, extra) {
+  const contents = {};
+  for (const [p, content] of Object.entries(files)) {
+    const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content);
+    await call(base, 'PUT', `${P}/blobs/${sha(bytes)}`, bytes, 'application/octet-stream');
+    contents[p] = { digest: sha(bytes), size: bytes.length };
+  }
+  return call(base, 'POST', `${P}/artifacts/${name}/versions`, { type: 'dataset', manifest: { version: 1, contents }, ...extra });
+}
+
+const csv = (rows) => ['id,species,petal_cm,label', ...Array.from({ length: rows }, (_, i) =>
+  `${i + 1},${['rose', 'tulip', 'lily', 'iris'][i % 4]},${(2 + (i * 37 % 50) / 10).toFixed(1)},${i % 3 === 0 ? 'train' : 'eval'}`)].join('\n') + '\n';
+
+async function seed(base, browser) {
+  // a real PNG, drawn by the browser
+  const painter = await browser.newPage({ viewport: { width: 96, height: 64 } });
+  await painter.setContent('<body style="margin:0;background:linear-gradient(135deg,#e66 0,#fc6 50%,#6c9 100%)"></body>');
+  const png = await painter.screenshot();
+  await painter.close();
+  const readme = '# Flowers\n\nPetal measurements of four species, **cleaned** and split into train and eval.\n\n' +
+    '| split | rows |\n|---|---:|\n| train | 400 |\n| eval | 800 |\n\nCollected by the field team; see `data/train.csv`.\n';
+  const files = {
+    'README.md': readme,
+    'data/train.csv': csv(400),
+    'data/eval.csv': csv(800),
+    'config.json': JSON.stringify({ model: 'resnet50', lr: 0.001, layers: [64, 128, 256], augment: { flip: true } }),
+    'images/sample.png': png,
+    'notes/collection.txt': 'Measured with calipers, 2026-11.\n',
+  };
+  await commit(base, 'flowers', files, { description: 'The first **cleaned** release.', metadata: { rows: 1200, source: 'field team' } });
+  const run = await call(base, 'POST', `${P}/runs`, { name: 'clean-2', job_type: 'clean' });
+  await commit(base, 'flowers', { ...files, 'data/train.csv': csv(420), 'data/extra.csv': csv(40) },
+    { description: 'Twenty more training rows, and an extra split.', metadata: { rows: 1260, source: 'field team' }, run: run.id, base: 'v0' });
+  await call(base, 'PUT', `${P}/artifacts/flowers/aliases/best`, { version: 'v0' });
+  await commit(base, 'resnet', { 'weights.bin': Buffer.alloc(300_000, 7), 'config.json': '{"arch":"resnet50"}' }, { type: 'model' });
+  const train = await call(base, 'POST', `${P}/runs`, { name: 'train-7', job_type: 'train' });
+  await call(base, 'POST', `${P}/runs/${train.id}/use`, { name: 'flowers', version: 'v1' });
+}
+
+// [name, path, what to wait for, what to do first]
+const PAGES = [
+  ['home', '/', (p) => p.getByTestId('project-list').getByText('vision').waitFor()],
+  ['project', '/acme/vision', (p) => p.getByTestId('artifact-list').getByText('resnet').waitFor()],
+  ['artifact', '/acme/vision/flowers', (p) => p.getByTestId('alias-chip').first().waitFor()],
+  ['version', '/acme/vision/flowers/v1', (p) => p.getByTestId('readme').locator('h1').waitFor()],
+  ['preview-csv', '/acme/vision/flowers/v1', async (p) => {
+    await p.getByTestId('file').filter({ hasText: 'train.csv' }).first().click();
+    await p.getByTestId('preview-table').waitFor();
+  }],
+  ['preview-image', '/acme/vision/flowers/v1', async (p) => {
+    await p.getByTestId('file').filter({ hasText: 'sample.png' }).click();
+    await p.waitForFunction(() => document.querySelector('[data-testid=preview-image]')?.naturalWidth > 0);
+  }],
+  ['compare', '/acme/vision/flowers/v0/compare/v1', (p) => p.getByTestId('change-summary').waitFor()],
+  ['create', '/acme/vision/new', (p) => p.getByTestId('drop-zone').waitFor()],
+  ['draft', '/acme/vision/flowers/v1/draft', (p) => p.getByTestId('drop-zone').waitFor()],
+  ['guide', '/docs/guide/create.html', (p) => p.locator('main h1').waitFor()],
+];
+
+const reg = await startRegistry();
+const browser = await launch();
+try {
+  fs.mkdirSync(OUT, { recursive: true });
+  await seed(reg.base, browser);
+  for (const scheme of ['light', 'dark']) {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 860 }, colorScheme: scheme });
+    await page.goto(`${reg.base}/#token=${TOKEN}`);
+    for (const [name, url, ready] of PAGES) {
+      await page.goto(`${reg.base}${url}`);
+      await ready(page);
+      await page.waitForTimeout(150); // let transitions settle
+      const file = path.join(OUT, `${name}-${scheme}.png`);
+      await page.screenshot({ path: file });
+      console.log(file);
+    }
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  await reg.stop();
+}
