@@ -255,7 +255,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
                 expires_at: record.expires_at.map(cairn_server::auth::rfc3339),
                 token,
             };
-            out.print(&answer, || answer.token.clone());
+            out.print(&answer, || answer.token.clone())?;
             Ok(())
         }
         Command::Login { entity, project } => {
