@@ -45,11 +45,11 @@ impl Drop for Server {
 }
 
 fn serve(data: &Path) -> (Server, String) {
-    serve_on(&["--data-dir".as_ref(), data.as_os_str()])
+    serve_on(&["--data-dir", data.to_str().unwrap()])
 }
 
 /// `cairn serve` with these storage flags, on a free port.
-fn serve_on(storage: &[&std::ffi::OsStr]) -> (Server, String) {
+fn serve_on(storage: &[&str]) -> (Server, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -193,32 +193,59 @@ fn keeps_working(fixture: &str, stored_whole: bool) {
 /// `cairn backup` while the registry serves, then a restore: the backup served alone gives back
 /// exactly what was committed before it (a version committed after it is not there), its
 /// tokens included; a second backup into the same folder is refused.
+/// The folder the backup tests version: a large file (several chunks) and a small one holding
+/// `text`; returns the folder and the large file's bytes.
+fn backup_source(dir: &Path, text: &str) -> (std::path::PathBuf, Vec<u8>) {
+    let src = dir.join("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    std::fs::write(src.join("big.bin"), &big).unwrap();
+    std::fs::write(src.join("sub/a.txt"), text).unwrap();
+    (src, big)
+}
+
+/// `cairn put` of `src` as the dataset `ds`.
+fn put_source(url: &str, config: &Path, src: &Path) -> Value {
+    let args = [
+        "put",
+        src.to_str().unwrap(),
+        "--name",
+        "ds",
+        "--type",
+        "dataset",
+    ];
+    json(cairn(url, config, &args))
+}
+
+/// `ds:latest` downloaded into `root` is the source as it was with `text`, verified.
+fn assert_restored(url: &str, config: &Path, root: &Path, big: &[u8], text: &str) {
+    let got = json(cairn(
+        url,
+        config,
+        &["get", "ds:latest", "--root", root.to_str().unwrap()],
+    ));
+    assert_eq!(got["version"], "v0", "{got}");
+    assert!(std::fs::read(root.join("big.bin")).unwrap() == big);
+    assert_eq!(
+        std::fs::read_to_string(root.join("sub/a.txt")).unwrap(),
+        text
+    );
+    let verify = cairn(url, config, &["verify", "ds:v0", root.to_str().unwrap()]);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
 #[test]
 fn a_backup_taken_while_serving_restores_on_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let config = dir.path().join("config.json");
-    let src = dir.path().join("src");
-    std::fs::create_dir_all(src.join("sub")).unwrap();
-    let big: Vec<u8> = (0..400_000u32).map(|i| (i * 7 % 251) as u8).collect();
-    std::fs::write(src.join("big.bin"), &big).unwrap();
-    std::fs::write(src.join("sub/a.txt"), "before the backup").unwrap();
+    let (src, big) = backup_source(dir.path(), "before the backup");
     let (server, url) = serve(&data);
-    let put = |url: &str| {
-        json(cairn(
-            url,
-            &config,
-            &[
-                "put",
-                src.to_str().unwrap(),
-                "--name",
-                "ds",
-                "--type",
-                "dataset",
-            ],
-        ))
-    };
-    assert_eq!(put(&url)["version"], "v0");
+    assert_eq!(put_source(&url, &config, &src)["version"], "v0");
     let backup = dir.path().join("backup");
     let b = backup.to_str().unwrap();
     let d = data.to_str().unwrap();
@@ -233,40 +260,25 @@ fn a_backup_taken_while_serving_restores_on_its_own() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("is not empty"));
     // committed after the backup: not in it
     std::fs::write(src.join("sub/a.txt"), "after the backup").unwrap();
-    assert_eq!(put(&url)["version"], "v1");
+    assert_eq!(put_source(&url, &config, &src)["version"], "v1");
     drop(server);
 
     let (_restored, url) = serve(&backup);
     let root = dir.path().join("got");
-    json(cairn(
-        &url,
-        &config,
-        &["get", "ds:latest", "--root", root.to_str().unwrap()],
-    ));
-    assert!(std::fs::read(root.join("big.bin")).unwrap() == big);
-    assert_eq!(
-        std::fs::read_to_string(root.join("sub/a.txt")).unwrap(),
-        "before the backup"
-    );
+    assert_restored(&url, &config, &root, &big, "before the backup");
     let v1 = cairn(
         &url,
         &config,
         &["get", "ds:v1", "--root", root.to_str().unwrap()],
     );
     assert!(!v1.status.success(), "v1 was committed after the backup");
-    let verify = cairn(&url, &config, &["verify", "ds:v0", root.to_str().unwrap()]);
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
 }
 
 /// PostgreSQL + S3, backed up as docs/guide/backups.md says: `pg_dump` first, then the bucket
 /// copied (here: every object under the prefix, to another prefix); restored with `pg_restore`
 /// into a new database. A version committed between the dump and the copy is not in the
 /// restore (its blobs are, unnamed); the restored registry serves v0 byte for byte, takes a
-/// scoped token made before the dump, and a garbage collection of it keeps every named blob.
+/// read token made before the dump, and a garbage collection of it keeps every named blob.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_postgres_dump_and_a_bucket_copy_restore_on_their_own() {
     let (Some(db), Some(location)) = (
@@ -277,39 +289,17 @@ async fn a_postgres_dump_and_a_bucket_copy_restore_on_their_own() {
     };
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.json");
-    let src = dir.path().join("src");
-    std::fs::create_dir_all(src.join("sub")).unwrap();
-    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i * 13 % 251) as u8).collect();
-    std::fs::write(src.join("big.bin"), &big).unwrap();
-    std::fs::write(src.join("sub/a.txt"), "before the dump").unwrap();
-    let stores = |db: &str, blobs: &str| {
-        let args = ["--database-url", db, "--blob-store", blobs];
-        args.map(String::from)
-    };
-    let os = |a: &[String; 4]| -> Vec<std::ffi::OsString> { a.iter().map(Into::into).collect() };
-
-    let original = os(&stores(&db, &location));
-    let refs: Vec<&std::ffi::OsStr> = original.iter().map(|a| a.as_os_str()).collect();
-    let (server, url) = serve_on(&refs);
-    let put = |url: &str| {
-        json(cairn(
-            url,
-            &config,
-            &[
-                "put",
-                src.to_str().unwrap(),
-                "--name",
-                "ds",
-                "--type",
-                "dataset",
-            ],
-        ))
-    };
-    assert_eq!(put(&url)["version"], "v0");
-    let mut token_args = vec!["token", "create", "--entity", "old", "--role", "read"];
-    let s = stores(&db, &location);
-    token_args.extend(s.iter().map(String::as_str));
-    let reader = json(cairn(&url, &config, &token_args))["token"]
+    let (src, big) = backup_source(dir.path(), "before the dump");
+    let (server, url) = serve_on(&["--database-url", &db, "--blob-store", &location]);
+    assert_eq!(put_source(&url, &config, &src)["version"], "v0");
+    let token = ["token", "create", "--entity", "old", "--role", "read"];
+    let storage = [
+        "--database-url",
+        db.as_str(),
+        "--blob-store",
+        location.as_str(),
+    ];
+    let reader = json(cairn(&url, &config, &[&token[..], &storage[..]].concat()))["token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -329,7 +319,7 @@ async fn a_postgres_dump_and_a_bucket_copy_restore_on_their_own() {
     );
     // committed after the dump, before the bucket copy
     std::fs::write(src.join("sub/a.txt"), "after the dump").unwrap();
-    assert_eq!(put(&url)["version"], "v1");
+    assert_eq!(put_source(&url, &config, &src)["version"], "v1");
 
     // 2. the bucket, copied object by object to another prefix
     let (bucket, prefix) = location
@@ -369,23 +359,19 @@ async fn a_postgres_dump_and_a_bucket_copy_restore_on_their_own() {
         String::from_utf8_lossy(&out.stderr)
     );
     let copied = format!("s3://{bucket}/{copy_prefix}");
-    let restored = os(&stores(&restored_db, &copied));
-    let refs: Vec<&std::ffi::OsStr> = restored.iter().map(|a| a.as_os_str()).collect();
-    let (_restored, url) = serve_on(&refs);
-
-    let root = dir.path().join("got");
-    let get = |root: &Path| {
-        json(cairn(
-            &url,
-            &config,
-            &["get", "ds:latest", "--root", root.to_str().unwrap()],
-        ))
-    };
-    assert_eq!(get(&root)["version"], "v0", "v1 came after the dump");
-    assert!(std::fs::read(root.join("big.bin")).unwrap() == big);
-    assert_eq!(
-        std::fs::read_to_string(root.join("sub/a.txt")).unwrap(),
-        "before the dump"
+    let storage = [
+        "--database-url",
+        restored_db.as_str(),
+        "--blob-store",
+        copied.as_str(),
+    ];
+    let (_restored, url) = serve_on(&storage);
+    assert_restored(
+        &url,
+        &config,
+        &dir.path().join("got"),
+        &big,
+        "before the dump",
     );
     // the read token made before the dump reads the restore
     let listed = std::process::Command::new(env!("CARGO_BIN_EXE_cairn"))
@@ -400,16 +386,16 @@ async fn a_postgres_dump_and_a_bucket_copy_restore_on_their_own() {
     );
 
     // a collection of the restore keeps every blob its versions name
-    let mut gc = vec!["gc", "--grace", "0s"];
-    let s = stores(&restored_db, &copied);
-    gc.extend(s.iter().map(String::as_str));
-    json(cairn(&url, &config, &gc));
-    let again = dir.path().join("again");
-    assert_eq!(get(&again)["version"], "v0");
-    let verify = cairn(&url, &config, &["verify", "ds:v0", again.to_str().unwrap()]);
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stderr)
+    json(cairn(
+        &url,
+        &config,
+        &[&["gc", "--grace", "0s"][..], &storage[..]].concat(),
+    ));
+    assert_restored(
+        &url,
+        &config,
+        &dir.path().join("again"),
+        &big,
+        "before the dump",
     );
 }

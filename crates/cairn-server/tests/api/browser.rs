@@ -11,13 +11,18 @@ const INDEX: &str = "<html><script type=\"module\">import init from '/app.js'; a
 async fn server(cors: &[&str], frames: &[&str]) -> (TestServer, tempfile::TempDir) {
     let dist = tempfile::tempdir().unwrap();
     std::fs::write(dist.path().join("index.html"), INDEX).unwrap();
+    (serve(&dist, cors, frames).await, dist)
+}
+
+/// A registry serving the web dir `dist` as it is now.
+async fn serve(dist: &tempfile::TempDir, cors: &[&str], frames: &[&str]) -> TestServer {
     let config = cairn_server::Config {
         web_dir: Some(dist.path().to_owned()),
         cors_origins: cors.iter().map(|o| (*o).to_owned()).collect(),
         frame_ancestors: frames.iter().map(|o| (*o).to_owned()).collect(),
         ..Default::default()
     };
-    (TestServer::with_config(config).await, dist)
+    TestServer::with_config(config).await
 }
 
 #[tokio::test]
@@ -142,13 +147,7 @@ async fn the_guide_is_served_at_docs_with_its_own_script_hashes() {
     )
     .unwrap();
     std::fs::write(docs.join("404.html"), "no such page").unwrap();
-    let (s, _dist) = {
-        let config = cairn_server::Config {
-            web_dir: Some(dist.path().to_owned()),
-            ..Default::default()
-        };
-        (TestServer::with_config(config).await, dist)
-    };
+    let s = serve(&dist, &[], &[]).await;
 
     let res = s
         .client
