@@ -181,6 +181,7 @@ test('preview CSV, JSON, an image and a large text file, reading only the head o
     const log = Array.from({ length: 40000 }, (_, i) => line(i)).join(''); // ~2 MiB
     await commit(reg.base, {
       'tables/data.csv': 'id,name,note\n1,alpha,"x, y"\n2,beta,"say ""hi"""\n',
+      'tables/long.csv': 'n,square\n' + Array.from({ length: 5000 }, (_, i) => `${i + 1},${(i + 1) ** 2}`).join('\n') + '\n',
       'conf.json': '{"lr":0.001,"layers":[64,32]}',
       'img/logo.png': png,
       'logs/big.log': log,
@@ -209,9 +210,19 @@ test('preview CSV, JSON, an image and a large text file, reading only the head o
     await page.getByTestId('file').filter({ hasText: 'data.csv' }).click();
     const table = page.getByTestId('preview-table');
     await table.waitFor();
-    assert.deepEqual(await table.locator('th').allInnerTexts(), ['id', 'name', 'note']);
-    assert.deepEqual(await table.locator('tr').nth(2).locator('td').allInnerTexts(), ['2', 'beta', 'say "hi"']);
+    assert.deepEqual(await table.locator('[role=columnheader]').allInnerTexts(), ['id', 'name', 'note']);
+    assert.deepEqual(await table.locator('[role=row]').nth(2).locator('[role=cell]').allInnerTexts(), ['2', 'beta', 'say "hi"']);
     await page.screenshot({ path: path.join(SHOTS, 'preview-csv.png') });
+    // a long CSV: its first 1,000 lines (header and 999 rows) are the table, drawn a window at a
+    // time; scrolled to the end, the last row is there
+    await page.getByTestId('file').filter({ hasText: 'long.csv' }).click();
+    const long = page.getByTestId('preview-table');
+    await long.locator('[role=cell]').filter({ hasText: /^1$/ }).first().waitFor();
+    assert.equal(await long.getAttribute('aria-rowcount'), '1000');
+    const drawn = await long.locator('[role=row]').count();
+    assert.ok(drawn < 120, `only a window of rows is in the page, not ${drawn}`);
+    await long.locator('.virtual').evaluate((v) => { v.scrollTop = v.scrollHeight; });
+    await long.locator('[role=cell]').filter({ hasText: /^998001$/ }).waitFor(); // 999²
 
     await page.getByTestId('file').filter({ hasText: 'conf.json' }).click();
     await page.getByTestId('preview-text').filter({ hasText: '"layers": [' }).waitFor();

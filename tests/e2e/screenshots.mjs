@@ -90,6 +90,8 @@ try {
   for (const scheme of ['light', 'dark']) {
     const page = await browser.newPage({ viewport: { width: 1200, height: 860 }, colorScheme: scheme });
     await page.goto(`${reg.base}/#token=${TOKEN}`);
+    // signed in once the app has taken the token out of the address
+    await page.waitForFunction(() => !location.hash.includes('token='));
     for (const [name, url, ready] of PAGES) {
       await page.goto(`${reg.base}${url}`);
       await ready(page);

@@ -6,6 +6,7 @@
 
 use leptos::prelude::*;
 
+use super::widgets::Virtual;
 use crate::api;
 use crate::size::{exact, human as size};
 
@@ -140,6 +141,34 @@ fn text(bytes: Vec<u8>) -> Shown {
     }
 }
 
+/// Delimited text as a table: the header row, then the rows a window at a time (`Virtual`), so
+/// a thousand rows cost what the visible ones do. A cell too wide shows its whole text on hover.
+#[component]
+fn CsvTable(rows: Vec<Vec<String>>) -> impl IntoView {
+    let mut rows = rows.into_iter();
+    let head = rows.next().unwrap_or_default();
+    let body: std::sync::Arc<Vec<Vec<String>>> = std::sync::Arc::new(rows.collect());
+    let count = body.len();
+    let cell = |c: String| {
+        let title = c.clone();
+        view! { <span class="cell" role="cell" title=title>{c}</span> }
+    };
+    view! {
+        <div class="table-preview" role="table" aria-rowcount=count + 1 data-testid="preview-table">
+            <div class="cells head" role="row">
+                {head.into_iter().map(|h| {
+                    let title = h.clone();
+                    view! { <span class="cell" role="columnheader" title=title>{h}</span> }
+                }).collect_view()}
+            </div>
+            <Virtual count=Signal::derive(move || count) row=move |i| {
+                let r = body.get(i).cloned().unwrap_or_default();
+                view! { <div class="cells" role="row" aria-rowindex=i + 2>{r.into_iter().map(cell).collect_view()}</div> }
+            }/>
+        </div>
+    }
+}
+
 /// The preview of one file of a version.
 #[component]
 pub(crate) fn Preview(
@@ -181,18 +210,7 @@ pub(crate) fn Preview(
                 Some(Ok(Shown::TooLarge)) => view! { <p class="hint">"Too large to preview here: download it."</p> }.into_any(),
                 Some(Ok(Shown::Image(href))) => view! { <img src=href alt=alt.clone() data-testid="preview-image"/> }.into_any(),
                 Some(Ok(Shown::Text { text, .. })) => view! { <pre data-testid="preview-text">{text}</pre> }.into_any(),
-                Some(Ok(Shown::Table { rows, .. })) => {
-                    let mut rows = rows.into_iter();
-                    let head = rows.next().unwrap_or_default();
-                    view! {
-                        <div class="table-preview">
-                            <table data-testid="preview-table">
-                                <tr>{head.into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}</tr>
-                                {rows.map(|r| view! { <tr>{r.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr> }).collect_view()}
-                            </table>
-                        </div>
-                    }.into_any()
-                }
+                Some(Ok(Shown::Table { rows, .. })) => view! { <CsvTable rows/> }.into_any(),
             }}
         </section>
     }
