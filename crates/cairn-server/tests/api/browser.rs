@@ -25,6 +25,14 @@ async fn serve(dist: &tempfile::TempDir, cors: &[&str], frames: &[&str]) -> Test
     TestServer::with_config(config).await
 }
 
+async fn get(s: &TestServer, path: &str) -> reqwest::Response {
+    s.client
+        .get(format!("{}{path}", s.url))
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn the_app_has_a_strict_content_security_policy() {
     let (s, _dist) = server(&[], &[]).await;
@@ -125,12 +133,7 @@ async fn cors_answers_listed_origins_only_and_never_with_credentials() {
 async fn the_guide_is_served_at_docs_with_its_own_script_hashes() {
     let (s, dist) = server(&[], &[]).await;
     // not built yet: a 404 that says how, never the web app
-    let res = s
-        .client
-        .get(format!("{}/docs/", s.url))
-        .send()
-        .await
-        .unwrap();
+    let res = get(&s, "/docs/").await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert!(res.text().await.unwrap().contains("mdbook build docs"));
 
@@ -149,22 +152,12 @@ async fn the_guide_is_served_at_docs_with_its_own_script_hashes() {
     std::fs::write(docs.join("404.html"), "no such page").unwrap();
     let s = serve(&dist, &[], &[]).await;
 
-    let res = s
-        .client
-        .get(format!("{}/docs", s.url))
-        .send()
-        .await
-        .unwrap();
+    let res = get(&s, "/docs").await;
     assert_eq!(res.url().path(), "/docs/", "redirected to the folder");
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().contains("guide home"));
 
-    let res = s
-        .client
-        .get(format!("{}/docs/guide/create.html", s.url))
-        .send()
-        .await
-        .unwrap();
+    let res = get(&s, "/docs/guide/create.html").await;
     assert_eq!(res.status(), StatusCode::OK);
     let csp = res.headers()["content-security-policy"]
         .to_str()
@@ -187,22 +180,12 @@ async fn the_guide_is_served_at_docs_with_its_own_script_hashes() {
     );
     assert!(res.text().await.unwrap().contains("create"));
 
-    let res = s
-        .client
-        .get(format!("{}/docs/nope.html", s.url))
-        .send()
-        .await
-        .unwrap();
+    let res = get(&s, "/docs/nope.html").await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     assert_eq!(res.text().await.unwrap(), "no such page");
 
     // the web app keeps its own policy
-    let res = s
-        .client
-        .get(format!("{}/ent/proj", s.url))
-        .send()
-        .await
-        .unwrap();
+    let res = get(&s, "/ent/proj").await;
     let csp = res.headers()["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
 }
