@@ -94,16 +94,14 @@ impl Api {
     }
 
     /// Change the description and/or metadata (`None`: unchanged; metadata replaces the old)
-    /// of the version `path` names (`[[entity/]project/]name:ref`); the version's contents
-    /// never change.
+    /// of a version already fetched; its contents never change.
     pub async fn update_version(
         &self,
-        path: &str,
+        version: &crate::ArtifactVersion,
         update: &cairn_core::wire::VersionUpdate,
     ) -> Result<Version> {
-        let version = self.artifact(path).await?;
         let info = version.info();
-        let url = version.project.api(&format!(
+        let url = version.project().api(&format!(
             "/artifacts/{}/versions/{}",
             info.name, info.version
         ));

@@ -233,9 +233,8 @@ impl PyArtifact {
         {
             save_aliases(py, version, aliases)?;
             if *edit != cairn_core::wire::VersionUpdate::default() {
-                let path = qualified(version);
                 let api = connect()?;
-                block(py, api.update_version(&path, edit))?.or_raise()?;
+                block(py, api.update_version(version, edit))?.or_raise()?;
             }
             return Ok(());
         }
