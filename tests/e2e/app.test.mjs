@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TOKEN, launch, sha, startRegistry } from './harness.mjs';
+import { TOKEN, launch, sha, startRegistry, watchErrors } from './harness.mjs';
 
 const SHOTS = path.resolve('shots');
 
@@ -30,9 +30,8 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
   try {
     fs.mkdirSync(SHOTS, { recursive: true });
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    page.on('pageerror', (e) => errors.push(String(e)));
-    // the app runs under the registry's Content-Security-Policy: any violation fails the test
-    page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) errors.push(m.text()); });
+    // the page runs under the registry's Content-Security-Policy: any violation fails the test
+    watchErrors(page, errors);
 
     // a folder of files, some in a subfolder that the draft removes
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-src-'));

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import path from 'node:path';
-import { TOKEN, freePort, launch, sha, startRegistry } from './harness.mjs';
+import { TOKEN, freePort, launch, sha, startRegistry, watchErrors } from './harness.mjs';
 
 /// A dashboard page (from another origin) that embeds the uploader and records its events.
 const dashboard = (registry) => `<!doctype html>
@@ -71,8 +71,7 @@ test('a dashboard on an allowed origin embeds the uploader; others cannot', asyn
   try {
     const scoped = await mint(reg.base, { name: 'dashboard', entity: 'ent', project: 'proj', role: 'write', expires_in: 600 });
     const page = await browser.newPage();
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) errors.push(m.text()); });
+    watchErrors(page, errors);
     await page.goto(`http://localhost:${goodPage.port}/`);
     const frame = page.frameLocator('cairn-uploader iframe');
     await frame.getByTestId('embed-waiting').waitFor();

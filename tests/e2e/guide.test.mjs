@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { launch, startRegistry } from './harness.mjs';
+import { launch, startRegistry, watchErrors } from './harness.mjs';
 
 const SHOTS = path.resolve('shots');
 
@@ -18,8 +18,8 @@ test('the guide is served at /docs: pages, sidebar, search, no CSP violation', a
   try {
     fs.mkdirSync(SHOTS, { recursive: true });
     const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) errors.push(m.text()); });
+    // the page runs under the registry's Content-Security-Policy: any violation fails the test
+    watchErrors(page, errors);
     const outside = [];
     page.on('request', (r) => { if (!r.url().startsWith(reg.base) && !r.url().startsWith('data:')) outside.push(r.url()); });
 

@@ -54,6 +54,13 @@ export async function startRegistry(extra = []) {
   return { base, data, restart, pid: () => proc.pid, stop };
 }
 
+// Collects into `errors` what must not happen on a page of the registry: an uncaught script error,
+// or anything the Content-Security-Policy refused (a test asserts `errors` stays empty).
+export function watchErrors(page, errors) {
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) errors.push(m.text()); });
+}
+
 export const sha = (s) => 'sha256:' + createHash('sha256').update(s).digest('hex');
 
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');

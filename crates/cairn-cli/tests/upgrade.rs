@@ -274,6 +274,18 @@ fn a_backup_taken_while_serving_restores_on_its_own() {
     assert!(!v1.status.success(), "v1 was committed after the backup");
 }
 
+/// Runs one of PostgreSQL's client tools, failing the test with what it printed.
+fn pg_tool(cmd: &mut std::process::Command) {
+    let out = cmd
+        .output()
+        .expect("PostgreSQL's client tools (pg_dump, pg_restore) on PATH");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// PostgreSQL + S3, backed up as docs/guide/backups.md says: `pg_dump` first, then the bucket
 /// copied (here: every object under the prefix, to another prefix); restored with `pg_restore`
 /// into a new database. A version committed between the dump and the copy is not in the
@@ -306,16 +318,11 @@ async fn a_postgres_dump_and_a_bucket_copy_restore_on_their_own() {
 
     // 1. the dump
     let dump = dir.path().join("cairn.dump");
-    let out = std::process::Command::new("pg_dump")
-        .args(["--format=custom", "--file"])
-        .arg(&dump)
-        .arg(&db)
-        .output()
-        .expect("pg_dump (PostgreSQL's client tools) on PATH");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    pg_tool(
+        std::process::Command::new("pg_dump")
+            .args(["--format=custom", "--file"])
+            .arg(&dump)
+            .arg(&db),
     );
     // committed after the dump, before the bucket copy
     std::fs::write(src.join("sub/a.txt"), "after the dump").unwrap();
@@ -348,15 +355,10 @@ async fn a_postgres_dump_and_a_bucket_copy_restore_on_their_own() {
 
     // restore: a new database from the dump, the copied prefix
     let restored_db = cairn_testkit::services::postgres_database().await.unwrap();
-    let out = std::process::Command::new("pg_restore")
-        .args(["--no-owner", "--dbname", &restored_db])
-        .arg(&dump)
-        .output()
-        .expect("pg_restore on PATH");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    pg_tool(
+        std::process::Command::new("pg_restore")
+            .args(["--no-owner", "--dbname", &restored_db])
+            .arg(&dump),
     );
     let copied = format!("s3://{bucket}/{copy_prefix}");
     let storage = [
