@@ -104,6 +104,8 @@ export async function countingProxy(target) {
     });
     up.on('error', () => { if (!res.headersSent) { res.writeHead(502); } res.end(); });
     req.on('data', (d) => { tally.bytes[phase] = (tally.bytes[phase] ?? 0) + d.length; });
+    // a page that went away mid-request does not leave the registry waiting for the rest
+    res.on('close', () => { if (!res.writableFinished) up.destroy(); });
     req.pipe(up);
   });
   const port = await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
