@@ -48,7 +48,7 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
     await page.getByTestId('artifact-type').fill('dataset');
     assert.ok(!page.url().includes('token='), page.url());
     await page.getByTestId('drop-zone').locator('input[type=file]').nth(1).setInputFiles(folder);
-    await page.getByText('4 files').waitFor();
+    await page.getByTestId('stage-summary').filter({ hasText: /^4 files ·/ }).waitFor();
     // the files were hashed on the Web Worker pool, not on the page
     assert.match(await page.getByTestId('hash-progress').innerText(), /hashing on [1-8] workers .*19 B \/ 19 B · /);
     await page.screenshot({ path: path.join(SHOTS, 'create.png') });
@@ -103,22 +103,51 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
     await page.getByTestId('diff-summary').filter({ hasText: '0 added · 1 modified · 1 removed · 2 unchanged' }).waitFor();
     await page.getByRole('button', { name: 'remove photos/rm/c.txt', exact: true }).click();
     await page.getByTestId('diff-summary').filter({ hasText: '0 added · 1 modified · 2 removed · 1 unchanged · 11 B to upload' }).waitFor();
-    // move a file (same digest, nothing more to upload), then back
-    page.once('dialog', (d) => d.accept('photos/docs/a.txt'));
-    await page.getByRole('button', { name: 'move photos/a.txt', exact: true }).click();
+    // move a file (typed in its row: the same digest, nothing more to upload), then back
+    const moveTo = async (from, to) => {
+      await page.getByRole('button', { name: `move ${from}`, exact: true }).click();
+      await page.getByTestId('move-to').fill(to);
+      await page.getByTestId('move-to').press('Enter');
+    };
+    await moveTo('photos/a.txt', 'photos/docs/a.txt');
     await page.getByTestId('diff-summary').filter({ hasText: '1 added · 1 modified · 3 removed · 0 unchanged · 11 B to upload' }).waitFor();
-    page.once('dialog', (d) => d.accept('photos/a.txt'));
-    await page.getByRole('button', { name: 'move photos/docs/a.txt', exact: true }).click();
+    await moveTo('photos/docs/a.txt', 'photos/a.txt');
     await page.getByTestId('diff-summary').filter({ hasText: '0 added · 1 modified · 2 removed · 1 unchanged · 11 B to upload' }).waitFor();
+    // a folder cannot go inside itself: said on its row, nothing changed; Escape leaves
+    await moveTo('photos/sub', 'photos/sub/inner');
+    await page.getByTestId('row-error').filter({ hasText: "cannot move 'photos/sub' to 'photos/sub/inner': a folder cannot go inside itself" }).waitFor();
+    await page.getByTestId('move-to').press('Escape');
+    await page.getByTestId('move-to').waitFor({ state: 'detached' });
+    // a folder moved whole, its changes shown on its row, then each folder's changes undone
+    await moveTo('photos/sub', 'photos/lib');
+    await page.getByTestId('diff-summary').filter({ hasText: '1 added · 0 modified · 3 removed · 1 unchanged' }).waitFor();
+    const folderRow = (name) => page.locator('.row').filter({ has: page.getByTestId('draft-folder').filter({ hasText: name }) });
+    assert.equal(await folderRow('lib/').getByTestId('folder-changes').innerText(), '+1');
+    assert.equal(await folderRow('photos/').getByTestId('folder-changes').innerText(), '+1 −3');
+    await page.getByRole('button', { name: 'undo photos/lib', exact: true }).click();
+    await page.getByRole('button', { name: 'undo photos/sub', exact: true }).click();
+    await page.getByTestId('diff-summary').filter({ hasText: '0 added · 0 modified · 2 removed · 2 unchanged · 0 B to upload' }).waitFor();
+    // a folder replaced by a picked folder: what it held and the new folder lacks goes
+    const newsub = fs.mkdtempSync(path.join(os.tmpdir(), 'cairn-newsub-'));
+    fs.mkdirSync(path.join(newsub, 'sub2'));
+    fs.writeFileSync(path.join(newsub, 'sub2', 'b.txt'), 'beta, fixed');
+    fs.writeFileSync(path.join(newsub, 'sub2', 'e.txt'), 'epsilon');
+    await page.getByLabel('replace photos/sub with a folder').setInputFiles(path.join(newsub, 'sub2'));
+    await page.getByTestId('diff-summary').filter({ hasText: '1 added · 1 modified · 2 removed · 1 unchanged · 18 B to upload' }).waitFor();
+    fs.rmSync(newsub, { recursive: true, force: true });
+    await page.getByTestId('changes-only').check();
+    // only what changed: the unchanged a.txt leaves the list
+    await page.locator('.row span.path').filter({ hasText: /^e\.txt$/ }).waitFor();
+    assert.equal(await page.locator('.row span.path').filter({ hasText: /^a\.txt$/ }).count(), 0);
     await page.screenshot({ path: path.join(SHOTS, 'draft.png') });
     await page.getByTestId('commit-button').click();
     await page.getByTestId('version-label').filter({ hasText: 'v1' }).waitFor();
 
     const v1 = await api(reg.base, '/artifacts/photos/versions/v1/manifest');
-    assert.deepEqual(Object.keys(v1.contents).sort(), ['photos/a.txt', 'photos/sub/b.txt']);
+    assert.deepEqual(Object.keys(v1.contents).sort(), ['photos/a.txt', 'photos/sub/b.txt', 'photos/sub/e.txt']);
     assert.equal(v1.contents['photos/sub/b.txt'].digest, sha('beta, fixed'));
     assert.equal((await api(reg.base, '/artifacts/photos/versions/v1')).base, 'v0');
-    // only the replaced file's blob was uploaded
+    // only the new files' blobs were uploaded, in one pack
     assert.equal(packs(), 2);
     assert.deepEqual(errors, []);
   } finally {
@@ -157,7 +186,7 @@ test('a file over the limit is refused up front; cancel stops hashing mid-file',
     // fresh workers took the cancelled ones' place: the next file hashes and commits
     // (named as Windows names a device: warned about before and after the commit, not refused)
     await input.setInputFiles({ name: 'aux.txt', mimeType: 'text/plain', buffer: Buffer.from('small') });
-    await page.getByText('1 files').waitFor();
+    await page.getByTestId('stage-summary').filter({ hasText: /^1 file ·/ }).waitFor();
     const warning = "aux.txt: 'aux.txt' is reserved on Windows";
     await page.getByTestId('path-warnings').filter({ hasText: warning }).waitFor();
     await page.getByTestId('artifact-name').fill('after-cancel');

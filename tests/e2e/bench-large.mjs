@@ -52,7 +52,7 @@ try {
   const [idleOne, idleAll] = [Math.max(...idle), idle.reduce((a, b) => a + b, 0)];
   const t0 = performance.now();
   await page.getByTestId('drop-zone').locator('input[type=file]').first().setInputFiles(file);
-  await page.getByText('1 files').or(page.getByText('1 file')).first().waitFor({ timeout: 3600000 });
+  await page.getByTestId('stage-summary').filter({ hasText: /^1 file ·/ }).waitFor({ timeout: 3600000 });
   const t1 = performance.now();
   await page.getByTestId('commit-button').click();
   await page.getByTestId('version-label').filter({ hasText: 'v0' }).waitFor({ timeout: 3600000 });

@@ -158,6 +158,14 @@ test('compare, alias, describe and delete versions from the browser; a writer ca
     await page.goto(`${reg.base}/ent/proj/new`);
     await page.getByTestId('drop-zone').waitFor();
     await audit('create');
+    // a draft with a change staged: its folder rows, actions and the moving field
+    await page.goto(`${reg.base}/ent/proj/photos/latest/draft`);
+    await page.getByTestId('diff-summary').waitFor();
+    await page.getByTestId('drop-zone').locator('input[type=file]').first().setInputFiles({ name: 'staged.txt', mimeType: 'text/plain', buffer: Buffer.from('staged') });
+    await page.getByTestId('diff-summary').filter({ hasText: '1 added' }).waitFor();
+    await audit('draft');
+    await page.getByRole('button', { name: 'move staged.txt', exact: true }).click();
+    await audit('draft, moving a file');
     console.log(`axe-core: ${JSON.stringify(a11y, null, 1)}`);
     for (const [name, found] of Object.entries(a11y)) assert.deepEqual(found, [], `serious accessibility violations on ${name}`);
     assert.deepEqual(errors, []);

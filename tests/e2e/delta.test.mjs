@@ -55,7 +55,7 @@ test('a draft replacing a large file with an edited copy sends only about the ch
     await page.getByTestId('artifact-name').fill('big');
     await page.getByTestId('artifact-type').fill('model');
     await page.getByTestId('drop-zone').locator('input[type=file]').first().setInputFiles(v0file);
-    await page.getByText('1 files').or(page.getByText('1 file')).first().waitFor({ timeout: 300000 });
+    await page.getByTestId('stage-summary').filter({ hasText: /^1 file ·/ }).waitFor({ timeout: 300000 });
     const { tally } = proxy;
     tally.phase = 'v0';
     let t = Date.now();

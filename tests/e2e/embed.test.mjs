@@ -91,7 +91,7 @@ test('a dashboard on an allowed origin embeds the uploader; others cannot', asyn
       { name: 'table.csv', mimeType: 'text/csv', buffer: Buffer.from('a,b\n') },
     ]);
     await frame.getByText('left out: only .txt').waitFor();
-    await frame.getByText('1 files').waitFor();
+    await frame.getByTestId('stage-summary').filter({ hasText: /^1 file ·/ }).waitFor();
     await frame.getByTestId('commit-button').click();
     await page.waitForFunction(() => window.events.some((e) => e.kind === 'version-created'));
     const events = await page.evaluate(() => window.events);

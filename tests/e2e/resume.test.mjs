@@ -65,7 +65,7 @@ async function startUpload(page, base, name, file) {
   await page.getByTestId('artifact-name').fill(name);
   await page.getByTestId('artifact-type').fill('dataset');
   await page.getByTestId('drop-zone').locator('input[type=file]').first().setInputFiles(file);
-  await page.getByText('1 files').or(page.getByText('1 file')).first().waitFor({ timeout: 120000 });
+  await page.getByTestId('stage-summary').filter({ hasText: /^1 file ·/ }).waitFor({ timeout: 120000 });
   const hashing = await page.getByTestId('hash-progress').innerText();
   await page.getByTestId('commit-button').click();
   return hashing;

@@ -1,13 +1,14 @@
 // Screenshots of every page of the web app (and the guide), in light and in dark mode, into
 // docs/screenshots/<page>-<light|dark>.png: a real `cairn serve` with a small project made
 // through the API (two versions, a run, an alias, a README, a CSV, JSON and an image), each page
-// opened in Chromium and captured once it shows what it is for. The README shows the main
-// ones. Run by scripts/screenshots (after the web app is built); not a test: it asserts only
+// opened in Chromium and captured once it shows what it is for; then a dashboard on another
+// origin embedding the uploader and the read-only browser. The README shows the main ones. Run by scripts/screenshots (after the web app is built); not a test: it asserts only
 // that each page got to the state it waits for.
 // Env: see harness.mjs; OUT (default ../../docs/screenshots).
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
-import { TOKEN, launch, sha, startRegistry } from './harness.mjs';
+import { TOKEN, freePort, launch, sha, startRegistry } from './harness.mjs';
 
 const OUT = path.resolve(process.env.OUT ?? '../../docs/screenshots');
 const P = '/api/v1/projects/acme/vision';
@@ -78,11 +79,64 @@ const PAGES = [
   }],
   ['compare', '/acme/vision/flowers/v0/compare/v1', (p) => p.getByTestId('change-summary').waitFor()],
   ['create', '/acme/vision/new', (p) => p.getByTestId('drop-zone').waitFor()],
-  ['draft', '/acme/vision/flowers/v1/draft', (p) => p.getByTestId('drop-zone').waitFor()],
+  // a draft with changes staged: a file added and one replaced in data/, notes/ removed
+  ['draft', '/acme/vision/flowers/v1/draft', async (p) => {
+    await p.getByTestId('diff-summary').filter({ hasText: '7 unchanged' }).waitFor();
+    await p.getByPlaceholder('(root)').fill('data');
+    await p.getByTestId('drop-zone').locator('input[type=file]').first().setInputFiles([
+      { name: 'test.csv', mimeType: 'text/csv', buffer: Buffer.from(csv(60)) },
+      { name: 'train.csv', mimeType: 'text/csv', buffer: Buffer.from(csv(430)) },
+    ]);
+    await p.getByTestId('diff-summary').filter({ hasText: '1 added · 1 modified' }).waitFor();
+    await p.getByRole('button', { name: 'remove notes', exact: true }).click();
+    await p.getByTestId('diff-summary').filter({ hasText: '1 added · 1 modified · 1 removed' }).waitFor();
+  }],
   ['guide', '/docs/guide/create.html', (p) => p.locator('main h1').waitFor()],
 ];
 
-const reg = await startRegistry();
+// an internal dashboard on another origin embedding the uploader and the read-only browser
+const dashboard = (registry) => `<!doctype html>
+<html><head><meta charset="utf-8"><meta name="color-scheme" content="light dark"><title>Team dashboard</title>
+<style>body{font-family:system-ui,sans-serif;margin:0;display:grid;grid-template-columns:1fr 1fr;gap:1rem;padding:1rem}
+header{grid-column:1/3;font-weight:600;font-size:1.2rem}section{border:1px solid #8884;border-radius:8px;padding:.5rem}
+h2{font-size:1rem;margin:.2rem .4rem .6rem}</style></head>
+<body><header>Vision team · data dashboard</header>
+<section><h2>Add a release of flowers</h2><cairn-uploader id="up" registry="${registry}" entity="acme" project="vision"
+  artifact="flowers" type="dataset"></cairn-uploader></section>
+<section><h2>Releases</h2><cairn-browser id="browse" registry="${registry}" entity="acme" project="vision"
+  artifact="flowers" readonly></cairn-browser></section>
+<script src="${registry}/embed.js"></script></body></html>`;
+
+async function serveDashboard(registry) {
+  const port = await freePort();
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(dashboard(registry()));
+  });
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  return { origin: `http://localhost:${port}`, close: () => server.close() };
+}
+
+async function embedShot(browser, origin, scheme) {
+  const page = await browser.newPage({ viewport: { width: 1200, height: 860 }, colorScheme: scheme });
+  await page.goto(`${origin}/`);
+  await page.evaluate((t) => {
+    document.getElementById('up').token = t;
+    document.getElementById('browse').token = t;
+  }, TOKEN);
+  await page.frameLocator('cairn-uploader iframe').getByTestId('artifact-fixed').waitFor();
+  await page.frameLocator('cairn-browser iframe').getByRole('link', { name: 'v1', exact: true }).waitFor();
+  await page.waitForTimeout(300); // the frames' heights settle
+  const file = path.join(OUT, `embed-${scheme}.png`);
+  await page.screenshot({ path: file });
+  console.log(file);
+  await page.close();
+}
+
+let registry = '';
+const host = await serveDashboard(() => registry);
+const reg = await startRegistry(['--frame-ancestor', host.origin, '--cors-origin', host.origin]);
+registry = reg.base;
 const browser = await launch();
 try {
   fs.mkdirSync(OUT, { recursive: true });
@@ -101,8 +155,10 @@ try {
       console.log(file);
     }
     await page.close();
+    await embedShot(browser, host.origin, scheme);
   }
 } finally {
   await browser.close();
   await reg.stop();
+  host.close();
 }

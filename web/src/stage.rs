@@ -323,12 +323,24 @@ async fn hash_or_recall(
     Ok(out)
 }
 
-/// Hash `picked` and put each into the draft (replacing what is at its path when `replace`).
+/// How staged files go into the draft.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placing {
+    /// Beside what is there; a path already holding another file is refused.
+    Add,
+    /// Over what is at the same paths.
+    Merge,
+    /// As the whole new contents of the folder `prefix` (what it held and they lack goes).
+    ReplaceFolder,
+}
+
+/// Hash `picked` and put each into the draft under `prefix`, as `placing` says (all or
+/// nothing: the draft is unchanged when any file fails).
 pub async fn stage(
     state: RwSignal<Staged>,
     picked: Vec<Picked>,
     prefix: &str,
-    replace: bool,
+    placing: Placing,
     meter: RwSignal<Meter>,
     rows: Rows,
     cancel: RwSignal<bool>,
@@ -365,7 +377,12 @@ pub async fn stage(
             .zip(&picked)
             .zip(&digests)
             .map(|((path, p), d)| (path.clone(), Entry::blob(*d, p.size as u64)));
-        match s.draft.add_many(batch, replace) {
+        let placed = match placing {
+            Placing::Add => s.draft.add_many(batch, false),
+            Placing::Merge => s.draft.add_many(batch, true),
+            Placing::ReplaceFolder => s.draft.replace_dir(prefix, batch),
+        };
+        match placed {
             Ok(()) => {
                 let mut kept: u32 = s.kept.values().map(|b| b.length()).sum();
                 for (p, h) in picked.iter().zip(hashed) {

@@ -103,6 +103,122 @@ impl Draft {
         Ok(matched)
     }
 
+    /// Move the file at `from`, or every file under the folder `from/`, to `to`: the same
+    /// entries (digests, sizes) under new paths, so nothing needs uploading. All or nothing:
+    /// refused when `to` is not a valid path, is inside `from`, or any new path is taken by a
+    /// file that is not moving (or by a folder, for a file). Returns the moves made, in path
+    /// order.
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<Vec<(EntryPath, EntryPath)>> {
+        let (from, to) = (from.trim_end_matches('/'), to.trim_end_matches('/'));
+        let refuse = |reason: String| Error::Move {
+            from: from.to_owned(),
+            to: to.to_owned(),
+            reason,
+        };
+        let matched = self.current.matching(from);
+        if matched.is_empty() {
+            return Err(Error::NoSuchPath(from.to_owned()));
+        }
+        let is_file = matched.len() == 1 && matched[0].as_str() == from;
+        if to == from {
+            return Err(refuse("it is already there".into()));
+        }
+        if !is_file && to.starts_with(&format!("{from}/")) {
+            return Err(refuse("a folder cannot go inside itself".into()));
+        }
+        let moves = matched
+            .iter()
+            .map(|old| {
+                let rest = &old.as_str()[from.len()..];
+                EntryPath::new(format!("{to}{rest}")).map(|new| (old.clone(), new))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut next = self.current.clone();
+        let entries: Vec<Entry> = matched
+            .iter()
+            .map(|p| next.remove(p.as_str()).expect("matched paths exist"))
+            .collect();
+        // a file where the folder would go, or a folder where the file would go
+        if !is_file && next.get(to).is_some() {
+            return Err(refuse(format!("'{to}' is a file")));
+        }
+        if is_file && !next.matching(&format!("{to}/")).is_empty() {
+            return Err(refuse(format!("'{to}' is a folder")));
+        }
+        for ((_, new), entry) in moves.iter().zip(entries) {
+            if next.get(new.as_str()).is_some() {
+                return Err(refuse(format!("'{new}' already holds a file")));
+            }
+            next.insert(new.clone(), entry)?;
+        }
+        self.current = next;
+        Ok(moves)
+    }
+
+    /// Undo every change at `target` (a file, or every path under the folder `target/`): paths
+    /// the base has get its entry back, paths it lacks go. Returns how many paths changed; fails
+    /// with "no such file or directory" when neither the draft nor the base has `target`.
+    pub fn revert(&mut self, target: &str) -> Result<usize> {
+        let mut paths = self.current.matching(target);
+        paths.extend(self.base.matching(target));
+        if paths.is_empty() {
+            return Err(Error::NoSuchPath(target.to_owned()));
+        }
+        paths.sort();
+        paths.dedup();
+        let mut changed = 0;
+        for path in paths {
+            let (now, was) = (
+                self.current.get(path.as_str()),
+                self.base.get(path.as_str()),
+            );
+            if now == was {
+                continue;
+            }
+            changed += 1;
+            match was.cloned() {
+                Some(entry) => {
+                    self.current.insert(path, entry)?;
+                }
+                None => {
+                    self.current.remove(path.as_str());
+                }
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Make the folder `folder` hold exactly `entries` (paths under `folder/`): what it held and
+    /// `entries` lack goes, the rest is put. All or nothing; an entry outside the folder is
+    /// refused before anything changes.
+    pub fn replace_dir(
+        &mut self,
+        folder: &str,
+        entries: impl IntoIterator<Item = (EntryPath, Entry)>,
+    ) -> Result<()> {
+        let folder = folder.trim_end_matches('/');
+        let prefix = format!("{folder}/");
+        let mut next = self.current.clone();
+        let held: Vec<EntryPath> = match folder {
+            "" => self.current.iter().map(|(p, _)| p.clone()).collect(),
+            _ => self.current.matching(&prefix),
+        };
+        for old in held {
+            next.remove(old.as_str());
+        }
+        for (path, entry) in entries {
+            if !folder.is_empty() && !path.as_str().starts_with(&prefix) {
+                return Err(Error::InvalidPath {
+                    path: path.to_string(),
+                    reason: "not inside the folder being replaced",
+                });
+            }
+            next.insert(path, entry)?;
+        }
+        self.current = next;
+        Ok(())
+    }
+
     /// Replace the entry at `path`, which must exist.
     pub fn modify(&mut self, path: EntryPath, entry: Entry) -> Result<()> {
         if self.current.get(path.as_str()).is_none() {

@@ -74,6 +74,16 @@ pub enum Error {
     /// Removing (or modifying) something that matches nothing.
     #[error("no such file or directory: {0}")]
     NoSuchPath(String),
+    /// Moving a file or folder of a draft where it cannot go.
+    #[error("cannot move '{from}' to '{to}': {reason}")]
+    Move {
+        /// the file or folder moved
+        from: String,
+        /// where it was to go
+        to: String,
+        /// why it cannot
+        reason: String,
+    },
     /// Distributed upserts that disagree on paths.
     #[error("conflicting entries for {}: the same path with a different digest", list(.0))]
     Conflicts(Vec<EntryPath>),

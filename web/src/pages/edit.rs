@@ -1,17 +1,16 @@
 //! Creating a version from dropped files, and editing any version as a draft.
 
-use std::sync::Arc;
-
 use cairn_core::wire::{CommitResponse, Version};
-use cairn_core::{Change, Draft, EntryPath, Manifest};
+use cairn_core::{Draft, Manifest};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use super::widgets::{DropZone, FileRows, ProgressLine, Virtual};
+use super::changes::{Actions, Changes};
+use super::widgets::{DropZone, FileRows, ProgressLine};
 use super::{Params, link};
 use crate::files::Picked;
 use crate::size::{exact, human, human_f64};
-use crate::stage::{self, Meter, Staged, Target};
+use crate::stage::{self, Meter, Placing, Staged, Target};
 use crate::{api, embed};
 
 /// What the staging and commit buttons share.
@@ -41,7 +40,7 @@ impl Work {
         }
     }
 
-    fn stage(self, files: Vec<Picked>, prefix: String, replace: bool) {
+    fn stage(self, files: Vec<Picked>, prefix: String, placing: Placing) {
         self.busy.set(true);
         self.error.set(None);
         // new work: the last commit's result gives way to progress again
@@ -51,7 +50,7 @@ impl Work {
                 self.state,
                 files,
                 &prefix,
-                replace,
+                placing,
                 self.hashing,
                 self.rows,
                 self.cancel,
@@ -184,95 +183,15 @@ impl Work {
         }
     }
 
-    /// The draft's entries with their change against the base, and remove buttons.
-    fn view_entries(self) -> impl IntoView {
-        let rows = Memo::new(move |_| {
-            let s = self.state.get();
-            let d = &s.draft;
-            let mut rows: Vec<(String, u64, Option<Change>)> = d
-                .manifest()
-                .iter()
-                .map(|(p, e)| (p.to_string(), e.size, d.change(p.as_str())))
-                .collect();
-            rows.extend(
-                d.base()
-                    .iter()
-                    .filter(|(p, _)| d.manifest().get(p.as_str()).is_none())
-                    .map(|(p, e)| (p.to_string(), e.size, None)),
-            );
-            rows.sort_by(|a, b| a.0.cmp(&b.0));
-            Arc::new(rows)
+    /// The draft's files grouped by folder, with what each change can undo, move or replace.
+    fn view_changes(self) -> impl IntoView {
+        let replace = Callback::new(move |(folder, files): (String, Vec<Picked>)| {
+            if !files.is_empty() {
+                self.stage(files, folder, Placing::ReplaceFolder);
+            }
         });
-        view! {
-            <Virtual count=Signal::derive(move || rows.get().len()) row=move |i| {
-                let (path, size, change) = rows.get()[i].clone();
-                let (class, label) = match change {
-                    Some(Change::Added) => ("added", "added"),
-                    Some(Change::Modified) => ("modified", "modified"),
-                    Some(Change::Unchanged) => ("unchanged", "unchanged"),
-                    None => ("removed", "removed"),
-                };
-                let target = path.clone();
-                let path_for_move = path.clone();
-                // undo a change: an added file goes, a modified or removed one gets its base entry back
-                let (action, undo) = match change {
-                    Some(Change::Unchanged) => ("remove", false),
-                    Some(Change::Added) => ("undo", false),
-                    Some(Change::Modified) => ("undo", true),
-                    None => ("restore", true),
-                };
-                let label_for = format!("{action} {path}");
-                view! {
-                    <span class=format!("path {class}")>{path}</span>
-                    <span class="size" title=exact(size)>{human(size)}</span>
-                    <span class=format!("status {class}")>{label}</span>
-                    <button class="link" data-testid=format!("{action}-change") aria-label=label_for on:click=move |_| {
-                        let mut failed = None;
-                        self.state.update(|s| {
-                            let result = if undo {
-                                match s.draft.base().get(&target).cloned() {
-                                    Some(entry) => EntryPath::new(target.clone()).and_then(|p| s.draft.put(p, entry)),
-                                    None => Ok(()),
-                                }
-                            } else {
-                                s.draft.remove(&target).map(|_| ())
-                            };
-                            if let Err(e) = result { failed = Some(e.to_string()) }
-                        });
-                        self.error.set(failed);
-                    }>{action}</button>
-                    {change.map(|_| {
-                        let from = path_for_move.clone();
-                        view! { <button class="link" data-testid="move-change" aria-label=format!("move {from}") on:click=move |_| {
-                            let to = web_sys::window()
-                                .and_then(|w| w.prompt_with_message_and_default("Move to (a path in the artifact)", &from).ok().flatten());
-                            let Some(to) = to.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty() && *t != from) else { return };
-                            let mut failed = None;
-                            self.state.update(|s| failed = move_entry(&mut s.draft, &from, &to).err());
-                            self.error.set(failed);
-                        }>"move"</button> }
-                    })}
-                }
-            }/>
-        }
+        view! { <Changes actions=Actions { state: self.state, busy: self.busy, replace }/> }
     }
-}
-
-/// Move (rename) the draft's entry at `from` to `to`: the same digest under a new path, so
-/// nothing is uploaded. Refused if `to` is not a valid path or already holds a file.
-fn move_entry(draft: &mut Draft, from: &str, to: &str) -> Result<(), String> {
-    let to_path = EntryPath::new(to).map_err(|e| e.to_string())?;
-    if draft.manifest().get(to).is_some() {
-        return Err(format!("'{to}' already holds a file: remove it first"));
-    }
-    let entry = draft
-        .manifest()
-        .get(from)
-        .cloned()
-        .ok_or_else(|| format!("'{from}' is not in the draft"))?;
-    draft.put(to_path, entry).map_err(|e| e.to_string())?;
-    draft.remove(from).map_err(|e| e.to_string())?;
-    Ok(())
 }
 
 fn summary(draft: &Draft) -> String {
@@ -318,7 +237,8 @@ pub fn Create() -> impl IntoView {
         RwSignal::new(String::new()),
         RwSignal::new(String::new()),
     );
-    let on_files = Callback::new(move |files: Vec<Picked>| work.stage(files, String::new(), false));
+    let on_files =
+        Callback::new(move |files: Vec<Picked>| work.stage(files, String::new(), Placing::Add));
     let commit = move |_| {
         work.commit(Target {
             entity: p.at("entity"),
@@ -342,14 +262,17 @@ pub fn Create() -> impl IntoView {
             {field("description", "artifact-description", description)}
         </div>
         <DropZone on_files=on_files/>
-        <p class="summary" title=move || exact(work.bytes_to_upload())>{move || format!("{} files · {} to upload at most", work.state.get().draft.manifest().len(), human(work.bytes_to_upload()))}</p>
+        <p class="summary" data-testid="stage-summary" title=move || exact(work.bytes_to_upload())>{move || {
+            let n = work.state.with(|s| s.draft.manifest().len());
+            format!("{n} file{} · {} to upload at most", if n == 1 { "" } else { "s" }, human(work.bytes_to_upload()))
+        }}</p>
         {work.view_portability()}
         <button data-testid="commit-button" disabled=move || work.busy.get() || name.get().trim().is_empty() on:click=commit>"Commit"</button>
         {work.view_status()}
         {move || work.done.get().map(|d| view! {
             <p><A href=link(format!("/{}/{}/{}/{}", p.at("entity"), p.at("project"), name.get_untracked().trim(), d.version))>"Open the new version"</A></p>
         })}
-        {work.view_entries()}
+        {work.view_changes()}
     }
     .into_any()
 }
@@ -390,8 +313,9 @@ pub fn DraftPage() -> impl IntoView {
             Err(e) => work.error.set(Some(e)),
         }
     });
-    let on_files =
-        Callback::new(move |files: Vec<Picked>| work.stage(files, prefix.get_untracked(), true));
+    let on_files = Callback::new(move |files: Vec<Picked>| {
+        work.stage(files, prefix.get_untracked(), Placing::Merge)
+    });
     let remove = move |_| {
         let t = remove_target.get_untracked();
         let mut failed = None;
@@ -429,7 +353,7 @@ pub fn DraftPage() -> impl IntoView {
         {work.view_portability()}
         <button data-testid="commit-button" disabled=move || work.busy.get() || base.get().is_none() on:click=commit>"Commit"</button>
         {work.view_status()}
-        {work.view_entries()}
+        {work.view_changes()}
     }
     .into_any()
 }

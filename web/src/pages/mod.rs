@@ -1,6 +1,7 @@
 //! Pages and the pieces they share.
 
 mod browse;
+mod changes;
 mod compare;
 mod curate;
 mod edit;

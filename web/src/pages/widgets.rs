@@ -115,8 +115,9 @@ pub fn ProgressLine(
     label: Callback<(), String>,
     testid: &'static str,
 ) -> impl IntoView {
+    // nothing is shown before the phase first starts
     view! {
-        <div class="progress" data-testid=testid>
+        <div class="progress" data-testid=testid hidden=move || meter.with(|m| m.started_ms == 0.0)>
             <progress max=move || meter.get().total.max(1.0) value=move || meter.get().done></progress>
             <span>{move || format!("{} {}", label.run(()), meter.get().label())}</span>
         </div>
