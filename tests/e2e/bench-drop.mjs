@@ -44,7 +44,7 @@ try {
     t = performance.now();
     await input.setInputFiles(folder);
     const given = (performance.now() - t) / 1000;
-    await page.getByText(`${FILES} files`).waitFor({ timeout: 600000 });
+    await page.getByTestId('stage-summary').filter({ hasText: `${FILES} files ·` }).waitFor({ timeout: 600000 });
     const hashed = (performance.now() - t) / 1000;
     await page.getByTestId('commit-button').click();
     await page.getByTestId('version-label').filter({ hasText: 'v0' }).waitFor({ timeout: 600000 });

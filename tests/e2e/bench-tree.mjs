@@ -33,7 +33,7 @@ try {
     await page.getByTestId('filter-count').filter({ hasText: `100 of ${FILES} files match` }).waitFor();
     const filtered = Date.now() - t0;
     const parse = await page.evaluate(async (url) => {
-      const text = await (await fetch(url, { headers: { Authorization: `Bearer ${localStorage.getItem('cairn.token')}` } })).text();
+      const text = await (await fetch(url, { headers: { Authorization: `Bearer ${JSON.parse(localStorage.getItem('cairn.token'))}` } })).text();
       const t = performance.now();
       JSON.parse(text);
       return performance.now() - t;

@@ -1,16 +1,18 @@
-//! The registry's HTTP API from the browser (fetch), with the token kept in local storage.
+//! The registry's HTTP API from the browser (fetch through `gloo-net`; XMLHttpRequest where
+//! upload progress is wanted), with the token kept in local storage.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use cairn_core::wire::Problem;
 use futures::channel::oneshot;
+use gloo_net::http::{Method, RequestBuilder, Response};
+use gloo_storage::{LocalStorage, Storage};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{ProgressEvent, Request, RequestInit, Response, XmlHttpRequest};
+use web_sys::{ProgressEvent, XmlHttpRequest};
 
 const TOKEN_KEY: &str = "cairn.token";
 
@@ -24,12 +26,10 @@ pub fn token() -> Option<String> {
     if crate::embed::active() {
         return crate::embed::token();
     }
-    let storage = window().local_storage().ok().flatten();
     let hash = window().location().hash().unwrap_or_default();
     if let Some(t) = hash.strip_prefix("#token=").filter(|t| !t.is_empty()) {
-        if let Some(s) = &storage {
-            let _ = s.set_item(TOKEN_KEY, t);
-        }
+        // without storage (some private modes) the token lasts as long as the page
+        let _ = LocalStorage::set(TOKEN_KEY, t);
         let loc = window().location();
         let clean = format!(
             "{}{}",
@@ -41,19 +41,19 @@ pub fn token() -> Option<String> {
         }
         return Some(t.to_owned());
     }
-    storage
-        .and_then(|s| s.get_item(TOKEN_KEY).ok().flatten())
+    LocalStorage::get::<String>(TOKEN_KEY)
+        .ok()
+        // saved bare (not as JSON) by earlier builds of the app
+        .or_else(|| LocalStorage::raw().get_item(TOKEN_KEY).ok().flatten())
         .filter(|t| !t.is_empty())
 }
 
-/// Remember a token (an embedding page may also call this through `#token=`).
+/// Remember a token (an empty one forgets it).
 pub fn set_token(token: &str) {
-    if let Some(s) = window().local_storage().ok().flatten() {
-        let _ = if token.is_empty() {
-            s.remove_item(TOKEN_KEY)
-        } else {
-            s.set_item(TOKEN_KEY, token)
-        };
+    if token.is_empty() {
+        LocalStorage::delete(TOKEN_KEY);
+    } else {
+        let _ = LocalStorage::set(TOKEN_KEY, token);
     }
 }
 
@@ -83,25 +83,25 @@ async fn fetch(
     body: Option<&JsValue>,
     headers: &[(&str, &str)],
 ) -> Result<Response, String> {
-    let init = RequestInit::new();
-    init.set_method(method);
-    if let Some(b) = body {
-        init.set_body(b);
-    }
-    let request = Request::new_with_str_and_init(path, &init).map_err(js_err)?;
-    let set = request.headers();
+    let method: Method = method
+        .parse()
+        .map_err(|_| format!("no such method: {method}"))?;
+    let mut request = RequestBuilder::new(path).method(method);
     if let Some(t) = token() {
-        set.set("Authorization", &format!("Bearer {t}"))
-            .map_err(js_err)?;
+        request = request.header("Authorization", &format!("Bearer {t}"));
     }
     for (name, value) in headers {
-        set.set(name, value).map_err(js_err)?;
+        request = request.header(name, value);
     }
-    JsFuture::from(window().fetch_with_request(&request))
+    let request = match body {
+        Some(b) => request.body(b.clone()),
+        None => request.build(),
+    };
+    request
+        .map_err(|e| e.to_string())?
+        .send()
         .await
-        .map_err(js_err)?
-        .dyn_into()
-        .map_err(js_err)
+        .map_err(|e| e.to_string())
 }
 
 /// Send a request; a non-success answer becomes the problem's detail.
@@ -119,13 +119,8 @@ pub async fn send(
     if res.ok() {
         return Ok(res);
     }
-    let status = res.status();
-    let text = JsFuture::from(res.text().map_err(js_err)?)
-        .await
-        .ok()
-        .and_then(|t| t.as_string())
-        .unwrap_or_default();
-    Err(problem_message(status, &text))
+    let text = res.text().await.unwrap_or_default();
+    Err(problem_message(res.status(), &text))
 }
 
 /// The first `len` bytes of a file (a `Range` request: the registry reads only the chunks that
@@ -141,13 +136,8 @@ pub async fn get_head(path: &str, len: u64) -> Result<(Vec<u8>, u64), String> {
     let total = res
         .headers()
         .get("Content-Range")
-        .ok()
-        .flatten()
         .and_then(|r| r.rsplit('/').next().and_then(|t| t.parse::<u64>().ok()));
-    let buffer = JsFuture::from(res.array_buffer().map_err(js_err)?)
-        .await
-        .map_err(js_err)?;
-    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+    let bytes = res.binary().await.map_err(|e| e.to_string())?;
     if !res.ok() {
         return Err(problem_message(status, &String::from_utf8_lossy(&bytes)));
     }
@@ -164,12 +154,9 @@ fn problem_message(status: u16, body: &str) -> String {
 }
 
 async fn body_json<T: DeserializeOwned>(res: Response) -> Result<T, String> {
-    let text = JsFuture::from(res.text().map_err(js_err)?)
+    res.json()
         .await
-        .map_err(js_err)?
-        .as_string()
-        .unwrap_or_default();
-    serde_json::from_str(&text).map_err(|e| format!("unexpected answer: {e}"))
+        .map_err(|e| format!("unexpected answer: {e}"))
 }
 
 /// GET JSON.
@@ -225,7 +212,7 @@ where
             Ok(v) => return Ok(v),
             Err(_) if cancelled() => return Err("cancelled".into()),
             Err(e) if transient(&e) && tries < PATIENCE => {
-                sleep_ms(1000 * tries.min(5) as i32).await;
+                sleep_ms(1000 * tries.min(5)).await;
             }
             Err(e) => return Err(e),
         }
@@ -296,9 +283,6 @@ pub async fn xhr_send(
 }
 
 /// Wait `ms` milliseconds.
-pub async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-    });
-    let _ = JsFuture::from(promise).await;
+pub async fn sleep_ms(ms: u32) {
+    gloo_timers::future::TimeoutFuture::new(ms).await;
 }

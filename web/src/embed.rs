@@ -8,10 +8,12 @@
 
 use std::cell::{Cell, RefCell};
 
+use gloo_events::EventListener;
+use gloo_timers::callback::Interval;
 use leptos::prelude::*;
+use serde::Serialize;
 use serde_json::{Value, json};
 use wasm_bindgen::JsCast;
-use wasm_bindgen::prelude::Closure;
 
 /// Prefix of the embed routes.
 pub const BASE: &str = "/embed";
@@ -88,7 +90,9 @@ pub fn post(kind: &str, detail: Value) {
     if let (Some(m), Value::Object(d)) = (message.as_object_mut(), detail) {
         m.extend(d);
     }
-    if let Ok(value) = js_sys::JSON::parse(&message.to_string()) {
+    // plain objects, not Maps: what a host's `event.data.type` reads
+    let plain = serde_wasm_bindgen::Serializer::json_compatible();
+    if let Ok(value) = message.serialize(&plain) {
         let _ = parent.post_message(&value, &host);
     }
 }
@@ -124,42 +128,36 @@ fn theme(vars: &serde_json::Map<String, Value>) {
 /// it told of the content's height. `signed_in` turns true once a token arrives.
 pub fn start(signed_in: RwSignal<bool>) {
     let Some(host) = host() else { return };
-    let on_message =
-        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-            if ev.origin() != host {
-                return;
+    let on_message = EventListener::new(&window(), "message", move |ev| {
+        let Some(ev) = ev.dyn_ref::<web_sys::MessageEvent>() else {
+            return;
+        };
+        if ev.origin() != host {
+            return;
+        }
+        let Ok(message) = serde_wasm_bindgen::from_value::<Value>(ev.data()) else {
+            return;
+        };
+        match message["type"].as_str() {
+            Some("cairn:token") => {
+                let token = message["token"]
+                    .as_str()
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned);
+                TOKEN.with(|t| *t.borrow_mut() = token.clone());
+                signed_in.set(token.is_some());
             }
-            let Some(text) = js_sys::JSON::stringify(&ev.data())
-                .ok()
-                .and_then(|s| s.as_string())
-            else {
-                return;
-            };
-            let Ok(message) = serde_json::from_str::<Value>(&text) else {
-                return;
-            };
-            match message["type"].as_str() {
-                Some("cairn:token") => {
-                    let token = message["token"]
-                        .as_str()
-                        .filter(|t| !t.is_empty())
-                        .map(str::to_owned);
-                    TOKEN.with(|t| *t.borrow_mut() = token.clone());
-                    signed_in.set(token.is_some());
+            Some("cairn:theme") => {
+                if let Some(vars) = message["vars"].as_object() {
+                    theme(vars);
                 }
-                Some("cairn:theme") => {
-                    if let Some(vars) = message["vars"].as_object() {
-                        theme(vars);
-                    }
-                }
-                _ => {}
             }
-        });
-    window()
-        .add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref())
-        .expect("a message listener");
+            _ => {}
+        }
+    });
+    // both live as long as the page
     on_message.forget();
-    let report_height = Closure::<dyn Fn()>::new(|| {
+    Interval::new(250, || {
         let Some(body) = window().document().and_then(|d| d.body()) else {
             return;
         };
@@ -167,12 +165,8 @@ pub fn start(signed_in: RwSignal<bool>) {
         if HEIGHT.with(|h| h.replace(height)) != height {
             post("resize", json!({ "height": height }));
         }
-    });
-    let _ = window().set_interval_with_callback_and_timeout_and_arguments_0(
-        report_height.as_ref().unchecked_ref(),
-        250,
-    );
-    report_height.forget();
+    })
+    .forget();
     post("ready", json!({}));
 }
 

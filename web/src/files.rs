@@ -143,11 +143,9 @@ impl Hashed {
     }
 
     /// From a digest and a chunk list made by [`Hashed::chunk_list`].
-    pub fn from_parts(digest: &str, chunk_list: &[u8]) -> Result<Self, String> {
+    pub fn from_parts(digest: Digest, chunk_list: &[u8]) -> Result<Self, String> {
         Ok(Self {
-            digest: digest
-                .parse()
-                .map_err(|e: cairn_core::Error| e.to_string())?,
+            digest,
             chunks: decode_chunk_list(chunk_list).map_err(|e| e.to_string())?,
             kept: None,
         })

@@ -27,9 +27,9 @@ pub async fn recall(file: &web_sys::File) -> Option<Hashed> {
         .await?
         .dyn_into()
         .ok()?;
-    let digest = value.get(0).as_string()?;
+    let digest = value.get(0).as_string()?.parse().ok()?;
     let chunks: Uint8Array = value.get(1).dyn_into().ok()?;
-    Hashed::from_parts(&digest, &chunks.to_vec()).ok()
+    Hashed::from_parts(digest, &chunks.to_vec()).ok()
 }
 
 /// Remember the digest and chunks of a file just hashed.

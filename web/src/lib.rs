@@ -15,6 +15,7 @@ pub mod fingerprints;
 mod idb;
 pub mod journal;
 pub mod markdown;
+pub mod message;
 mod packer;
 mod pages;
 pub mod pool;

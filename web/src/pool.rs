@@ -8,11 +8,12 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
 use futures::channel::oneshot;
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use js_sys::Array;
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, BlobPropertyBag, File, MessageEvent, Url, Worker};
 
 use crate::files::Hashed;
+use crate::message::{FromWorker, ToWorker, from_js, to_js};
 
 /// Files per size job.
 const STAT_BATCH: usize = 500;
@@ -73,10 +74,6 @@ fn worker_url() -> Result<String, JsValue> {
     let options = BlobPropertyBag::new();
     options.set_type("text/javascript");
     Url::create_object_url_with_blob(&Blob::new_with_str_sequence_and_options(&script, &options)?)
-}
-
-fn get(o: &JsValue, k: &str) -> JsValue {
-    Reflect::get(o, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED)
 }
 
 impl std::fmt::Debug for Pool {
@@ -140,32 +137,41 @@ impl Pool {
     }
 
     fn on_message(&self, worker: &Worker, data: JsValue) {
-        if get(&data, "ready").is_truthy() {
-            self.state.borrow_mut().idle.push(worker.clone());
-            self.dispatch();
-            return;
-        }
-        let Some(id) = get(&data, "id").as_f64().map(|i| i as u32) else {
-            return;
-        };
-        if let Some(bytes) = get(&data, "done").as_f64() {
-            if let Some((_, job)) = self.state.borrow_mut().running.get_mut(&id) {
-                (job.progress)(bytes as u64);
+        let (id, answer) = match from_js::<FromWorker>(data) {
+            Ok(FromWorker::Ready) => {
+                self.state.borrow_mut().idle.push(worker.clone());
+                self.dispatch();
+                return;
             }
-            return;
-        }
+            Ok(FromWorker::Progress { id, done }) => {
+                if let Some((_, job)) = self.state.borrow_mut().running.get_mut(&id) {
+                    (job.progress)(done as u64);
+                }
+                return;
+            }
+            Ok(FromWorker::Sizes { id, sizes }) => (id, Answer::Sizes(sizes)),
+            Ok(FromWorker::Hashed { id, results }) => (
+                id,
+                Answer::Hashed(
+                    results
+                        .into_iter()
+                        .map(|r| r.and_then(Hashed::try_from))
+                        .collect(),
+                ),
+            ),
+            // not a message of ours
+            Err(_) => return,
+        };
         let finished = self.state.borrow_mut().running.remove(&id);
         if let Some((worker, job)) = finished {
-            let results = get(&data, "results");
-            let sizes = get(&data, "sizes");
-            let result = match (results.dyn_ref::<Array>(), sizes.dyn_ref::<Array>()) {
-                (Some(list), _) if list.length() as usize == job.files.len() => Ok(Answer::Hashed(
-                    list.iter().map(|one| parse_result(&one)).collect(),
-                )),
-                (_, Some(list)) if list.length() as usize == job.files.len() => Ok(Answer::Sizes(
-                    list.iter().map(|n| n.as_f64().unwrap_or(0.0)).collect(),
-                )),
-                _ => Err("the hashing worker answered without results".to_owned()),
+            let count = match &answer {
+                Answer::Hashed(r) => r.len(),
+                Answer::Sizes(s) => s.len(),
+            };
+            let result = if count == job.files.len() {
+                Ok(answer)
+            } else {
+                Err("the hashing worker answered for other files".to_owned())
             };
             let _ = job.done.send(result);
             self.state.borrow_mut().idle.push(worker);
@@ -206,15 +212,15 @@ impl Pool {
             let (Some(worker), Some(job)) = (s.idle.pop(), s.queue.pop_front()) else {
                 return;
             };
-            let msg = Object::new();
-            let _ = Reflect::set(&msg, &"id".into(), &JsValue::from(job.id));
-            let files: Array = job.files.iter().collect();
-            let _ = Reflect::set(&msg, &"files".into(), &files);
-            if job.ask == Ask::Size {
-                let _ = Reflect::set(&msg, &"sizes".into(), &JsValue::TRUE);
-            }
-            if let Err(e) = worker.post_message(&msg) {
-                let _ = job.done.send(Err(format!("{e:?}")));
+            let (id, files) = (job.id, job.files.iter().collect::<Array>());
+            let msg = match job.ask {
+                Ask::Size => ToWorker::Sizes { id, files },
+                Ask::Hash => ToWorker::Hash { id, files },
+            };
+            let sent =
+                to_js(&msg).and_then(|m| worker.post_message(&m).map_err(|e| format!("{e:?}")));
+            if let Err(e) = sent {
+                let _ = job.done.send(Err(e));
                 s.idle.push(worker);
                 continue;
             }
@@ -345,19 +351,5 @@ impl Pool {
             .await?
             .pop()
             .unwrap_or_else(|| Err("the hashing worker answered nothing".into()))
-    }
-}
-
-/// One file's result from a worker: `{digest, chunks, bytes?}` or `{error}`.
-fn parse_result(one: &JsValue) -> Result<Hashed, String> {
-    match (get(one, "digest").as_string(), get(one, "chunks")) {
-        (Some(d), chunks) if chunks.is_instance_of::<Uint8Array>() => {
-            let mut hashed = Hashed::from_parts(&d, &Uint8Array::new(&chunks).to_vec())?;
-            hashed.kept = get(one, "bytes").dyn_into::<Uint8Array>().ok();
-            Ok(hashed)
-        }
-        _ => Err(get(one, "error")
-            .as_string()
-            .unwrap_or_else(|| "hashing failed".into())),
     }
 }

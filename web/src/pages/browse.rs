@@ -236,7 +236,7 @@ pub fn Versions() -> impl IntoView {
 
 /// Download one file with the token, through an object URL.
 async fn download(url: String, name: String) -> Result<(), String> {
-    let res = api::send("GET", &url, None, None).await?;
+    let res: web_sys::Response = api::send("GET", &url, None, None).await?.into();
     let blob: web_sys::Blob = JsFuture::from(res.blob().map_err(|_| "no body")?)
         .await
         .map_err(|_| "download failed")?
