@@ -84,6 +84,17 @@ test('create v0 from a folder, then a draft v1 that sends only the change', asyn
     await page.getByText('photos/sub/b.txt').waitFor();
     await page.getByTestId('file-filter').fill('');
     await page.screenshot({ path: path.join(SHOTS, 'files.png') });
+    // a download goes through a link that needs no token: the browser's download manager fetches
+    // it (to disk), named by the registry
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'download photos/sub/b.txt', exact: true }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'b.txt');
+    assert.equal(fs.readFileSync(await download.path(), 'utf8'), 'beta');
+    assert.match(download.url(), /\/api\/v1\/links\/[^/]+$/);
+    // the same link works from anywhere, with no token at all
+    assert.equal(await (await fetch(download.url())).text(), 'beta');
     await page.getByTestId('crumbs').getByRole('link', { name: 'photos', exact: true }).click();
     await page.getByRole('link', { name: 'v0', exact: true }).waitFor();
     await page.getByTestId('crumbs').getByRole('link', { name: 'projects', exact: true }).click();

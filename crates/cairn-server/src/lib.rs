@@ -37,6 +37,7 @@ pub mod quota;
 pub mod range;
 mod routes;
 mod serve;
+pub mod signed;
 mod spool;
 mod throttle;
 mod web;

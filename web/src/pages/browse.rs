@@ -1,12 +1,11 @@
 //! Browsing: projects → artifacts → versions → a version's files.
 
-use cairn_core::wire::{ArtifactList, ProjectList, Usage, Version, VersionList};
+use cairn_core::wire::{ArtifactList, Link, LinkRequest, ProjectList, Usage, Version, VersionList};
 use cairn_core::{Entry, EntryPath, Manifest, VersionIndex};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 
 use super::compare::{ComparePick, LineageView, UseIt};
 use super::curate::{About, AliasChips, AliasForm, DeleteButton, use_role};
@@ -234,15 +233,19 @@ pub fn Versions() -> impl IntoView {
     }
 }
 
-/// Download one file with the token, through an object URL.
-async fn download(url: String, name: String) -> Result<(), String> {
-    let res: web_sys::Response = api::send("GET", &url, None, None).await?.into();
-    let blob: web_sys::Blob = JsFuture::from(res.blob().map_err(|_| "no body")?)
-        .await
-        .map_err(|_| "download failed")?
-        .unchecked_into();
-    let href =
-        web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "cannot make a link")?;
+/// Download one file: the registry makes a link that needs no token (an hour long), and the
+/// browser's own download manager fetches it — to disk, with its own progress and resume; the
+/// page never holds the file.
+async fn download(url: String, path: String) -> Result<(), String> {
+    let (version_url, _) = url
+        .split_once("/files/")
+        .ok_or("not the address of a file")?;
+    let link: Link = api::json(
+        "POST",
+        &format!("{version_url}/links"),
+        &LinkRequest { path },
+    )
+    .await?;
     let doc = web_sys::window()
         .and_then(|w| w.document())
         .ok_or("no document")?;
@@ -250,10 +253,10 @@ async fn download(url: String, name: String) -> Result<(), String> {
         .create_element("a")
         .map_err(|_| "no link")?
         .unchecked_into();
-    a.set_href(&href);
-    a.set_download(name.rsplit('/').next().unwrap_or(&name));
+    a.set_href(&link.url);
+    // named by the registry's Content-Disposition
+    a.set_download("");
     a.click();
-    let _ = web_sys::Url::revoke_object_url(&href);
     Ok(())
 }
 

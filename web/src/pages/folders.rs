@@ -85,7 +85,7 @@ pub(crate) fn FileTree(
                 {if is_ref {
                     view! { <span class="ref">{entry.reference.unwrap_or_default()}</span> }.into_any()
                 } else {
-                    view! { <button class="link" on:click=move |_| download.run((url.clone(), name.clone()))>"download"</button> }.into_any()
+                    view! { <button class="link" data-testid="download" aria-label=format!("download {name}") on:click={ let name = name.clone(); move |_| download.run((url.clone(), name.clone())) }>"download"</button> }.into_any()
                 }}
             }
             .into_any()

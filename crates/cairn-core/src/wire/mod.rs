@@ -16,6 +16,7 @@ use crate::patch::Patch;
 
 mod chunks;
 mod lineage;
+mod link;
 mod quota;
 mod upload;
 
@@ -24,6 +25,7 @@ pub use chunks::{
     MAX_BASES, MAX_KNOWN_CHECK, MAX_PACKS, PackReceipt, RecipePart, next_group, plan_parts,
 };
 pub use lineage::{Lineage, Run, RunRequest, UseRequest, VersionKey};
+pub use link::{Link, LinkRequest};
 pub use quota::{QuotaRequest, Usage};
 pub use upload::{
     DEFAULT_PART_SIZE, RESUMABLE_THRESHOLD, UploadPart, UploadRequest, UploadSession,

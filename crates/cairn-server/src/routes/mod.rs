@@ -8,6 +8,7 @@ mod chunks;
 mod distributed;
 mod files;
 mod identity;
+mod links;
 mod params;
 mod quotas;
 mod reference;
@@ -71,6 +72,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(versions::get, versions::update, versions::delete))
         .routes(routes!(versions::manifest))
         .routes(routes!(files::get))
+        .routes(routes!(links::create))
+        .routes(routes!(links::follow))
         .routes(routes!(aliases::put, aliases::delete))
         .routes(routes!(distributed::upsert))
         .routes(routes!(distributed::finish))
@@ -100,7 +103,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// Routes that need no token.
-const PUBLIC: [&str; 4] = [
+const PUBLIC: [&str; 5] = [
+    "/api/v1/links/{ticket}",
     "/api/v1/health",
     "/api/v1/ready",
     "/api/v1/openapi.json",

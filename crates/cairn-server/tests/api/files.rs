@@ -98,3 +98,74 @@ async fn reference_entries_are_not_served() {
         json!({"k": [1]})
     );
 }
+
+#[tokio::test]
+async fn a_link_downloads_a_file_without_a_token_until_altered() {
+    let s = TestServer::start().await;
+    let content = "id,label\n1,cat\n2,dog\n";
+    s.commit_files("ent/proj", "data", &[("deep/résumé 1.csv", content)])
+        .await;
+    let ask = |path: &str| {
+        s.req(Method::POST, &p("/artifacts/data/versions/latest/links"))
+            .json(&json!({ "path": path }))
+            .send()
+    };
+    let link = expect(ask("deep/résumé 1.csv").await.unwrap(), StatusCode::CREATED).await;
+    let url = link["url"].as_str().unwrap();
+    assert!(url.starts_with("/api/v1/links/"), "{link}");
+    assert_eq!(link["size"], content.len());
+    assert_eq!(link["digest"], Digest::of(content.as_bytes()).to_string());
+    assert!(
+        link["expires_at"].as_str().unwrap().ends_with('Z'),
+        "{link}"
+    );
+
+    // no token: the link is the permission, the file an attachment under its own name
+    let res = s.get_public(url, &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["content-disposition"],
+        "attachment; filename=\"r_sum_ 1.csv\"; filename*=UTF-8''r%C3%A9sum%C3%A9%201.csv"
+    );
+    assert_eq!(res.headers()["cache-control"], "private, no-store");
+    assert_eq!(res.text().await.unwrap(), content);
+    let part = s.get_public(url, &[("range", "bytes=3-7")]).await;
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.text().await.unwrap(), "label");
+
+    // one character changed anywhere: refused
+    let mut altered = url.to_owned().into_bytes();
+    let at = "/api/v1/links/".len() + 5;
+    altered[at] = if altered[at] == b'A' { b'B' } else { b'A' };
+    let res = s
+        .get_public(&String::from_utf8(altered).unwrap(), &[])
+        .await;
+    let problem = expect(res, StatusCode::FORBIDDEN).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("signature does not match"),
+        "{problem}"
+    );
+    // asking needs a token that reads the project; a path the version lacks is a 404
+    let anonymous = reqwest::Client::new()
+        .post(format!(
+            "{}{}",
+            s.url,
+            p("/artifacts/data/versions/latest/links")
+        ))
+        .json(&json!({ "path": "deep/résumé 1.csv" }))
+        .send()
+        .await
+        .unwrap();
+    expect(anonymous, StatusCode::UNAUTHORIZED).await;
+    let missing = expect(ask("deep/nope.csv").await.unwrap(), StatusCode::NOT_FOUND).await;
+    assert!(
+        missing["detail"]
+            .as_str()
+            .unwrap()
+            .contains("'deep/nope.csv'"),
+        "{missing}"
+    );
+}

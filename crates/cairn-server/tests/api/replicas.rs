@@ -79,6 +79,36 @@ async fn replicas_share_one_registry() {
         "{results:?}"
     );
 
+    // links asked of every replica at once (the first use makes the secret: one wins), each
+    // followed through another replica
+    let links = join_all((0..3).map(|i| {
+        let s = at(i);
+        async move {
+            let body = json!({"path": "same"});
+            send(
+                &s,
+                Method::POST,
+                &p("/artifacts/race/versions/v24/links"),
+                body,
+            )
+            .await
+        }
+    }))
+    .await;
+    for (i, (status, link)) in links.iter().enumerate() {
+        assert_eq!(*status, StatusCode::CREATED, "{link}");
+        let res = at(i + 1)
+            .get_public(link["url"].as_str().unwrap(), &[])
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "link {i} through replica {}",
+            (i + 1) % 3
+        );
+        assert_eq!(res.text().await.unwrap(), "content 0");
+    }
+
     // aliases set at once through different replicas: none is lost
     let aliases: Vec<String> = (0..12).map(|i| format!("tag{i}")).collect();
     let results = join_all(aliases.iter().enumerate().map(|(i, a)| {
