@@ -193,6 +193,8 @@ test('preview CSV, JSON, an image and a large text file, reading only the head o
       'conf.json': '{"lr":0.001,"layers":[64,32]}',
       'img/logo.png': png,
       'logs/big.log': log,
+      // written by pyarrow (web/tests/fixtures/make_parquet.py)
+      'tables/flowers.parquet': fs.readFileSync(path.resolve('../../web/tests/fixtures/flowers.parquet')),
       'README.md': '# Samples card\n\nSee [the docs](javascript:window.pwned=1) or [home](https://example.org).\n\n<script>window.pwned=1</script>\n',
     }, 'samples', 'samples');
     const ranges = [];
@@ -241,6 +243,18 @@ test('preview CSV, JSON, an image and a large text file, reading only the head o
     await img.waitFor();
     await page.waitForFunction(() => document.querySelector('[data-testid=preview-image]')?.naturalWidth > 0);
     assert.equal(await img.evaluate((i) => i.naturalWidth), 40);
+
+    // a Parquet file: its schema from its footer, read from the file's end
+    const tails = [];
+    page.on('request', (r) => { if (r.url().includes('/files/tables/flowers.parquet')) tails.push(r.headers()['range']); });
+    await page.getByTestId('file').filter({ hasText: 'flowers.parquet' }).click();
+    const schema = page.getByTestId('preview-parquet');
+    await schema.waitFor();
+    assert.equal(await page.getByTestId('parquet-summary').innerText(), '300 rows in 2 row groups · 9 columns · written by parquet-cpp-arrow version 26.0.1');
+    assert.deepEqual(await schema.locator('tr').nth(5).locator('td').allInnerTexts(), ['seen', 'timestamp[us, UTC]', 'optional']);
+    assert.deepEqual(await schema.locator('tr').nth(9).locator('td').allInnerTexts(), ['element', 'string', 'optional']);
+    assert.deepEqual(tails, ['bytes=-65536']);
+    await page.screenshot({ path: path.join(SHOTS, 'preview-parquet.png') });
 
     await page.getByTestId('file').filter({ hasText: 'big.log' }).click();
     await page.getByTestId('preview-text').filter({ hasText: '00000000 the quick brown fox' }).waitFor();

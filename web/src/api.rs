@@ -126,8 +126,16 @@ pub async fn send(
 /// The first `len` bytes of a file (a `Range` request: the registry reads only the chunks that
 /// cover them), and the file's whole size.
 pub async fn get_head(path: &str, len: u64) -> Result<(Vec<u8>, u64), String> {
-    let range = format!("bytes=0-{}", len.max(1) - 1);
-    let res = fetch("GET", path, None, &[("Range", &range)]).await?;
+    get_range(path, &format!("bytes=0-{}", len.max(1) - 1)).await
+}
+
+/// The last `len` bytes of a file (all of a shorter one), and the file's whole size.
+pub async fn get_tail(path: &str, len: u64) -> Result<(Vec<u8>, u64), String> {
+    get_range(path, &format!("bytes=-{}", len.max(1))).await
+}
+
+async fn get_range(path: &str, range: &str) -> Result<(Vec<u8>, u64), String> {
+    let res = fetch("GET", path, None, &[("Range", range)]).await?;
     let status = res.status();
     // an empty file has no range to satisfy
     if status == 416 {

@@ -18,6 +18,7 @@ pub mod markdown;
 pub mod message;
 mod packer;
 mod pages;
+pub mod parquet;
 pub mod pool;
 pub mod size;
 pub mod stage;

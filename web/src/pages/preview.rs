@@ -1,14 +1,15 @@
 //! A file's preview on the version page, read with a `Range` request so a large file costs only
 //! its first bytes: text and code (first 64 KiB), CSV/TSV as a table (first 1,000 rows of the
 //! first 256 KiB), JSON pretty-printed (whole up to 1 MiB, else as text), images (png, jpeg,
-//! gif, webp, and SVG shown through `<img>`, where it cannot run script). Parquet is not
-//! previewed: a reader would more than double the app's wasm.
+//! gif, webp, and SVG shown through `<img>`, where it cannot run script), Parquet as its schema,
+//! row count and row groups from its footer (its last bytes; rows are not shown: reading them
+//! needs Parquet's codecs, several times the app's size — `crate::parquet`).
 
 use leptos::prelude::*;
 
 use super::widgets::Virtual;
-use crate::api;
 use crate::size::{exact, human as size};
+use crate::{api, parquet};
 
 const TEXT_HEAD: u64 = 64 << 10;
 const TABLE_HEAD: u64 = 256 << 10;
@@ -23,6 +24,7 @@ pub(crate) enum Kind {
     Json,
     Table(char),
     Image(&'static str),
+    Parquet,
 }
 
 pub(crate) fn kind_of(path: &str) -> Kind {
@@ -39,6 +41,7 @@ pub(crate) fn kind_of(path: &str) -> Kind {
         "gif" => Kind::Image("image/gif"),
         "webp" => Kind::Image("image/webp"),
         "svg" => Kind::Image("image/svg+xml"),
+        "parquet" | "pq" => Kind::Parquet,
         _ => Kind::Text,
     }
 }
@@ -49,6 +52,7 @@ enum Shown {
     Text { text: String, read: u64 },
     Table { rows: Vec<Vec<String>>, read: u64 },
     Image(String),
+    Parquet { footer: parquet::Footer, read: u64 },
     Binary,
     TooLarge,
 }
@@ -123,6 +127,21 @@ async fn load(url: String, kind: Kind, total: u64) -> Result<Shown, String> {
             let rows = table_rows(&String::from_utf8_lossy(&bytes), delim, TABLE_ROWS, partial);
             Ok(Shown::Table { rows, read })
         }
+        Kind::Parquet => {
+            let (mut tail, _) = api::get_tail(&url, parquet::TAIL).await?;
+            let need = parquet::footer_len(&tail)?;
+            if need > tail.len() as u64 {
+                if need > parquet::MAX_FOOTER {
+                    return Err(format!(
+                        "its footer takes {}: too large to preview",
+                        size(need)
+                    ));
+                }
+                tail = api::get_tail(&url, need).await?.0;
+            }
+            let footer = parquet::parse(&tail)?;
+            Ok(Shown::Parquet { footer, read: need })
+        }
         Kind::Json | Kind::Text => Ok(text(api::get_head(&url, TEXT_HEAD).await?.0)),
     }
 }
@@ -169,6 +188,36 @@ fn CsvTable(rows: Vec<Vec<String>>) -> impl IntoView {
     }
 }
 
+/// A Parquet file's schema: its columns (nested ones indented), types and nullability.
+#[component]
+fn ParquetSchema(footer: parquet::Footer) -> impl IntoView {
+    let summary = format!(
+        "{} rows in {} row group{} · {} columns{}",
+        footer.rows,
+        footer.row_groups,
+        if footer.row_groups == 1 { "" } else { "s" },
+        footer.columns.iter().filter(|c| c.depth == 0).count(),
+        footer
+            .created_by
+            .as_deref()
+            .map(|w| format!(" · written by {w}"))
+            .unwrap_or_default(),
+    );
+    view! {
+        <p class="meta" data-testid="parquet-summary">{summary}</p>
+        <table class="schema" data-testid="preview-parquet">
+            <tr><th>"column"</th><th>"type"</th><th>"values"</th></tr>
+            {footer.columns.into_iter().map(|c| view! {
+                <tr>
+                    <td style:padding-left=format!("{}rem", c.depth as f64 * 1.2 + 0.4)>{c.name}</td>
+                    <td class="mono">{c.kind}</td>
+                    <td>{c.repetition}</td>
+                </tr>
+            }).collect_view()}
+        </table>
+    }
+}
+
 /// The preview of one file of a version.
 #[component]
 pub(crate) fn Preview(
@@ -199,6 +248,7 @@ pub(crate) fn Preview(
                 <strong>{path.clone()}</strong>
                 <span class="meta" title=exact(total)>{move || match shown.get() {
                     Some(Ok(Shown::Text { read, .. } | Shown::Table { read, .. })) => format!(" · {}", note(read)),
+                    Some(Ok(Shown::Parquet { read, .. })) => format!(" · its footer: last {} of {}", size(read), size(total)),
                     _ => format!(" · {}", size(total)),
                 }}</span>
                 <button class="link" on:click=move |_| on_close.run(())>"close"</button>
@@ -211,6 +261,7 @@ pub(crate) fn Preview(
                 Some(Ok(Shown::Image(href))) => view! { <img src=href alt=alt.clone() data-testid="preview-image"/> }.into_any(),
                 Some(Ok(Shown::Text { text, .. })) => view! { <pre data-testid="preview-text">{text}</pre> }.into_any(),
                 Some(Ok(Shown::Table { rows, .. })) => view! { <CsvTable rows/> }.into_any(),
+                Some(Ok(Shown::Parquet { footer, .. })) => view! { <ParquetSchema footer/> }.into_any(),
             }}
         </section>
     }
@@ -243,5 +294,6 @@ mod tests {
         assert_eq!(kind_of("logo.svg"), Kind::Image("image/svg+xml"));
         assert_eq!(kind_of("README"), Kind::Text);
         assert_eq!(kind_of("cfg.json"), Kind::Json);
+        assert_eq!(kind_of("part-0.Parquet"), Kind::Parquet);
     }
 }
