@@ -4,9 +4,8 @@
 // token; an expired token is refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import path from 'node:path';
-import { TOKEN, freePort, launch, sha, startRegistry, watchErrors } from './harness.mjs';
+import { TOKEN, launch, serveHostPage, sha, startRegistry, watchErrors } from './harness.mjs';
 
 /// A dashboard page (from another origin) that embeds the uploader and records its events.
 const dashboard = (registry) => `<!doctype html>
@@ -25,17 +24,6 @@ const dashboard = (registry) => `<!doctype html>
   </script>
   <script src="${registry}/embed.js"></script>
 </body></html>`;
-
-/// Serve the dashboard on a free port; `registry()` names the registry once it runs.
-async function serveDashboard(registry) {
-  const port = await freePort();
-  const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end(dashboard(registry()));
-  });
-  await new Promise((r) => server.listen(port, '127.0.0.1', r));
-  return { port, close: () => server.close() };
-}
 
 async function mint(base, body) {
   const res = await fetch(`${base}/api/v1/tokens`, {
@@ -59,8 +47,8 @@ const callApi = (page, base, token) => page.evaluate(async ({ base, token }) => 
 
 test('a dashboard on an allowed origin embeds the uploader; others cannot', async () => {
   let registry = '';
-  const goodPage = await serveDashboard(() => registry);
-  const evilPage = await serveDashboard(() => registry);
+  const goodPage = await serveHostPage(dashboard, () => registry);
+  const evilPage = await serveHostPage(dashboard, () => registry);
   // dashboards are http://localhost:PORT: other origins than the registry's 127.0.0.1, and
   // only the first is on the registry's allow-lists
   const goodOrigin = `http://localhost:${goodPage.port}`;

@@ -86,6 +86,19 @@ export const launch = () => chromium.launch({
 // A proxy in front of the registry that counts what the browser sends: every request body's
 // bytes, by phase (`tally.phase`, set by the test), and the receipts of the packs the registry
 // acknowledged (with the stream each continues, and where: `stream`, `at`). The registry down answers 502, as a load balancer would.
+/// A page of `html(registry)` served on a free port, so it is another origin than the registry
+/// (`http://localhost:PORT` against the registry's 127.0.0.1); `registry()` names the registry
+/// once it runs (its allow-lists need this page's origin first).
+export async function serveHostPage(html, registry) {
+  const port = await freePort();
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end(html(registry()));
+  });
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  return { port, origin: `http://localhost:${port}`, close: () => server.close() };
+}
+
 export async function countingProxy(target) {
   const tally = { phase: 'before', bytes: {}, packs: [] };
   const server = http.createServer((req, res) => {

@@ -6,9 +6,8 @@
 // that each page got to the state it waits for.
 // Env: see harness.mjs; OUT (default ../../docs/screenshots).
 import fs from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { TOKEN, freePort, launch, sha, startRegistry } from './harness.mjs';
+import { TOKEN, launch, serveHostPage, sha, startRegistry } from './harness.mjs';
 
 const OUT = path.resolve(process.env.OUT ?? '../../docs/screenshots');
 const P = '/api/v1/projects/acme/vision';
@@ -107,16 +106,6 @@ h2{font-size:1rem;margin:.2rem .4rem .6rem}</style></head>
   artifact="flowers" readonly></cairn-browser></section>
 <script src="${registry}/embed.js"></script></body></html>`;
 
-async function serveDashboard(registry) {
-  const port = await freePort();
-  const server = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html' });
-    res.end(dashboard(registry()));
-  });
-  await new Promise((r) => server.listen(port, '127.0.0.1', r));
-  return { origin: `http://localhost:${port}`, close: () => server.close() };
-}
-
 async function embedShot(browser, origin, scheme) {
   const page = await browser.newPage({ viewport: { width: 1200, height: 860 }, colorScheme: scheme });
   await page.goto(`${origin}/`);
@@ -134,7 +123,7 @@ async function embedShot(browser, origin, scheme) {
 }
 
 let registry = '';
-const host = await serveDashboard(() => registry);
+const host = await serveHostPage(dashboard, () => registry);
 const reg = await startRegistry(['--frame-ancestor', host.origin, '--cors-origin', host.origin]);
 registry = reg.base;
 const browser = await launch();

@@ -113,6 +113,20 @@ pub fn from_input(files: &web_sys::FileList) -> Vec<Picked> {
         .collect()
 }
 
+/// The files a file input's `change` event picked (none if it was not a file input); the input
+/// is emptied, so picking the same files again fires again.
+pub fn take_picked(ev: &web_sys::Event) -> Vec<Picked> {
+    let Some(input) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+    else {
+        return Vec::new();
+    };
+    let picked = input.files().map(|l| from_input(&l)).unwrap_or_default();
+    input.set_value("");
+    picked
+}
+
 /// Files up to this size are read in one call (a byte stream costs more to set up than to read).
 const READ_WHOLE: u64 = 1 << 20;
 /// Files up to this size keep their bytes after hashing, so packs are built from memory rather

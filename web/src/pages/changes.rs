@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use cairn_core::Change;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 use super::widgets::Virtual;
 use crate::files::{self, Picked};
@@ -336,16 +335,7 @@ impl Row {
         let folder = self.path.clone();
         let busy = self.actions.busy;
         let on_pick = move |ev: web_sys::Event| {
-            let Some(input) = ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-            else {
-                return;
-            };
-            if let Some(list) = input.files() {
-                replace.run((folder.clone(), strip_top(files::from_input(&list))));
-            }
-            input.set_value("");
+            replace.run((folder.clone(), strip_top(files::take_picked(&ev))));
         };
         view! {
             <span class="actions">

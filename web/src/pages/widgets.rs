@@ -82,18 +82,7 @@ pub fn DropZone(on_files: Callback<Vec<Picked>>) -> impl IntoView {
             }
         });
     };
-    let on_pick = move |ev: web_sys::Event| {
-        let Some(input) = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        if let Some(list) = input.files() {
-            take.run(files::from_input(&list));
-        }
-        input.set_value("");
-    };
+    let on_pick = move |ev: web_sys::Event| take.run(files::take_picked(&ev));
     view! {
         <div class="drop" class:over=move || over.get() data-testid="drop-zone"
             on:dragover=move |ev: web_sys::DragEvent| { ev.prevent_default(); over.set(true); }

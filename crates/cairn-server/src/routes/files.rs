@@ -4,6 +4,8 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use cairn_core::wire::Problem;
+use cairn_core::{ArtifactName, Digest, VersionRef};
+use cairn_store::ProjectKey;
 
 use super::params::FileParams;
 use crate::AppState;
@@ -23,25 +25,31 @@ pub(crate) async fn get(
     ApiPath(p): ApiPath<FileParams>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let key = p.key();
-    let (version, entry) = state
-        .meta
-        .entry(&key, &p.name, &p.reference, &p.path)
-        .await?;
+    let (digest, size) = stored_file(&state, &p.key(), &p.name, &p.reference, &p.path).await?;
+    crate::range::respond(&state, &digest, size, &headers).await
+}
+
+/// The blob and size of the file at `path` in a version: 404 when the version has no such
+/// file, 409 (with its URI) for a reference entry, which the registry does not hold.
+pub(super) async fn stored_file(
+    state: &AppState,
+    key: &ProjectKey,
+    name: &ArtifactName,
+    reference: &VersionRef,
+    path: &str,
+) -> ApiResult<(Digest, u64)> {
+    let (version, entry) = state.meta.entry(key, name, reference, path).await?;
     let entry = entry.ok_or_else(|| {
         ApiError::NotFound(format!(
-            "no file '{}' in version {} of artifact '{}'",
-            p.path, version.version, p.name
+            "no file '{path}' in version {} of artifact '{name}'",
+            version.version
         ))
     })?;
-    let digest = match (&entry.reference, entry.stored_blob()) {
-        (None, Some(d)) => d,
-        (reference, _) => {
-            return Err(ApiError::Reference {
-                path: p.path.clone(),
-                reference: reference.clone().unwrap_or_default(),
-            });
-        }
-    };
-    crate::range::respond(&state, &digest, entry.size, &headers).await
+    match (&entry.reference, entry.stored_blob()) {
+        (None, Some(d)) => Ok((d, entry.size)),
+        (reference, _) => Err(ApiError::Reference {
+            path: path.to_owned(),
+            reference: reference.clone().unwrap_or_default(),
+        }),
+    }
 }

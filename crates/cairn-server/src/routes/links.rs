@@ -46,27 +46,13 @@ pub(crate) async fn create(
     ApiJson(req): ApiJson<LinkRequest>,
 ) -> ApiResult<(StatusCode, Json<Link>)> {
     let key = p.key();
-    let (version, entry) = state
-        .meta
-        .entry(&key, &p.name, &p.reference, &req.path)
-        .await?;
-    let entry = entry.ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "no file '{}' in version {} of artifact '{}'",
-            req.path, version.version, p.name
-        ))
-    })?;
-    let Some(digest) = entry.stored_blob().filter(|_| entry.reference.is_none()) else {
-        return Err(ApiError::Reference {
-            path: req.path.clone(),
-            reference: entry.reference.clone().unwrap_or_default(),
-        });
-    };
+    let (digest, size) =
+        super::files::stored_file(&state, &key, &p.name, &p.reference, &req.path).await?;
     let expiry = now_secs() + LINK_TTL_SECS;
     let grant = Grant {
         p: key.to_string(),
         d: digest,
-        s: entry.size,
+        s: size,
         f: req.path.rsplit('/').next().unwrap_or(&req.path).to_owned(),
     };
     let ticket = Signer::load(&state, SECRET).await?.sign(&grant, expiry);
@@ -76,7 +62,7 @@ pub(crate) async fn create(
             url: format!("/api/v1/links/{ticket}"),
             expires_at: rfc3339(expiry),
             digest,
-            size: entry.size,
+            size,
         }),
     ))
 }
