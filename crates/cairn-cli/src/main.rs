@@ -108,6 +108,13 @@ enum Command {
     Alias(AliasCommand),
     /// What changes from one version to another.
     Diff { from: String, to: String },
+    /// A download link to one file of a version: a URL that needs no token for an hour.
+    Link {
+        /// The version (`name:ref`, `project/name:ref` or `entity/project/name:ref`).
+        path: String,
+        /// The file's path in it.
+        file: String,
+    },
     /// A project's storage quota and what it holds (setting it takes an admin token).
     #[command(subcommand)]
     Quota(QuotaCommand),
@@ -320,5 +327,6 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
             browse::alias_rm(&api()?, out, path, alias).await
         }
         Command::Diff { from, to } => browse::diff_versions(&api()?, out, from, to).await,
+        Command::Link { path, file } => browse::link(&api()?, out, path, file).await,
     }
 }

@@ -312,6 +312,41 @@ async fn get_and_verify() {
 }
 
 #[tokio::test]
+async fn a_link_fetches_one_file_without_a_token() {
+    let server = TestServer::start().await;
+    let cli = Cli::new(&server);
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "src/sub/b.txt", "beta");
+    cli.json(&[
+        "put",
+        s(&dir.path().join("src")),
+        "--name",
+        "files",
+        "--type",
+        "dataset",
+    ])
+    .await;
+    let link = cli.json(&["link", "files:v0", "sub/b.txt"]).await;
+    let url = link["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("{}/api/v1/links/", server.url)),
+        "{link}"
+    );
+    let res = reqwest::get(url).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "beta");
+    let text = cli.run(&["link", "files:v0", "sub/b.txt"], true).await;
+    assert!(text.stdout.contains("no token needed"), "{}", text.stdout);
+    let missing = cli.run(&["link", "files:v0", "nope"], true).await;
+    assert!(!missing.ok);
+    assert!(
+        missing.stderr.contains("no file 'nope' in version v0"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[tokio::test]
 async fn errors_name_what_was_wrong() {
     let server = TestServer::start().await;
     let cli = Cli::new(&server);

@@ -107,6 +107,11 @@ impl Http {
         })
     }
 
+    /// `path` (absolute on the registry) as a whole URL.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.host)
+    }
+
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.client
             .request(method, format!("{}{path}", self.host))

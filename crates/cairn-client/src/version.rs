@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use cairn_core::wire::{Lineage, Version};
+use cairn_core::wire::{Lineage, Link, LinkRequest, Version};
 use cairn_core::{Digest, Draft, Entry, EntryPath, Hasher, Manifest};
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -110,6 +110,25 @@ impl ArtifactVersion {
         self.http
             .json(reqwest::Method::GET, &url, None::<&()>)
             .await
+    }
+
+    /// A download link to the file at `path`: a whole URL that needs no token for an hour (anyone
+    /// holding it can fetch the file until then; `Range` works), for a browser's download
+    /// manager or a tool that cannot send headers.
+    pub async fn link(&self, path: &str) -> Result<Link> {
+        let url = self.project.api(&format!(
+            "/artifacts/{}/versions/{}/links",
+            self.version.name, self.version.version
+        ));
+        let request = LinkRequest {
+            path: path.to_owned(),
+        };
+        let mut link: Link = self
+            .http
+            .json(reqwest::Method::POST, &url, Some(&request))
+            .await?;
+        link.url = self.http.url(&link.url);
+        Ok(link)
     }
 
     /// Entries in path order.

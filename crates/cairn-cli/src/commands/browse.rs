@@ -112,3 +112,14 @@ pub async fn diff_versions(api: &Api, out: Output, a: &str, b: &str) -> anyhow::
         lines.join("\n")
     })
 }
+
+/// A download link to `file` of the version at `path`: its URL (and when it expires).
+pub async fn link(api: &Api, out: Output, path: &str, file: &str) -> anyhow::Result<()> {
+    let link = api.artifact(path).await?.link(file).await?;
+    out.print(&link, || {
+        format!(
+            "{}\n(no token needed; anyone with it can fetch {file} until {})",
+            link.url, link.expires_at
+        )
+    })
+}

@@ -64,7 +64,23 @@ async fn every_route_denies_whom_it_should() {
                 || path == "/api/v1/ready"
                 || path == "/api/v1/openapi.json"
                 || path == "/api/v1/reference";
-            let writes = !matches!(method, Method::GET | Method::HEAD);
+            // a download link: its ticket is the only permission, whatever token comes with it
+            // (here a ticket that was never signed)
+            if path == "/api/v1/links/{ticket}" {
+                for token in [
+                    None,
+                    Some("cairn_not_a_token"),
+                    Some(&read),
+                    Some(&stranger),
+                ] {
+                    let got = send(token).await.unwrap().status();
+                    assert_eq!(got, StatusCode::FORBIDDEN, "{method} {path} with {token:?}");
+                }
+                walked += 1;
+                continue;
+            }
+            // asking for a download link reads (a POST all the same)
+            let writes = !matches!(method, Method::GET | Method::HEAD) && !path.ends_with("/links");
             let in_project = path.starts_with("/api/v1/projects/");
             let status = |r: reqwest::Response| r.status();
             let what = format!("{method} {path}");
