@@ -13,7 +13,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{Blob, BlobPropertyBag, File, MessageEvent, Url, Worker};
 
 use crate::files::Hashed;
-use crate::message::{FromWorker, ToWorker, from_js, to_js};
+use crate::message::{FromWorker, ToWorker};
 
 /// Files per size job.
 const STAT_BATCH: usize = 500;
@@ -137,20 +137,20 @@ impl Pool {
     }
 
     fn on_message(&self, worker: &Worker, data: JsValue) {
-        let (id, answer) = match from_js::<FromWorker>(data) {
-            Ok(FromWorker::Ready) => {
+        let (id, answer) = match FromWorker::from_js(&data) {
+            Some(FromWorker::Ready) => {
                 self.state.borrow_mut().idle.push(worker.clone());
                 self.dispatch();
                 return;
             }
-            Ok(FromWorker::Progress { id, done }) => {
+            Some(FromWorker::Progress { id, done }) => {
                 if let Some((_, job)) = self.state.borrow_mut().running.get_mut(&id) {
                     (job.progress)(done as u64);
                 }
                 return;
             }
-            Ok(FromWorker::Sizes { id, sizes }) => (id, Answer::Sizes(sizes)),
-            Ok(FromWorker::Hashed { id, results }) => (
+            Some(FromWorker::Sizes { id, sizes }) => (id, Answer::Sizes(sizes)),
+            Some(FromWorker::Hashed { id, results }) => (
                 id,
                 Answer::Hashed(
                     results
@@ -160,7 +160,7 @@ impl Pool {
                 ),
             ),
             // not a message of ours
-            Err(_) => return,
+            None => return,
         };
         let finished = self.state.borrow_mut().running.remove(&id);
         if let Some((worker, job)) = finished {
@@ -217,8 +217,9 @@ impl Pool {
                 Ask::Size => ToWorker::Sizes { id, files },
                 Ask::Hash => ToWorker::Hash { id, files },
             };
-            let sent =
-                to_js(&msg).and_then(|m| worker.post_message(&m).map_err(|e| format!("{e:?}")));
+            let sent = worker
+                .post_message(&msg.to_js())
+                .map_err(|e| format!("{e:?}"));
             if let Err(e) = sent {
                 let _ = job.done.send(Err(e));
                 s.idle.push(worker);

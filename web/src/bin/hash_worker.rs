@@ -13,15 +13,13 @@ const PROGRESS_STEP: f64 = (4 << 20) as f64;
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    use cairn_web::message::{Digested, FromWorker, ToWorker, from_js, to_js};
+    use cairn_web::message::{Digested, FromWorker, ToWorker};
     use js_sys::Array;
     use wasm_bindgen::prelude::*;
     use web_sys::{DedicatedWorkerGlobalScope, File, MessageEvent};
 
     fn post(scope: &DedicatedWorkerGlobalScope, message: &FromWorker) {
-        if let Ok(m) = to_js(message) {
-            let _ = scope.post_message(&m);
-        }
+        let _ = scope.post_message(&message.to_js());
     }
     fn files_of(list: Array) -> Vec<File> {
         list.iter().filter_map(|f| f.dyn_into().ok()).collect()
@@ -31,14 +29,14 @@ fn main() {
     let replies = scope.clone();
     let onmessage = Closure::<dyn Fn(MessageEvent)>::new(move |msg: MessageEvent| {
         let scope = replies.clone();
-        let (id, files) = match from_js::<ToWorker>(msg.data()) {
-            Ok(ToWorker::Sizes { id, files }) => {
+        let (id, files) = match ToWorker::from_js(&msg.data()) {
+            Some(ToWorker::Sizes { id, files }) => {
                 let sizes = files_of(files).iter().map(|f| f.size()).collect();
                 post(&scope, &FromWorker::Sizes { id, sizes });
                 return;
             }
-            Ok(ToWorker::Hash { id, files }) => (id, files_of(files)),
-            Err(_) => return,
+            Some(ToWorker::Hash { id, files }) => (id, files_of(files)),
+            None => return,
         };
         wasm_bindgen_futures::spawn_local(async move {
             use futures::StreamExt;
