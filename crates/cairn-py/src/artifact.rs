@@ -317,6 +317,14 @@ impl PyArtifact {
         Ok(lineage.used_by.iter().map(|r| r.to_string()).collect())
     }
 
+    /// A download link to the file at `path`: a URL that needs no token for an hour (anyone
+    /// holding it can fetch the file until then). CommError naming the file if the version has
+    /// none at `path`.
+    fn link(&mut self, py: Python<'_>, path: &str) -> PyResult<String> {
+        let version = self.committed(py)?;
+        Ok(block(py, version.link(path))?.or_raise()?.url)
+    }
+
     /// Kept for W&B code: logging here is synchronous, so this returns the artifact at once.
     #[pyo3(signature = (timeout=None))]
     fn wait(slf: PyRef<'_, Self>, timeout: Option<f64>) -> PyRef<'_, Self> {

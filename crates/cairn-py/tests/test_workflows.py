@@ -2,6 +2,7 @@
 `import wandb`, against a real registry."""
 
 import threading
+import urllib.request
 
 import pytest
 
@@ -55,6 +56,12 @@ def test_single_run_outside_a_run_with_save(project):
     assert fetched.metadata == {"n": 1}
     assert fetched.logged_by() is None
     assert digests(fetched) == {"image1.png": sha("pixels")}
+    # a link needs no token: fetched with nothing but the URL
+    url = fetched.link("image1.png")
+    with urllib.request.urlopen(url) as res:
+        assert res.read() == b"pixels"
+    with pytest.raises(cairn.CommError, match="no file 'nope.png' in version v0"):
+        fetched.link("nope.png")
 
 
 def test_save_inside_a_run_is_logged_by_it(project):

@@ -90,6 +90,8 @@ class Artifact:
         """The id of the run that logged this version."""
     def used_by(self) -> List[str]:
         """The ids of the runs that used this version."""
+    def link(self, path: str) -> str:
+        """A URL for the file at ``path`` that needs no token for an hour."""
     def wait(self, timeout: Optional[float] = None) -> "Artifact":
         """Returns at once: logging is synchronous."""
     @property
