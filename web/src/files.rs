@@ -46,6 +46,25 @@ pub fn entries_of(dt: &DataTransfer) -> Vec<FileSystemEntry> {
         .collect()
 }
 
+/// The files of a drop: folders walked fully, else the plain files. The drop's entries are
+/// taken at once (the `DataTransfer` empties after the event); the walk is what is awaited.
+pub fn dropped(
+    ev: &web_sys::DragEvent,
+) -> impl std::future::Future<Output = Result<Vec<Picked>, String>> + use<> {
+    let dt = ev.data_transfer();
+    let entries = dt.as_ref().map(entries_of).unwrap_or_default();
+    let plain = match entries.is_empty() {
+        true => dt.and_then(|d| d.files()).map(|list| from_input(&list)),
+        false => None,
+    };
+    async move {
+        match plain {
+            Some(files) => Ok(files),
+            None => walk(entries).await,
+        }
+    }
+}
+
 async fn file_of(entry: &FileSystemFileEntry) -> Result<File, String> {
     let promise = Promise::new(&mut |resolve, reject| {
         entry.file_with_callback_and_callback(&resolve, &reject);

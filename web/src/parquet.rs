@@ -280,7 +280,9 @@ fn logical_type(c: &mut Compact) -> Option<Option<String>> {
 
 /// DECIMAL(5), TIME(7), TIMESTAMP(8) and INTEGER(10) with their parameters.
 fn detailed(c: &mut Compact, member: i16) -> Option<String> {
-    let (mut a, mut b, mut utc, mut unit) = (None, None, false, "");
+    // the member's integers by field id (decimal: 1 scale, 2 precision; integer: 1 bit width),
+    // its one boolean (time, timestamp: adjusted to UTC; integer: signed) and its time unit
+    let (mut first, mut second, mut flag, mut unit) = (None, None, false, "");
     let mut last = 0;
     while let Some((id, ty)) = c.field(&mut last)? {
         match (member, id, ty) {
@@ -290,9 +292,13 @@ fn detailed(c: &mut Compact, member: i16) -> Option<String> {
                 } else {
                     c.int()?
                 };
-                if id == 1 { a = Some(v) } else { b = Some(v) }
+                if id == 1 {
+                    first = Some(v)
+                } else {
+                    second = Some(v)
+                }
             }
-            (10, 2, 1 | 2) | (7 | 8, 1, 1 | 2) => utc = ty == 1,
+            (10, 2, 1 | 2) | (7 | 8, 1, 1 | 2) => flag = ty == 1,
             (7 | 8, 2, STRUCT) => {
                 let mut l = 0;
                 while let Some((u, t)) = c.field(&mut l)? {
@@ -309,12 +315,12 @@ fn detailed(c: &mut Compact, member: i16) -> Option<String> {
         }
     }
     Some(match member {
-        5 => format!("decimal({}, {})", b.unwrap_or(0), a.unwrap_or(0)),
-        10 => format!("{}int{}", if utc { "" } else { "u" }, a.unwrap_or(0)),
+        5 => format!("decimal({}, {})", second.unwrap_or(0), first.unwrap_or(0)),
+        10 => format!("{}int{}", if flag { "" } else { "u" }, first.unwrap_or(0)),
         m => format!(
             "{}[{unit}{}]",
             if m == 7 { "time" } else { "timestamp" },
-            if utc { ", UTC" } else { "" }
+            if flag { ", UTC" } else { "" }
         ),
     })
 }

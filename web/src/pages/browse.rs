@@ -236,13 +236,10 @@ pub fn Versions() -> impl IntoView {
 /// Download one file: the registry makes a link that needs no token (an hour long), and the
 /// browser's own download manager fetches it — to disk, with its own progress and resume; the
 /// page never holds the file.
-async fn download(url: String, path: String) -> Result<(), String> {
-    let (version_url, _) = url
-        .split_once("/files/")
-        .ok_or("not the address of a file")?;
+async fn download(version_api: &str, path: String) -> Result<(), String> {
     let link: Link = api::json(
         "POST",
-        &format!("{version_url}/links"),
+        &format!("{version_api}/links"),
         &LinkRequest { path },
     )
     .await?;
@@ -299,13 +296,6 @@ pub fn Files() -> impl IntoView {
     });
     let role = use_role();
     let error = RwSignal::new(None::<String>);
-    let fetch = Callback::new(move |(url, name): (String, String)| {
-        leptos::task::spawn_local(async move {
-            if let Err(e) = download(url, name).await {
-                error.set(Some(e));
-            }
-        });
-    });
     view! {
         {move || match data.get() {
             None => view! { <p>"Loading…"</p> }.into_any(),
@@ -313,7 +303,16 @@ pub fn Files() -> impl IntoView {
             Some(Ok((v, m, others, readme))) => {
                 let entries: Vec<(EntryPath, Entry)> = m.iter().map(|(p, e)| (p.clone(), e.clone())).collect();
                 let entries = std::sync::Arc::new(entries);
-                let file_base = api::project_api(&p.at("entity"), &p.at("project"), &format!("/artifacts/{}/versions/{}/files/", v.name, v.version));
+                let version_api = api::project_api(&p.at("entity"), &p.at("project"), &format!("/artifacts/{}/versions/{}", v.name, v.version));
+                let file_base = format!("{version_api}/files/");
+                let fetch = Callback::new(move |path: String| {
+                    let version_api = version_api.clone();
+                    leptos::task::spawn_local(async move {
+                        if let Err(e) = download(&version_api, path).await {
+                            error.set(Some(e));
+                        }
+                    });
+                });
                 let base_link = v.base.map(|b| link(format!("/{}/{}/{}/{b}", p.at("entity"), p.at("project"), v.name)));
                 view! {
                     <super::Crumbs/>

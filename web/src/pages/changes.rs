@@ -185,17 +185,13 @@ pub(crate) fn Changes(actions: Actions) -> impl IntoView {
                 (f.path.clone(), f.size, Some(f.change))
             }
         };
-        let error = failed.with(|f| {
-            f.as_ref()
-                .filter(|(p, _)| *p == path)
-                .map(|(_, e)| e.clone())
-        });
         let row = Row {
             actions,
             path: path.clone(),
             moving,
             failed,
         };
+        let error = row.error();
         if moving.with(|m| m.as_deref() == Some(path.as_str())) {
             return row.move_input(pad).into_any();
         }
@@ -215,11 +211,10 @@ pub(crate) fn Changes(actions: Actions) -> impl IntoView {
                         ev.prevent_default();
                         ev.stop_propagation();
                         over.set(false);
-                        let Some(dt) = ev.data_transfer() else { return };
-                        let entries = files::entries_of(&dt);
+                        let found = files::dropped(&ev);
                         let folder = folder.clone();
                         leptos::task::spawn_local(async move {
-                            match files::walk(entries).await {
+                            match found.await {
                                 Ok(found) => actions.replace.run((folder, strip_top(found))),
                                 Err(e) => failed.set(Some((folder, e))),
                             }
@@ -290,12 +285,26 @@ struct Row {
 }
 
 impl Row {
-    /// Apply `edit` to the draft; its error shows on this row.
-    fn edit(&self, edit: impl FnOnce(&mut cairn_core::Draft) -> Result<(), cairn_core::Error>) {
+    /// Apply `edit` to the draft; its error shows on this row. Whether it worked.
+    fn edit(
+        &self,
+        edit: impl FnOnce(&mut cairn_core::Draft) -> Result<(), cairn_core::Error>,
+    ) -> bool {
         let mut result = Ok(());
         self.actions.state.update(|s| result = edit(&mut s.draft));
+        let ok = result.is_ok();
         self.failed
             .set(result.err().map(|e| (self.path.clone(), e.to_string())));
+        ok
+    }
+
+    /// The last error, if this row caused it.
+    fn error(&self) -> Option<String> {
+        self.failed.with(|f| {
+            f.as_ref()
+                .filter(|(p, _)| *p == self.path)
+                .map(|(_, e)| e.clone())
+        })
     }
 
     fn button(
@@ -322,9 +331,9 @@ impl Row {
         };
         view! {
             <span class="actions">
-            {undo.map(|action| self.button(action, "change", move |r| r.edit(|d| d.revert(&r.path).map(drop))))}
+            {undo.map(|action| self.button(action, "change", move |r| { r.edit(|d| d.revert(&r.path).map(drop)); }))}
             {change.map(|_| self.button("move", "change", move |r| r.moving.set(Some(r.path.clone()))))}
-            {change.map(|_| self.button("remove", "change", move |r| r.edit(|d| d.remove(&r.path).map(drop))))}
+            {change.map(|_| self.button("remove", "change", move |r| { r.edit(|d| d.remove(&r.path).map(drop)); }))}
             </span>
         }
     }
@@ -339,14 +348,14 @@ impl Row {
         };
         view! {
             <span class="actions">
-            {changed.then(|| self.button("undo", "folder", move |r| r.edit(|d| d.revert(&r.path).map(drop))))}
+            {changed.then(|| self.button("undo", "folder", move |r| { r.edit(|d| d.revert(&r.path).map(drop)); }))}
             {present.then(|| self.button("move", "folder", move |r| r.moving.set(Some(r.path.clone()))))}
             <label class="link pick-inline" title="replace this folder's files with a folder's (or drop a folder on this row)">
                 "replace…"
                 <input type="file" multiple prop:webkitdirectory=true data-testid="replace-folder"
                     aria-label=format!("replace {} with a folder", self.path) disabled=move || busy.get() on:change=on_pick/>
             </label>
-            {present.then(|| self.button("remove", "folder", move |r| r.edit(|d| d.remove(&r.path).map(drop))))}
+            {present.then(|| self.button("remove", "folder", move |r| { r.edit(|d| d.remove(&r.path).map(drop)); }))}
             </span>
         }
     }
@@ -358,28 +367,14 @@ impl Row {
             let me = self.clone();
             move || {
                 let dest = to.get_untracked().trim().to_owned();
-                let mut result = Ok(());
-                me.actions
-                    .state
-                    .update(|s| result = s.draft.rename(&me.path, &dest).map(drop));
-                match result {
-                    Ok(()) => {
-                        me.failed.set(None);
-                        me.moving.set(None);
-                    }
-                    Err(e) => me.failed.set(Some((me.path.clone(), e.to_string()))),
+                if me.edit(|d| d.rename(&me.path, &dest).map(drop)) {
+                    me.moving.set(None);
                 }
             }
         };
         let error = {
-            let path = self.path.clone();
-            move || {
-                self.failed.with(|f| {
-                    f.as_ref()
-                        .filter(|(p, _)| *p == path)
-                        .map(|(_, e)| e.clone())
-                })
-            }
+            let me = self.clone();
+            move || me.error()
         };
         let moving = self.moving;
         let field = NodeRef::<leptos::html::Input>::new();

@@ -31,7 +31,8 @@ enum Row {
 pub(crate) fn FileTree(
     entries: Arc<Vec<(EntryPath, Entry)>>,
     file_base: String,
-    download: Callback<(String, String)>,
+    /// Called with a file's path to download it.
+    download: Callback<String>,
 ) -> impl IntoView {
     let nodes: Arc<Vec<Node>> = Arc::new(tree::build(
         entries.iter().map(|(p, e)| (p.as_str(), e.size)),
@@ -71,11 +72,10 @@ pub(crate) fn FileTree(
         move |path: &str| format!("{base}{}", api::encode_path(path))
     };
     let file_row = {
-        let (entries, url_of) = (entries.clone(), url_of.clone());
+        let entries = entries.clone();
         move |i: usize, label: String, depth: usize| {
             let (path, entry) = entries[i].clone();
             let name = path.to_string();
-            let url = url_of(&name);
             let is_ref = entry.reference.is_some();
             view! {
                 <span class="path" style:padding-left=format!("{}rem", depth as f64 * 1.2 + 1.1) title=name.clone()>
@@ -85,7 +85,7 @@ pub(crate) fn FileTree(
                 {if is_ref {
                     view! { <span class="ref">{entry.reference.unwrap_or_default()}</span> }.into_any()
                 } else {
-                    view! { <button class="link" data-testid="download" aria-label=format!("download {name}") on:click={ let name = name.clone(); move |_| download.run((url.clone(), name.clone())) }>"download"</button> }.into_any()
+                    view! { <button class="link" data-testid="download" aria-label=format!("download {name}") on:click={ let name = name.clone(); move |_| download.run(name.clone()) }>"download"</button> }.into_any()
                 }}
             }
             .into_any()

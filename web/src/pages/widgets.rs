@@ -67,16 +67,9 @@ pub fn DropZone(on_files: Callback<Vec<Picked>>) -> impl IntoView {
     let on_drop = move |ev: web_sys::DragEvent| {
         ev.prevent_default();
         over.set(false);
-        let Some(dt) = ev.data_transfer() else { return };
-        let entries = files::entries_of(&dt);
-        if entries.is_empty() {
-            if let Some(list) = dt.files() {
-                take.run(files::from_input(&list));
-            }
-            return;
-        }
+        let found = files::dropped(&ev);
         leptos::task::spawn_local(async move {
-            match files::walk(entries).await {
+            match found.await {
                 Ok(found) => take.run(found),
                 Err(e) => error.set(Some(e)),
             }

@@ -23,11 +23,10 @@ pub const LINK_TTL_SECS: i64 = 3600;
 /// The registry secret links are signed under.
 const SECRET: &str = "cairn:link-secret";
 
-/// What a link grants: the bytes of one blob of one project, under a file name.
+/// What a link grants: the bytes of one blob (of a version the asker could read), under a
+/// file name.
 #[derive(Serialize, Deserialize)]
 struct Grant {
-    /// `entity/project` (for the log; the blob is what is served).
-    p: String,
     d: Digest,
     s: u64,
     /// The file's name (its last path component), for `Content-Disposition`.
@@ -50,7 +49,6 @@ pub(crate) async fn create(
         super::files::stored_file(&state, &key, &p.name, &p.reference, &req.path).await?;
     let expiry = now_secs() + LINK_TTL_SECS;
     let grant = Grant {
-        p: key.to_string(),
         d: digest,
         s: size,
         f: req.path.rsplit('/').next().unwrap_or(&req.path).to_owned(),
